@@ -1,0 +1,69 @@
+# Every target sets itself up from nothing: the first run creates .venv (and .tools/checkov).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHECKOV_VENV := .tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+PYTEST_ARGS ?=
+PORT ?= 3000
+
+.PHONY: help venv test lint typecheck unit pytest run bench build checkov cfn-lint circleci-check tools clean
+
+help:
+	@echo "make run    start the whole system locally (http://127.0.0.1:$(PORT))"
+	@echo "make test   lint, type-check and run every test"
+	@echo "make bench  measure the ack path, cold starts, GitHub calls and end-to-end throughput"
+	@echo "make build  build the SAM functions and print their artifact sizes"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	touch $@
+
+venv: $(STAMP)
+
+# checkov pins its own dependency tree; isolating it keeps the runtime libraries current.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+tools: $(STAMP) $(CHECKOV_STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy backend bot tests bench
+
+pytest: tools
+	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+run: $(STAMP)
+	PORT=$(PORT) $(BIN)/python -m backend.local
+
+bench: tools
+	$(BIN)/python -m bench
+
+build: $(STAMP)
+	$(BIN)/python -m backend.local.build
+
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV) --quiet --compact -d terraform --framework terraform
+	$(CHECKOV) --quiet --compact -f sam/template.yaml --framework cloudformation
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint sam/template.yaml
+
+circleci-check: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.circle-ci .circleci/config.yml
+
+clean:
+	rm -rf $(VENV) .tools .local .aws-sam .pytest_cache .mypy_cache .ruff_cache

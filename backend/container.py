@@ -1,0 +1,133 @@
+"""Builds the clients and services once per process, lazily, from Settings.
+
+Handlers ask the container for what they need; tests build a Container with their own settings
+(or hand services their own fakes) instead of patching modules. Nothing here touches the network
+until a property is first read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from backend.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from backend.gitops.base import PullRequestPublisher
+    from backend.intake import IntakeService
+    from backend.notify import Notifier
+    from backend.store import RequestStore
+    from backend.worker import Worker
+
+
+@dataclass
+class Container:
+    settings: Settings
+
+    # --- AWS clients -------------------------------------------------------------------------
+    @cached_property
+    def _boto_session(self) -> Any:
+        import boto3
+
+        return boto3.session.Session(region_name=self.settings.aws_region)
+
+    def _client(self, service: str) -> Any:
+        return self._boto_session.client(service, endpoint_url=self.settings.aws_endpoint_url)
+
+    @cached_property
+    def sns(self) -> Any:
+        return self._client("sns")
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self._client("sqs")
+
+    @cached_property
+    def secretsmanager(self) -> Any:
+        return self._client("secretsmanager")
+
+    @cached_property
+    def dynamodb_table(self) -> Any:
+        resource = self._boto_session.resource("dynamodb", endpoint_url=self.settings.aws_endpoint_url)
+        return resource.Table(self.settings.requests_table_name)
+
+    def secret(self, value: str | None, secret_id: str | None) -> str | None:
+        from backend.secrets import resolve_secret
+
+        return resolve_secret(value, secret_id, self.secretsmanager if secret_id else None)
+
+    # --- services ----------------------------------------------------------------------------
+    @cached_property
+    def store(self) -> RequestStore:
+        from backend.store import RequestStore
+
+        return RequestStore(self.dynamodb_table, retention_days=self.settings.request_retention_days)
+
+    @cached_property
+    def intake(self) -> IntakeService:
+        from backend.intake import IntakeService
+
+        return IntakeService(
+            self.store,
+            self.sns,
+            self.settings.requests_topic_arn,
+            prod_allowed_slack_users=self.settings.prod_allowed_slack_users,
+        )
+
+    @cached_property
+    def publisher(self) -> PullRequestPublisher:
+        if self.settings.gitops_backend == "github":
+            from backend.gitops.github import GitHubPublisher
+
+            return GitHubPublisher.from_settings(self.settings, secret=self.secret)
+        from backend.gitops.local_git import LocalGitPublisher
+
+        return LocalGitPublisher(
+            self.settings.local_gitops_path,
+            base_branch=self.settings.github_base_branch,
+            pr_base_url=self.settings.local_pr_base_url,
+        )
+
+    @cached_property
+    def slack_bot_token(self) -> str | None:
+        return self.secret(self.settings.slack_bot_token, self.settings.slack_bot_token_secret_id)
+
+    @cached_property
+    def slack_client(self) -> WebClient | None:
+        token = self.slack_bot_token
+        if not token:
+            return None
+        from bot.notifier import build_web_client
+
+        return build_web_client(token, base_url=self.settings.slack_api_url)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        client = self.slack_client
+        if client is None:
+            from backend.notify import LoggingNotifier
+
+            return LoggingNotifier()
+        from bot.notifier import SlackNotifier
+
+        return SlackNotifier(client)
+
+    @cached_property
+    def worker(self) -> Worker:
+        from backend.worker import Worker
+
+        return Worker(
+            self.store,
+            self.publisher,
+            self.notifier,
+            labels=self.settings.github_pr_labels,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_container() -> Container:
+    """This process's container (Lambda keeps it across warm invocations)."""
+    return Container(get_settings())

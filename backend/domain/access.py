@@ -1,0 +1,27 @@
+"""Who may ask for what."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from backend.domain.errors import NotAllowed
+from backend.domain.models import Environment, ProvisionRequest, Source
+
+
+def check_prod_access(
+    request: ProvisionRequest, requested_by: str, source: Source, prod_allowed_slack_users: Collection[str]
+) -> None:
+    """Raise NotAllowed when a Slack user off the prod allowlist asks for a prod database.
+
+    An empty allowlist means the guard is off. API callers are authorised by their API key.
+    """
+    if (
+        request.environment is Environment.PROD
+        and source is Source.SLACK
+        and prod_allowed_slack_users
+        and requested_by not in prod_allowed_slack_users
+    ):
+        raise NotAllowed(
+            "You are not on the list of people who may request prod databases. "
+            "Ask the platform team to add you, or request a dev database."
+        )

@@ -1,0 +1,58 @@
+"""The naming contract: what a database may be called and the names derived from it."""
+
+from __future__ import annotations
+
+import re
+
+from backend.domain.reserved import RESERVED_NAMES
+
+DATABASE_NAME_MAX_LENGTH = 50
+_ALLOWED_CHARS = re.compile(r"[a-z0-9_]*")
+_VALID_NAME = re.compile(r"[a-z](?:[a-z0-9]|_(?!_))*(?<!_)")
+
+
+def database_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid database name, as a sentence a person can act on; None if valid.
+
+    The checks run from the most basic to the most specific so the first message names the
+    thing to fix first.
+    """
+    if name == "":
+        return "database_name must not be empty"
+    if len(name) > DATABASE_NAME_MAX_LENGTH:
+        return f"database_name must be at most {DATABASE_NAME_MAX_LENGTH} characters (got {len(name)})"
+    if not ("a" <= name[0] <= "z"):
+        return "database_name must start with a lowercase letter (a-z)"
+    bad = sorted({ch for ch in name if not _ALLOWED_CHARS.fullmatch(ch)})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad[:5])
+        return (
+            "database_name may contain only lowercase letters (a-z), digits and single underscores; "
+            f"not {shown}"
+        )
+    if "__" in name:
+        return "database_name must not contain two underscores in a row"
+    if name.endswith("_"):
+        return "database_name must not end with an underscore"
+    if name in RESERVED_NAMES:
+        return f"database_name '{name}' is a reserved word in MySQL or PostgreSQL; choose another name"
+    if not _VALID_NAME.fullmatch(name):  # pragma: no cover - the checks above are exhaustive
+        return "database_name is not valid"
+    return None
+
+
+def rds_identifier(database_name: str, environment: str) -> str:
+    """The RDS DB instance identifier: ``orders_db`` in prod is ``orders-db-prod``."""
+    return f"{database_name.replace('_', '-')}-{environment}"
+
+
+def branch_name(environment: str, database_name: str) -> str:
+    return f"rds/{environment}/{database_name}"
+
+
+def terraform_file_path(environment: str, database_name: str) -> str:
+    return f"terraform/envs/{environment}/rds_{database_name}.tf"
+
+
+def module_name(database_name: str) -> str:
+    return f"rds_{database_name}"

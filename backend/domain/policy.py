@@ -1,0 +1,89 @@
+"""Environment policy and engine defaults: the one place to change what each environment gets.
+
+Values are passed explicitly into each generated module call so a reviewer sees, in the pull
+request itself, exactly what the database will be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from backend.domain.models import Engine, Environment
+
+
+@dataclass(frozen=True)
+class EnvironmentPolicy:
+    instance_class: str
+    allocated_storage: int  # GiB
+    max_allocated_storage: int  # GiB, ceiling for storage autoscaling
+    backup_retention_period: int  # days
+    multi_az: bool
+    deletion_protection: bool
+    performance_insights_enabled: bool
+    performance_insights_retention_period: int  # days (7 is the free tier)
+    monitoring_interval: int  # seconds between enhanced monitoring samples; 0 turns it off
+
+
+ENVIRONMENT_POLICY: Mapping[Environment, EnvironmentPolicy] = {
+    Environment.DEV: EnvironmentPolicy(
+        instance_class="db.t3.micro",
+        allocated_storage=20,
+        max_allocated_storage=100,
+        backup_retention_period=7,
+        multi_az=False,
+        deletion_protection=False,
+        performance_insights_enabled=False,
+        performance_insights_retention_period=7,
+        monitoring_interval=0,
+    ),
+    Environment.PROD: EnvironmentPolicy(
+        instance_class="db.t3.medium",
+        allocated_storage=50,
+        max_allocated_storage=500,
+        backup_retention_period=30,
+        multi_az=True,
+        deletion_protection=True,
+        performance_insights_enabled=True,
+        performance_insights_retention_period=7,
+        monitoring_interval=60,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EngineDefaults:
+    engine: str  # the aws_db_instance engine name
+    engine_version: str
+    family: str  # parameter group family
+    major_engine_version: str
+    port: int
+    enabled_cloudwatch_logs_exports: tuple[str, ...]
+
+
+ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
+    Engine.MYSQL: EngineDefaults(
+        engine="mysql",
+        engine_version="8.0",
+        family="mysql8.0",
+        major_engine_version="8.0",
+        port=3306,
+        enabled_cloudwatch_logs_exports=("error", "general", "slowquery"),
+    ),
+    Engine.POSTGRES: EngineDefaults(
+        engine="postgres",
+        engine_version="16",
+        family="postgres16",
+        major_engine_version="16",
+        port=5432,
+        enabled_cloudwatch_logs_exports=("postgresql", "upgrade"),
+    ),
+}
+
+
+def policy_for(environment: Environment) -> EnvironmentPolicy:
+    return ENVIRONMENT_POLICY[environment]
+
+
+def engine_defaults(engine: Engine) -> EngineDefaults:
+    return ENGINE_DEFAULTS[engine]
