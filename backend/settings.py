@@ -72,7 +72,9 @@ class Settings:
     github_app_installation_id: int | None = None
     github_app_private_key: str | None = None
     github_app_private_key_secret_id: str | None = None
-    github_pr_labels: tuple[str, ...] = ("rds-provisioner", "terraform")
+    # Labels cost one API call more per PR (GitHub cannot label a PR as it opens it), so they
+    # are opt-in: GITHUB_PR_LABELS=rds-provisioner,terraform.
+    github_pr_labels: tuple[str, ...] = ()
     github_reviewers: tuple[str, ...] = ()
     # Seconds PyGithub may spend on one call (timeouts and retry waits); stays well under
     # the worker Lambda timeout so SQS, not the function, does the long-term retrying.
@@ -124,7 +126,7 @@ class Settings:
             github_app_installation_id=int(installation) if installation else None,
             github_app_private_key=env.get("GITHUB_APP_PRIVATE_KEY") or None,
             github_app_private_key_secret_id=env.get("GITHUB_APP_PRIVATE_KEY_SECRET_ID") or None,
-            github_pr_labels=_split(env.get("GITHUB_PR_LABELS")) or defaults.github_pr_labels,
+            github_pr_labels=_split(env.get("GITHUB_PR_LABELS")),
             github_reviewers=_split(env.get("GITHUB_REVIEWERS")),
             github_timeout_seconds=int(env.get("GITHUB_TIMEOUT_SECONDS", defaults.github_timeout_seconds)),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
