@@ -63,6 +63,8 @@ class Settings:
     local_gitops_path: Path = Path(".local/gitops")
     # Base of the browsable PR links the local publisher hands out.
     local_pr_base_url: str = "http://127.0.0.1:3000/_local/prs"
+    # Port of the local stack's gateway (`make run`, `rdsctl`).
+    local_port: int = 3000
     github_repository: str = ""
     github_base_branch: str = "main"
     github_api_url: str = "https://api.github.com"
@@ -117,6 +119,7 @@ class Settings:
             gitops_backend="github" if env.get("GITOPS_BACKEND", "local") == "github" else "local",
             local_gitops_path=Path(env.get("LOCAL_GITOPS_PATH", str(defaults.local_gitops_path))),
             local_pr_base_url=env.get("LOCAL_PR_BASE_URL", defaults.local_pr_base_url),
+            local_port=int(env.get("PORT") or defaults.local_port),
             github_repository=env.get("GITHUB_REPOSITORY", ""),
             github_base_branch=env.get("GITHUB_BASE_BRANCH", defaults.github_base_branch),
             github_api_url=env.get("GITHUB_API_URL", defaults.github_api_url),
