@@ -127,7 +127,17 @@ class Container:
         )
 
 
+_installed: Container | None = None
+
+
+def set_container(container: Container | None) -> None:
+    """Make ``container`` the one every handler in this process uses (the local stack); None resets."""
+    global _installed  # noqa: PLW0603 - one container per process is the point
+    _installed = container
+    get_container.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def get_container() -> Container:
     """This process's container (Lambda keeps it across warm invocations)."""
-    return Container(get_settings())
+    return _installed if _installed is not None else Container(get_settings())
