@@ -172,7 +172,17 @@ REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+_installed: Settings | None = None
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Make ``settings`` what ``get_settings()`` returns in this process (the local stack); None resets."""
+    global _installed  # noqa: PLW0603 - one configuration per process is the point
+    _installed = settings
+    get_settings.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings of this process, read once (Lambda reuses them across warm invocations)."""
-    return Settings.from_env()
+    return _installed if _installed is not None else Settings.from_env()
