@@ -1,0 +1,384 @@
+"""Opens the Terraform pull request on GitHub (or GitHub Enterprise) through PyGithub.
+
+A new request costs exactly four API calls: read the base branch, create the request's branch,
+put the file on it, open the PR (plus one to label it when labels are configured, and one to ask
+for reviewers when reviewers are configured). Every step is safe to repeat: SQS redelivers, so a
+later attempt finds the branch, the file or the PR an earlier attempt made and carries on.
+
+PyGithub never sleeps for long here: its rate-limit waiting (``GithubRetry``) and request
+throttling are off, 5xx answers get at most two quick retries, and a time budget stops a
+slow attempt before the worker Lambda's 60 s timeout. A rate limit becomes a ``RetryableError``
+carrying GitHub's ``Retry-After`` / ``X-RateLimit-Reset`` so SQS does the waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from backend.domain import DatabaseAlreadyExists, PermanentError, ProvisionerError, RetryableError
+from backend.gitops.base import ChangeSet, PullRequestRef
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.GitRef import GitRef
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+    from urllib3.util.retry import Retry
+
+    from backend.settings import Settings
+
+logger = Logger(child=True)
+
+SecretResolver = Callable[[str | None, str | None], str | None]
+
+# Wait GitHub asks for after a secondary rate limit that carries no Retry-After header.
+SECONDARY_RATE_LIMIT_WAIT_SECONDS = 60
+# The worker Lambda's timeout is 60 s; an attempt stops starting new calls once it could overrun this.
+DEFAULT_TIME_BUDGET_SECONDS = 50.0
+STATUS_RETRIES = 2
+BACKOFF_FACTOR = 0.25
+BACKOFF_MAX_SECONDS = 1.0
+
+
+def short_retry() -> Retry:
+    """urllib3 retry policy: a couple of quick retries on 5xx and connect errors, never a long sleep.
+
+    403 and 429 are not in the list and ``Retry-After`` is not honoured, so a rate limit is
+    answered at once (and becomes a RetryableError). Read errors are not retried: a request
+    that timed out may have been applied, and SQS redelivery (idempotent) is the safer retry.
+    POST and PUT are retried on 5xx because every write here is idempotent through its 422.
+    """
+    from urllib3.util.retry import Retry
+
+    return Retry(
+        total=STATUS_RETRIES,
+        connect=1,
+        read=0,
+        status=STATUS_RETRIES,
+        backoff_factor=BACKOFF_FACTOR,
+        backoff_max=BACKOFF_MAX_SECONDS,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}),
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The id GitHub reports as a file's ``sha``: lets us recognise our own file without reading it."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class GitHubPublisher:
+    def __init__(
+        self,
+        client: Github,
+        repository: str,
+        *,
+        base_branch: str = "main",
+        reviewers: tuple[str, ...] = (),
+        call_timeout_seconds: float = 10,
+        time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        owner, _, name = repository.partition("/")
+        if not owner or not name or "/" in name:
+            raise PermanentError(f"GITHUB_REPOSITORY must look like owner/name (got {repository!r})")
+        self._client = client
+        self._repository = repository
+        self._owner = owner
+        self._base_branch = base_branch
+        self._reviewers = reviewers
+        # Longest one call can take: every attempt timing out, plus the retry backoffs.
+        self._worst_call_seconds = (STATUS_RETRIES + 1) * call_timeout_seconds + 2 * BACKOFF_MAX_SECONDS
+        if self._worst_call_seconds > time_budget_seconds:
+            longest = (time_budget_seconds - 2 * BACKOFF_MAX_SECONDS) / (STATUS_RETRIES + 1)
+            raise PermanentError(
+                f"GITHUB_TIMEOUT_SECONDS={call_timeout_seconds} lets one GitHub call outlast the "
+                f"{time_budget_seconds:.0f} s budget of the worker; use at most {longest:.0f}"
+            )
+        self._time_budget_seconds = time_budget_seconds
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._repo: Repository | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, secret: SecretResolver) -> GitHubPublisher:
+        from github import Auth, Github
+
+        auth: Auth.Auth
+        if settings.github_app_id:
+            private_key = secret(settings.github_app_private_key, settings.github_app_private_key_secret_id)
+            if not private_key or settings.github_app_installation_id is None:
+                raise PermanentError(
+                    "GitHub App auth needs GITHUB_APP_PRIVATE_KEY(_SECRET_ID) and GITHUB_APP_INSTALLATION_ID"
+                )
+            if "\\n" in private_key and "\n" not in private_key:
+                # A PEM pasted into a one-line secret or variable keeps its newlines escaped.
+                private_key = private_key.replace("\\n", "\n")
+            auth = Auth.AppAuth(settings.github_app_id, private_key).get_installation_auth(
+                settings.github_app_installation_id
+            )
+        else:
+            token = secret(settings.github_token, settings.github_token_secret_id)
+            if not token:
+                raise PermanentError("no GitHub credentials: set GITHUB_TOKEN(_SECRET_ID) or a GitHub App")
+            auth = Auth.Token(token)
+        client = Github(
+            auth=auth,
+            base_url=settings.github_api_url.rstrip("/"),
+            timeout=settings.github_timeout_seconds,
+            user_agent="rds-provisioner",
+            retry=short_retry(),
+            # PyGithub's defaults pause 0.25 s before every request and 1 s before every write.
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            # Objects are built from URLs without fetching them: no GET /repos/{owner}/{repo}.
+            lazy=True,
+        )
+        return cls(
+            client,
+            settings.github_repository,
+            base_branch=settings.github_base_branch,
+            reviewers=settings.github_reviewers,
+            call_timeout_seconds=settings.github_timeout_seconds,
+        )
+
+    # --- the protocol ----------------------------------------------------------------------------
+    def open_pull_request(self, change: ChangeSet, *, resume: bool = False) -> PullRequestRef:
+        """Open the PR for ``change`` or return the one an earlier attempt opened.
+
+        ``resume=True`` (the caller knows this is a redelivery) looks for the PR first: one call
+        when an earlier attempt got that far. The default path is the cheapest for new requests.
+        """
+        from github import GithubException
+        from requests import exceptions as http
+
+        started = self._clock()
+        try:
+            if resume:
+                self._check_budget(started)
+                existing = self._find_pull(change.branch)
+                if existing is not None:
+                    return self._reuse(existing, change, started)
+            return self._publish(change, started)
+        except GithubException as exc:
+            raise self._classify(exc) from exc
+        except (http.Timeout, http.ConnectionError, http.RetryError) as exc:
+            raise RetryableError(f"GitHub did not answer in time: {type(exc).__name__}") from exc
+        except http.RequestException as exc:  # an invalid URL and the like: configuration
+            raise PermanentError(f"cannot reach GitHub: {type(exc).__name__}: {exc}") from exc
+
+    # --- steps -----------------------------------------------------------------------------------
+    def _publish(self, change: ChangeSet, started: float) -> PullRequestRef:
+        repo = self._repo_handle()
+        self._check_budget(started)
+        base_sha = repo.get_git_ref(f"heads/{self._base_branch}").object.sha
+        self._check_budget(started)
+        created_ref = self._create_branch(repo, change.branch, base_sha)
+        self._check_budget(started)
+        self._put_file(repo, change, created_ref, started)
+        self._check_budget(started)
+        pull, created = self._open_or_find_pull(repo, change)
+        if created:
+            self._decorate_new(pull, change, started)
+        else:
+            self._add_missing_labels(pull, change, started)
+        return PullRequestRef(url=pull.html_url, number=pull.number, branch=change.branch, created=created)
+
+    def _create_branch(self, repo: Repository, branch: str, base_sha: str) -> GitRef | None:
+        """Create the branch; None if an earlier attempt (or a concurrent duplicate) already did."""
+        from github import GithubException
+
+        try:
+            return repo.create_git_ref(ref=f"refs/heads/{branch}", sha=base_sha)
+        except GithubException as exc:
+            if exc.status == 422 and "already exists" in _message(exc).lower():
+                logger.info("branch exists from an earlier attempt", extra={"branch": branch})
+                return None
+            raise
+
+    def _put_file(
+        self, repo: Repository, change: ChangeSet, created_ref: GitRef | None, started: float
+    ) -> None:
+        from github import GithubException
+
+        try:
+            repo.create_file(change.file_path, change.commit_message, change.content, branch=change.branch)
+            return
+        except GithubException as exc:
+            if exc.status != 422:
+                raise
+        # 422 on a PUT without sha: the file is already on our branch. Either we put it (an
+        # earlier attempt, a concurrent duplicate) or it came with the base branch.
+        ours = git_blob_sha(change.content.encode())
+        self._check_budget(started)
+        on_branch = self._file_sha(repo, change.file_path, change.branch)
+        if on_branch == ours:
+            return
+        self._check_budget(started)
+        on_base = self._file_sha(repo, change.file_path, self._base_branch)
+        if on_base is not None:
+            if created_ref is not None:
+                # The branch we just made holds nothing of ours; do not leave it behind.
+                created_ref.delete()
+            raise DatabaseAlreadyExists(
+                f"{change.file_path} already exists on {self._base_branch}: this database is already defined"
+            )
+        if on_branch is None:  # gone between the two calls: let the redelivery start afresh
+            raise RetryableError(f"{change.file_path} changed on {change.branch} while publishing")
+        # An earlier attempt rendered a different version of our file: this attempt's wins.
+        self._check_budget(started)
+        repo.update_file(
+            change.file_path, change.commit_message, change.content, on_branch, branch=change.branch
+        )
+
+    def _open_or_find_pull(self, repo: Repository, change: ChangeSet) -> tuple[PullRequest, bool]:
+        from github import GithubException
+
+        try:
+            pull = repo.create_pull(
+                base=self._base_branch, head=change.branch, title=change.title, body=change.body
+            )
+            return pull, True
+        except GithubException as exc:
+            # "A pull request already exists for owner:branch." (open) or "No commits between
+            # main and branch" (ours was merged): either way an earlier attempt opened it.
+            if exc.status != 422:
+                raise
+            existing = self._find_pull(change.branch)
+            if existing is None:
+                raise
+            return existing, False
+
+    def _find_pull(self, branch: str) -> PullRequest | None:
+        """Our PR for ``branch``, preferring an open one (one call: the first page is enough)."""
+        repo = self._repo_handle()
+        pulls = list(repo.get_pulls(state="all", head=f"{self._owner}:{branch}", base=self._base_branch))
+        if not pulls:
+            return None
+        open_pulls = [pull for pull in pulls if pull.state == "open"]
+        return (open_pulls or sorted(pulls, key=lambda pull: pull.number, reverse=True))[0]
+
+    def _reuse(self, pull: PullRequest, change: ChangeSet, started: float) -> PullRequestRef:
+        self._add_missing_labels(pull, change, started)
+        return PullRequestRef(url=pull.html_url, number=pull.number, branch=change.branch, created=False)
+
+    def _decorate_new(self, pull: PullRequest, change: ChangeSet, started: float) -> None:
+        from github import GithubException
+
+        if change.labels:
+            self._check_budget(started)
+            pull.add_to_labels(*change.labels)
+        if self._reviewers:
+            users = [name for name in self._reviewers if "/" not in name]
+            teams = [name.split("/", 1)[1] for name in self._reviewers if "/" in name]
+            self._check_budget(started)
+            try:
+                pull.create_review_request(reviewers=users, team_reviewers=teams)
+            except GithubException as exc:
+                # A reviewer who cannot review (the PR author, not a collaborator) must not fail
+                # the request: the PR is open, which is what the requester is waiting for.
+                if exc.status != 422:
+                    raise
+                logger.warning("could not request reviewers", extra={"error": _message(exc)})
+
+    def _add_missing_labels(self, pull: PullRequest, change: ChangeSet, started: float) -> None:
+        # A list or create answer carries the labels, so a PR labelled earlier costs nothing more;
+        # one an attempt left unlabelled (it stopped after opening the PR) gets them now.
+        present = {label.name for label in pull.labels}
+        missing = [label for label in change.labels if label not in present]
+        if missing:
+            self._check_budget(started)
+            pull.add_to_labels(*missing)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _repo_handle(self) -> Repository:
+        if self._repo is None:
+            self._repo = self._client.get_repo(self._repository)
+        return self._repo
+
+    def _file_sha(self, repo: Repository, path: str, ref: str) -> str | None:
+        from github import UnknownObjectException
+
+        try:
+            content = repo.get_contents(path, ref=ref)
+        except UnknownObjectException:
+            return None
+        if isinstance(content, list):  # a directory with that name: not our file either
+            return ""
+        return str(content.sha)
+
+    def _check_budget(self, started: float) -> None:
+        """Refuse to start a call that could run past the Lambda timeout; SQS resumes the work."""
+        elapsed = self._clock() - started
+        if elapsed + self._worst_call_seconds > self._time_budget_seconds:
+            raise RetryableError(f"GitHub publishing used {elapsed:.0f} s of its time budget; retrying later")
+
+    def _classify(self, exc: Any) -> ProvisionerError:
+        """Map a GitHub error answer to retryable or permanent.
+
+        - 5xx, 408 and 409 (a concurrent update of the same ref or file): retryable.
+        - 403 or 429 that is a rate limit (``Retry-After``, ``X-RateLimit-Remaining: 0`` or a
+          rate-limit message): retryable after the time GitHub gives.
+        - 401: the token or app key is wrong, expired or revoked. Retrying the same credentials
+          cannot fix that, so permanent; the reason names the credentials so operators act.
+        - 404: the repository or base branch does not exist, or (GitHub hides private repos)
+          the credentials cannot see it: configuration, permanent.
+        - 422 that the steps above did not resolve (invalid branch name, validation): permanent.
+        - Any other 403 ("Resource not accessible by integration"): missing permission, permanent.
+        """
+        status = int(exc.status or 0)
+        headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+        message = _message(exc)
+        if status in (403, 429) and _is_rate_limit(status, headers, message):
+            wait = self._retry_after(headers)
+            return RetryableError(
+                f"GitHub rate limit ({status}): retry in {wait} s", retry_after_seconds=wait
+            )
+        if status >= 500 or status in (408, 409):
+            retry_after = headers.get("retry-after", "")
+            after = int(retry_after) if retry_after.isdigit() else None
+            return RetryableError(f"GitHub answered {status}: {message}", retry_after_seconds=after)
+        if status == 401:
+            return PermanentError(
+                f"GitHub rejected the credentials (401 {message}); check the token or app key"
+            )
+        if status == 404:
+            return PermanentError(
+                f"GitHub repository {self._repository} or branch {self._base_branch} not found or not "
+                "visible to these credentials (404)"
+            )
+        return PermanentError(f"GitHub refused the change ({status}): {message}")
+
+    def _retry_after(self, headers: dict[str, str]) -> int:
+        retry_after = headers.get("retry-after", "")
+        if retry_after.isdigit():
+            return max(1, int(retry_after))
+        reset = headers.get("x-ratelimit-reset", "")
+        if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            return max(1, math.ceil(int(reset) - self._wall_clock()))
+        return SECONDARY_RATE_LIMIT_WAIT_SECONDS
+
+
+def _message(exc: Any) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    parts = [str(data.get("message") or exc.message or "")]
+    for error in data.get("errors") or []:
+        if isinstance(error, dict) and error.get("message"):
+            parts.append(str(error["message"]))
+    return ": ".join(part for part in parts if part)
+
+
+def _is_rate_limit(status: int, headers: dict[str, str], message: str) -> bool:
+    if status == 429 or "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
+        return True
+    lowered = message.lower()
+    return "rate limit" in lowered or "try again later" in lowered or "wait a few minutes" in lowered
