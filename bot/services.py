@@ -1,0 +1,58 @@
+"""What the listeners need from the backend, resolved lazily so building the app costs no I/O."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from backend.container import Container, get_container
+from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from backend.intake import IntakeService
+    from backend.store import RequestStore
+
+
+class BotServices:
+    """The intake and store the listeners call, plus the Slack secrets.
+
+    Anything not handed in comes from the process container (``get_container()``) when it was
+    built from the same settings, else from a container of these settings; either way only on
+    first use, so an interaction that needs no DynamoDB (``help``) never builds a client.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        intake: IntakeService | None = None,
+        store: RequestStore | None = None,
+        container: Container | None = None,
+    ) -> None:
+        self.settings = settings
+        self._intake = intake
+        self._store = store
+        self._container = container
+
+    @cached_property
+    def container(self) -> Container:
+        if self._container is not None:
+            return self._container
+        shared = get_container()
+        return shared if shared.settings == self.settings else Container(self.settings)
+
+    @property
+    def intake(self) -> IntakeService:
+        return self._intake if self._intake is not None else self.container.intake
+
+    @property
+    def store(self) -> RequestStore:
+        return self._store if self._store is not None else self.container.store
+
+    def signing_secret(self) -> str | None:
+        return self.container.secret(
+            self.settings.slack_signing_secret, self.settings.slack_signing_secret_secret_id
+        )
+
+    def bot_token(self) -> str | None:
+        return self.container.slack_bot_token

@@ -1,0 +1,224 @@
+"""Builds signed Slack requests as API Gateway proxy events and feeds them to the Bolt handler.
+
+Shared by the Slack integration tests and the ack-path timing script, so both exercise exactly
+what Lambda runs: ``SlackRequestHandler.handle(event, context)``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from moto import mock_aws
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+
+from backend.container import Container
+from backend.local.events import LambdaContext, apigw_proxy_event
+from backend.local.resources import AwsResources, ensure_resources
+from backend.local.slack_api import SlackApiStandIn
+from backend.settings import Settings
+from bot.app import create_app
+from bot.notifier import build_web_client
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+TEAM_ID = "T0TEAM"
+APP_ID = "A0APP"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+USER = "U0REQUESTER"
+ADMIN = "U0ADMIN"
+
+Handle = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def bot_settings(resources: AwsResources, slack_api_url: str, **overrides: Any) -> Settings:
+    base = Settings(
+        slack_signing_secret=SIGNING_SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=slack_api_url,
+        slack_bot_user_id=BOT_USER_ID,
+        slack_bot_id=BOT_ID,
+        slack_team_id=TEAM_ID,
+        prod_allowed_slack_users=(ADMIN,),
+    )
+    return resources.configure(base).with_overrides(**overrides)
+
+
+@dataclass
+class SlackDriver:
+    """Sends Slack's three request kinds (commands, interactivity, events) through ``handle``."""
+
+    handle: Handle
+    secret: str = SIGNING_SECRET
+
+    def post(
+        self,
+        body: str,
+        *,
+        content_type: str,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> dict[str, Any]:
+        sent_at = int(time.time()) if timestamp is None else timestamp
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(sent_at),
+            "X-Slack-Signature": signature
+            or str(SignatureVerifier(self.secret).generate_signature(timestamp=str(sent_at), body=body)),
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        }
+        event = apigw_proxy_event("POST", "/slack/events", headers=headers, body=body)
+        return self.handle(event, LambdaContext(function_name="rds-provisioner-slack"))
+
+    def command_body(self, text: str, *, user_id: str = USER) -> str:
+        return urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "team_domain": "example",
+                "channel_id": "C0GENERAL",
+                "channel_name": "general",
+                "user_id": user_id,
+                "user_name": "requester",
+                "command": "/provision-rds",
+                "text": text,
+                "api_app_id": APP_ID,
+                "is_enterprise_install": "false",
+                "response_url": "https://hooks.slack.invalid/commands/T0TEAM/1/abc",
+                "trigger_id": f"1.{uuid.uuid4().hex}",
+            }
+        )
+
+    def command(self, text: str, *, user_id: str = USER, **kwargs: Any) -> dict[str, Any]:
+        return self.post(
+            self.command_body(text, user_id=user_id),
+            content_type="application/x-www-form-urlencoded",
+            **kwargs,
+        )
+
+    def interaction(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.post(body, content_type="application/x-www-form-urlencoded")
+
+    def view_submission(
+        self, values: Mapping[str, Mapping[str, Mapping[str, Any]]], *, user_id: str = USER
+    ) -> dict[str, Any]:
+        return self.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": TEAM_ID, "domain": "example"},
+                "user": {"id": user_id, "username": "requester", "team_id": TEAM_ID},
+                "api_app_id": APP_ID,
+                "token": "legacy-verification-token",
+                "trigger_id": f"2.{uuid.uuid4().hex}",
+                "is_enterprise_install": False,
+                "view": {
+                    "id": "V0MODAL",
+                    "team_id": TEAM_ID,
+                    "type": "modal",
+                    "callback_id": "provision_rds",
+                    "private_metadata": "",
+                    "state": {"values": values},
+                    "hash": "1.abc",
+                    "app_id": APP_ID,
+                    "bot_id": BOT_ID,
+                },
+                "response_urls": [],
+            }
+        )
+
+    def block_action(self, action_id: str, *, user_id: str = USER) -> dict[str, Any]:
+        return self.interaction(
+            {
+                "type": "block_actions",
+                "team": {"id": TEAM_ID, "domain": "example"},
+                "user": {"id": user_id, "username": "requester", "team_id": TEAM_ID},
+                "api_app_id": APP_ID,
+                "token": "legacy-verification-token",
+                "trigger_id": f"3.{uuid.uuid4().hex}",
+                "container": {"type": "view", "view_id": "V0HOME"},
+                "view": {
+                    "id": "V0HOME",
+                    "type": "home",
+                    "team_id": TEAM_ID,
+                    "app_id": APP_ID,
+                    "bot_id": BOT_ID,
+                },
+                "actions": [
+                    {
+                        "action_id": action_id,
+                        "block_id": "home_actions",
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Request a database"},
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+        )
+
+    def event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "api_app_id": APP_ID,
+                "event": dict(event),
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+                "event_time": int(time.time()),
+                "authorizations": [
+                    {
+                        "team_id": TEAM_ID,
+                        "user_id": BOT_USER_ID,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+            }
+        )
+        return self.post(body, content_type="application/json")
+
+
+def modal_state(**values: str | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``view.state.values`` as Slack sends it for the request modal."""
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for block_id, value in values.items():
+        if block_id in {"database_engine", "environment"}:
+            option = (
+                None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value}
+            )
+            result[block_id] = {"value": {"type": "static_select", "selected_option": option}}
+        else:
+            result[block_id] = {"value": {"type": "plain_text_input", "value": value}}
+    return result
+
+
+@dataclass
+class SlackHarness:
+    resources: AwsResources
+    slack_api: SlackApiStandIn
+    settings: Settings
+    container: Container
+    handler: SlackRequestHandler
+    driver: SlackDriver
+
+
+@contextmanager
+def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
+    """Moto-backed AWS resources, the Slack API stand-in, and the app behind the Lambda adapter."""
+    with mock_aws(), SlackApiStandIn() as slack_api:
+        resources = ensure_resources(region="us-east-1", endpoint_url=None)
+        settings = bot_settings(resources, slack_api.base_url, **setting_overrides)
+        container = Container(settings)
+        client = build_web_client(BOT_TOKEN, base_url=slack_api.base_url, rate_limit_retries=0)
+        app = create_app(settings, client, intake=container.intake, store=container.store)
+        handler = SlackRequestHandler(app)
+        yield SlackHarness(resources, slack_api, settings, container, handler, SlackDriver(handler.handle))

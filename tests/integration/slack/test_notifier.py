@@ -1,0 +1,146 @@
+"""SlackNotifier against the Slack API stand-in: the right channel, the right thread, 429s retried."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk import WebClient
+
+from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
+from backend.local.slack_api import SlackApiStandIn, dm_channel_for
+from bot.notifier import SlackNotifier, build_web_client
+from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+PR_URL = "https://github.example/acme/infra/pull/42"
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackApiStandIn]:
+    with SlackApiStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def client(slack_api: SlackApiStandIn) -> WebClient:
+    return build_web_client(BOT_TOKEN, base_url=slack_api.base_url, max_rate_limit_wait_seconds=5)
+
+
+def record(**changes: object) -> RequestRecord:
+    data: dict[str, object] = {
+        "request_id": "req-42",
+        "status": RequestStatus.PR_OPENED,
+        "database_name": "orders",
+        "database_engine": Engine.POSTGRES,
+        "environment": Environment.PROD,
+        "requested_by": USER,
+        "source": Source.SLACK,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "pr_url": PR_URL,
+        "pr_number": 42,
+        "slack_channel": "D0DM",
+        "slack_thread_ts": "1764000000.000100",
+    }
+    data.update(changes)
+    return RequestRecord.model_validate(data)
+
+
+def test_pr_opened_is_posted_in_the_confirmation_thread(client: WebClient, slack_api: SlackApiStandIn):
+    SlackNotifier(client).pr_opened(record())
+
+    [posted] = slack_api.calls_to("chat.postMessage")
+    assert posted["channel"] == "D0DM"
+    assert posted["thread_ts"] == "1764000000.000100"
+    assert PR_URL in posted["text"]
+    shown = str(posted["blocks"])
+    for expected in ("orders", "postgres", "prod", "db.t3.medium", PR_URL):
+        assert expected in shown
+
+
+def test_without_a_confirmation_it_goes_to_the_users_dm(client: WebClient, slack_api: SlackApiStandIn):
+    SlackNotifier(client).pr_opened(record(slack_channel=None, slack_thread_ts=None))
+
+    [posted] = slack_api.calls_to("chat.postMessage")
+    assert posted["channel"] == USER
+    assert "thread_ts" not in posted
+
+
+def test_failure_says_why_and_what_next(client: WebClient, slack_api: SlackApiStandIn):
+    SlackNotifier(client).request_failed(
+        record(status=RequestStatus.REJECTED, pr_url=None, error="orders already exists in prod")
+    )
+
+    [posted] = slack_api.calls_to("chat.postMessage")
+    assert posted["thread_ts"] == "1764000000.000100"
+    assert "orders already exists in prod" in posted["text"]
+    assert "pick another name" in str(posted["blocks"])
+
+
+def test_api_requests_get_no_slack_message(client: WebClient, slack_api: SlackApiStandIn):
+    notifier = SlackNotifier(client)
+    notifier.pr_opened(record(source=Source.API, requested_by="api-key:ci", slack_channel=None))
+    notifier.request_failed(record(source=Source.API, status=RequestStatus.FAILED, error="boom"))
+    assert slack_api.calls == []
+
+
+def test_a_429_is_retried_after_retry_after(client: WebClient, slack_api: SlackApiStandIn):
+    slack_api.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    SlackNotifier(client).pr_opened(record())
+
+    assert [r["status"] for r in slack_api.rejected] == [429]
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+def test_a_rate_limit_longer_than_the_budget_is_left_to_sqs(client: WebClient, slack_api: SlackApiStandIn):
+    slack_api.fail_next("chat.postMessage", status=429, retry_after=30)
+
+    with pytest.raises(RetryableError) as raised:
+        SlackNotifier(client).pr_opened(record())
+
+    assert raised.value.retry_after_seconds == 30
+    assert len(slack_api.rejected) == 1  # declined to sleep 30 s inside the worker
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
+def test_slack_outage_is_retryable(client: WebClient, slack_api: SlackApiStandIn):
+    slack_api.fail_next("chat.postMessage", status=503, error="service_unavailable", retry_after=None)
+    with pytest.raises(RetryableError):
+        SlackNotifier(client).pr_opened(record())
+
+
+def test_a_permanent_slack_error_does_not_fail_the_request(client: WebClient, slack_api: SlackApiStandIn):
+    slack_api.fail_next("chat.postMessage", status=200, error="channel_not_found", retry_after=None)
+    SlackNotifier(client).pr_opened(record())  # logged, not raised: the PR exists regardless
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
+def test_unreachable_slack_is_retryable():
+    with SlackApiStandIn() as stand_in:
+        base_url = stand_in.base_url
+    client = build_web_client(BOT_TOKEN, base_url=base_url, timeout=2)
+    client.retry_handlers = []  # no connection retries: the refused connection is the point
+    with pytest.raises(RetryableError):
+        SlackNotifier(client).pr_opened(record())
+
+
+def test_command_then_worker_reply_lands_in_the_dm_thread(harness: SlackHarness):
+    """The path a real request takes: confirmation posted by the bot, result posted by the worker."""
+    assert harness.driver.command("orders postgres dev")["statusCode"] == 200
+    [submitted] = harness.container.store.list_by_requester(USER)
+    [confirmation] = harness.slack_api.calls_to("chat.postMessage")
+    opened = harness.container.store.transition(
+        submitted.request_id, RequestStatus.PR_OPENED, pr_url=PR_URL, pr_number=42
+    ).record
+
+    notifier_client = build_web_client(BOT_TOKEN, base_url=harness.slack_api.base_url)
+    SlackNotifier(notifier_client).pr_opened(opened)
+
+    reply = harness.slack_api.calls_to("chat.postMessage")[-1]
+    assert confirmation["channel"] == USER
+    assert reply["channel"] == dm_channel_for(USER)
+    assert reply["thread_ts"] == opened.slack_thread_ts
+    assert PR_URL in reply["text"]

@@ -1,0 +1,181 @@
+"""Block Kit builders: the shapes Slack requires and the ids the listeners depend on."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from backend.domain import (
+    Engine,
+    Environment,
+    FieldError,
+    RequestRecord,
+    RequestStatus,
+    Source,
+    parse_request,
+)
+from bot import blocks
+
+NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+def record(**changes: object) -> RequestRecord:
+    data: dict[str, object] = {
+        "request_id": "req-123",
+        "status": RequestStatus.ACCEPTED,
+        "database_name": "orders",
+        "database_engine": Engine.POSTGRES,
+        "environment": Environment.DEV,
+        "requested_by": "U123",
+        "source": Source.SLACK,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    data.update(changes)
+    return RequestRecord.model_validate(data)
+
+
+def all_text(payload: object) -> str:
+    return json.dumps(payload)
+
+
+def test_modal_has_the_contract_ids_and_static_selects():
+    view = blocks.provision_modal()
+    assert view["callback_id"] == "provision_rds"
+    by_id = {block["block_id"]: block for block in view["blocks"]}
+    assert list(by_id) == ["database_name", "database_engine", "environment", "owner", "purpose"]
+    assert by_id["database_engine"]["element"]["type"] == "static_select"
+    assert by_id["environment"]["element"]["type"] == "static_select"
+    assert {o["value"] for o in by_id["database_engine"]["element"]["options"]} == {"mysql", "postgres"}
+    assert {o["value"] for o in by_id["environment"]["element"]["options"]} == {"dev", "prod"}
+    assert by_id["owner"]["optional"] is True
+    assert by_id["purpose"]["optional"] is True
+    assert "optional" not in by_id["database_name"]
+
+
+def state(**values: str | None) -> dict[str, dict[str, dict[str, object]]]:
+    result: dict[str, dict[str, dict[str, object]]] = {}
+    for block_id, value in values.items():
+        if block_id in {"database_engine", "environment"}:
+            option = (
+                None if value is None else {"value": value, "text": {"type": "plain_text", "text": value}}
+            )
+            result[block_id] = {"value": {"type": "static_select", "selected_option": option}}
+        else:
+            result[block_id] = {"value": {"type": "plain_text_input", "value": value}}
+    return result
+
+
+def test_modal_values_reads_inputs_and_selects_and_drops_empty_ones():
+    values = state(
+        database_name=" orders ", database_engine="postgres", environment="dev", owner=None, purpose=""
+    )
+    assert blocks.modal_values(values) == {
+        "database_name": "orders",
+        "database_engine": "postgres",
+        "environment": "dev",
+    }
+    # What the modal yields is exactly what the intake's parser accepts.
+    assert parse_request(blocks.modal_values(values)).database_name == "orders"
+
+
+def test_modal_values_ignores_blocks_the_modal_does_not_have():
+    values = state(database_name="orders")
+    values["is_admin"] = {"value": {"type": "plain_text_input", "value": "yes"}}
+    assert blocks.modal_values(values) == {"database_name": "orders"}
+
+
+def test_modal_errors_put_each_message_on_its_block():
+    errors = blocks.modal_errors(
+        [
+            FieldError("database_name", "database_name must start with a lowercase letter (a-z)"),
+            FieldError("environment", "environment must be one of dev, prod"),
+            FieldError("body", "the request body must be a JSON object"),
+        ]
+    )
+    assert set(errors) == {"database_name", "environment"}
+    assert "lowercase letter" in errors["database_name"]
+    assert "JSON object" in errors["database_name"]
+
+
+def test_invalid_command_lists_every_field_error_and_the_usage_line():
+    message = blocks.invalid_command(
+        [FieldError("database_engine", "database_engine must be one of mysql, postgres (got 'oracle')")],
+        text="orders oracle dev",
+    )
+    assert "database_engine must be one of mysql, postgres (got 'oracle')" in message["text"]
+    assert blocks.USAGE in message["text"]
+    assert blocks.USAGE in all_text(message["blocks"])
+
+
+def test_user_text_is_escaped_in_mrkdwn():
+    message = blocks.dm_confirmation(record(owner="a<b>&c", purpose="x"))
+    assert "a&lt;b&gt;&amp;c" in all_text(message["blocks"])
+    assert "<b>" not in all_text(message["blocks"])
+
+
+def test_submitted_names_the_request_id_and_how_to_follow_it():
+    message = blocks.submitted(record())
+    assert "req-123" in message["text"]
+    assert "/provision-rds status req-123" in all_text(message["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("environment", "instance_class"), [(Environment.DEV, "db.t3.micro"), (Environment.PROD, "db.t3.medium")]
+)
+def test_pr_opened_has_link_database_engine_environment_and_instance_class(environment, instance_class):
+    message = blocks.pr_opened(
+        record(status=RequestStatus.PR_OPENED, environment=environment, pr_url="https://example.test/pr/7")
+    )
+    text = all_text(message)
+    assert "https://example.test/pr/7" in message["text"]
+    for expected in ("orders", "postgres", environment.value, instance_class, "<https://example.test/pr/7|"):
+        assert expected in text
+
+
+def test_failed_and_rejected_say_why_and_what_next():
+    failed = blocks.request_failed(record(status=RequestStatus.FAILED, error="GitHub said no"))
+    rejected = blocks.request_failed(record(status=RequestStatus.REJECTED, error="already exists"))
+    assert "failed" in failed["text"]
+    assert "GitHub said no" in failed["text"]
+    assert "was rejected" in rejected["text"]
+    assert "pick another name" in all_text(rejected["blocks"])
+    assert "req-123" in all_text(failed["blocks"])
+
+
+def test_home_lists_requests_with_status_and_pr_links_and_the_modal_button():
+    view = blocks.home_view(
+        [
+            record(request_id="r2", status=RequestStatus.PR_OPENED, pr_url="https://example.test/pr/2"),
+            record(request_id="r1", database_name="users", status=RequestStatus.FAILED, error="boom"),
+        ]
+    )
+    text = all_text(view)
+    assert view["type"] == "home"
+    assert blocks.OPEN_MODAL_ACTION_ID in text
+    assert text.index("r2") < text.index("r1")
+    assert "<https://example.test/pr/2|pull request>" in text
+    assert "pr_opened" in text
+    assert "boom" in text
+
+
+def test_home_without_requests_says_so():
+    assert "No requests yet" in all_text(blocks.home_view([]))
+
+
+def test_status_message_shows_status_error_and_pr():
+    message = blocks.status_message(
+        record(status=RequestStatus.REJECTED, error="exists", pr_url="https://example.test/pr/9")
+    )
+    assert "rejected" in message["text"]
+    assert "exists" in message["text"]
+    assert "https://example.test/pr/9" in message["text"]
+
+
+def test_long_texts_stay_under_slack_limits():
+    message = blocks.request_failed(record(status=RequestStatus.FAILED, error="x" * 5000))
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
