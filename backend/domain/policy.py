@@ -64,11 +64,14 @@ class EngineDefaults:
 ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
     Engine.MYSQL: EngineDefaults(
         engine="mysql",
-        engine_version="8.0",
-        family="mysql8.0",
-        major_engine_version="8.0",
+        # 8.0 left RDS standard support on 2026-07-31 (extended support is billed extra).
+        engine_version="8.4",
+        family="mysql8.4",
+        major_engine_version="8.4",
         port=3306,
-        enabled_cloudwatch_logs_exports=("error", "general", "slowquery"),
+        # No "general": the general log is off (it would record every statement, passwords
+        # included), so exporting it would only create an empty log group.
+        enabled_cloudwatch_logs_exports=("error", "slowquery"),
     ),
     Engine.POSTGRES: EngineDefaults(
         engine="postgres",

@@ -1,0 +1,10 @@
+# Partial configuration: CI passes the bucket and region with
+#   terraform init -backend-config="bucket=<state bucket>" -backend-config="region=<region>"
+# so no account-specific value is committed. Locking uses an S3 lock file (no DynamoDB table).
+terraform {
+  backend "s3" {
+    key          = "rds-provisioner/dev/terraform.tfstate"
+    encrypt      = true
+    use_lockfile = true
+  }
+}

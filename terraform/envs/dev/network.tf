@@ -1,0 +1,7 @@
+# One subnet group shared by every dev database: RDS allows only 50 subnet groups per region,
+# so a group per database would cap the number of databases.
+resource "aws_db_subnet_group" "databases" {
+  name_prefix = "rds-provisioner-dev-"
+  description = "Private subnets of the dev databases managed by rds-provisioner"
+  subnet_ids  = var.database_subnet_ids
+}

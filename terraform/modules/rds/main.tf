@@ -1,0 +1,258 @@
+locals {
+  create_db_subnet_group = var.db_subnet_group_name == null
+  create_monitoring_role = var.monitoring_interval > 0
+
+  standard_log_exports = {
+    mysql    = ["error", "slowquery"]
+    postgres = ["postgresql", "upgrade"]
+  }
+  enabled_cloudwatch_logs_exports = coalesce(var.enabled_cloudwatch_logs_exports, local.standard_log_exports[var.engine])
+}
+
+################################################################################
+# Parameter groups: TLS for every connection, and the logs we export actually written.
+#
+# One resource per engine with static parameters, of which only the requested engine's is
+# created: static blocks let reviewers (and checkov) see that TLS is forced. Each family is
+# derived from its own engine name, so it can never pair postgres parameters with a mysql
+# family; var.family is validated to match it.
+################################################################################
+
+resource "aws_db_parameter_group" "postgres" {
+  count = var.engine == "postgres" ? 1 : 0
+
+  name_prefix = "${var.identifier}-"
+  description = "${var.identifier}: PostgreSQL ${var.major_engine_version}, TLS required"
+  family      = "postgres${var.major_engine_version}"
+
+  parameter {
+    name         = "rds.force_ssl"
+    value        = "1"
+    apply_method = "pending-reboot"
+  }
+
+  # DDL only: logging every statement would flood the logs and could carry data. Set passwords
+  # with \password (psql sends a hash), never CREATE ROLE ... PASSWORD in clear text.
+  parameter {
+    name         = "log_statement"
+    value        = "ddl"
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "log_min_duration_statement"
+    value        = "1000"
+    apply_method = "immediate"
+  }
+
+  dynamic "parameter" {
+    for_each = var.parameters
+    content {
+      name         = parameter.value.name
+      value        = parameter.value.value
+      apply_method = parameter.value.apply_method
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_db_parameter_group" "mysql" {
+  count = var.engine == "mysql" ? 1 : 0
+
+  name_prefix = "${var.identifier}-"
+  description = "${var.identifier}: MySQL ${var.major_engine_version}, TLS required"
+  family      = "mysql${var.major_engine_version}"
+
+  # RDS reports this boolean as 1/0; "ON" would show a diff on every plan.
+  parameter {
+    name         = "require_secure_transport"
+    value        = "1"
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "slow_query_log"
+    value        = "1"
+    apply_method = "immediate"
+  }
+
+  parameter {
+    name         = "long_query_time"
+    value        = "1"
+    apply_method = "immediate"
+  }
+
+  # CloudWatch Logs exports read log files; RDS MySQL writes to tables by default.
+  parameter {
+    name         = "log_output"
+    value        = "FILE"
+    apply_method = "immediate"
+  }
+
+  dynamic "parameter" {
+    for_each = var.parameters
+    content {
+      name         = parameter.value.name
+      value        = parameter.value.value
+      apply_method = parameter.value.apply_method
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+################################################################################
+# Network: a subnet group (unless the environment shares one) and a security group that
+# admits only the given CIDR blocks and security groups, on the database port only
+################################################################################
+
+resource "aws_db_subnet_group" "this" {
+  count = local.create_db_subnet_group ? 1 : 0
+
+  name_prefix = "${var.identifier}-"
+  description = "Subnets of ${var.identifier}"
+  subnet_ids  = var.subnet_ids
+
+  tags = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name_prefix = "${var.identifier}-"
+  description = "Database clients of ${var.identifier}"
+  vpc_id      = var.vpc_id
+
+  # No egress rules: the database never opens connections, and Terraform removes the
+  # allow-all egress rule AWS adds to new security groups.
+
+  tags = merge(var.tags, { Name = var.identifier })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "cidr" {
+  for_each = toset(var.allowed_cidr_blocks)
+
+  security_group_id = aws_security_group.this.id
+  description       = "${var.engine} from ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = var.port
+  to_port           = var.port
+  cidr_ipv4         = each.value
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "security_group" {
+  for_each = toset(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "${var.engine} from ${each.value}"
+  ip_protocol                  = "tcp"
+  from_port                    = var.port
+  to_port                      = var.port
+  referenced_security_group_id = each.value
+
+  tags = var.tags
+}
+
+################################################################################
+# Enhanced monitoring role (only when monitoring_interval > 0)
+################################################################################
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_iam_role" "monitoring" {
+  count = local.create_monitoring_role ? 1 : 0
+
+  # A prefix keeps long identifiers inside the 64-character role name limit.
+  name_prefix = "${substr(var.identifier, 0, 31)}-mon-"
+  description = "Enhanced monitoring for RDS instance ${var.identifier}"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "monitoring.rds.amazonaws.com" }
+      # Only RDS acting for this account may assume the role (confused deputy protection).
+      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  count = local.create_monitoring_role ? 1 : 0
+
+  role       = aws_iam_role.monitoring[0].name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+################################################################################
+# The database
+################################################################################
+
+resource "aws_db_instance" "this" {
+  identifier     = var.identifier
+  engine         = var.engine
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+  db_name        = var.db_name
+  port           = var.port
+
+  # RDS generates the master password, stores it in Secrets Manager (encrypted with our key)
+  # and rotates it: no password exists in variables, CI, the pull request or the state.
+  username                            = var.username
+  manage_master_user_password         = true
+  master_user_secret_kms_key_id       = var.kms_key_id
+  iam_database_authentication_enabled = true
+
+  storage_type          = var.storage_type
+  allocated_storage     = var.allocated_storage
+  max_allocated_storage = var.max_allocated_storage
+  storage_encrypted     = true
+  kms_key_id            = var.kms_key_id
+
+  db_subnet_group_name   = local.create_db_subnet_group ? aws_db_subnet_group.this[0].name : var.db_subnet_group_name
+  vpc_security_group_ids = concat([aws_security_group.this.id], var.vpc_security_group_ids)
+  publicly_accessible    = false
+  network_type           = "IPV4"
+  ca_cert_identifier     = var.ca_cert_identifier
+  parameter_group_name   = var.engine == "postgres" ? aws_db_parameter_group.postgres[0].name : aws_db_parameter_group.mysql[0].name
+  multi_az               = var.multi_az
+
+  backup_retention_period   = var.backup_retention_period
+  backup_window             = var.backup_window
+  copy_tags_to_snapshot     = true
+  delete_automated_backups  = var.delete_automated_backups
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = false
+  final_snapshot_identifier = "${var.identifier}-final"
+
+  maintenance_window          = var.maintenance_window
+  auto_minor_version_upgrade  = true
+  allow_major_version_upgrade = false
+  apply_immediately           = var.apply_immediately
+
+  enabled_cloudwatch_logs_exports       = local.enabled_cloudwatch_logs_exports
+  performance_insights_enabled          = var.performance_insights_enabled
+  performance_insights_kms_key_id       = var.performance_insights_enabled ? var.kms_key_id : null
+  performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
+  monitoring_interval                   = var.monitoring_interval
+  monitoring_role_arn                   = local.create_monitoring_role ? aws_iam_role.monitoring[0].arn : null
+
+  tags = merge(var.tags, { Name = var.identifier })
+
+  depends_on = [aws_iam_role_policy_attachment.monitoring]
+}

@@ -1,0 +1,12 @@
+terraform {
+  # Cross-variable validation (db_subnet_group_name vs subnet_ids) needs Terraform 1.9+; the
+  # root modules pin 1.10+ for S3 native state locking anyway.
+  required_version = ">= 1.10, < 2.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.0, < 7.0"
+    }
+  }
+}
