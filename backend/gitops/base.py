@@ -29,8 +29,11 @@ class PullRequestRef:
 
 
 class PullRequestPublisher(Protocol):
-    def open_pull_request(self, change: ChangeSet) -> PullRequestRef:
+    def open_pull_request(self, change: ChangeSet, *, resume: bool = False) -> PullRequestRef:
         """Open the PR for ``change``, or return the one an earlier attempt opened.
+
+        ``resume=True`` says this is a redelivery (an earlier attempt may have got part way), so
+        looking for the existing PR first is likely the cheapest path.
 
         Raises DatabaseAlreadyExists if ``change.file_path`` is already on the base branch,
         RetryableError for transient failures and PermanentError for anything retrying cannot fix.
