@@ -55,6 +55,13 @@ class _Injected:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    method: str | None
+    path_suffix: str | None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path_suffix is None or path.endswith(self.path_suffix)
+        )
 
 
 @dataclass
@@ -150,7 +157,13 @@ class GitHubStub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="github-stub", daemon=True)
+        self._thread = threading.Thread(
+            # A short poll keeps stop() (and so every test's teardown) fast.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="github-stub",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -187,6 +200,10 @@ class GitHubStub:
         with self._lock:
             return sorted(self._branches)
 
+    def tip(self, branch: str) -> str:
+        with self._lock:
+            return self._branches[branch]
+
     def files(self, branch: str | None = None) -> dict[str, str]:
         with self._lock:
             sha = self._branches[branch or self.default_branch]
@@ -200,6 +217,11 @@ class GitHubStub:
             files[path] = content.encode()
             self._branches[name] = self._new_commit(files)
 
+    def create_branch(self, branch: str, *, from_branch: str | None = None) -> None:
+        """Create ``branch`` at the tip of ``from_branch`` without recording a call."""
+        with self._lock:
+            self._branches[branch] = self._branches[from_branch or self.default_branch]
+
     def merge_pull(self, number: int) -> None:
         """Merge a PR as a reviewer would: the head's files land on the base branch."""
         with self._lock:
@@ -210,12 +232,24 @@ class GitHubStub:
             pull.state, pull.merged = "closed", True
 
     # --- failure injection -----------------------------------------------------------------------
-    def fail_next(self, count: int = 1, *, status: int = 502, retry_after: int | None = None) -> None:
+    # Each injected answer replaces the next call (or the next call with that method and a path
+    # ending in ``path``), which is still recorded in ``calls``.
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 502,
+        retry_after: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         message = {500: "Server Error", 502: "Server Error", 503: "Service Unavailable"}.get(status, "Error")
-        self._inject(count, status, {"message": message}, headers)
+        self._inject(count, status, {"message": message}, headers, method, path)
 
-    def rate_limit_next(self, count: int = 1, *, reset_in: int = 1800) -> None:
+    def rate_limit_next(
+        self, count: int = 1, *, reset_in: int = 1800, method: str | None = None, path: str | None = None
+    ) -> None:
         """403 primary rate limit: ``X-RateLimit-Remaining: 0`` and a reset ``reset_in`` s ahead."""
         headers = {
             "X-RateLimit-Limit": "5000",
@@ -228,10 +262,16 @@ class GitHubStub:
             "message": "API rate limit exceeded for installation ID 1.",
             "documentation_url": DOCS + "/overview/rate-limits-for-the-rest-api",
         }
-        self._inject(count, 403, body, headers)
+        self._inject(count, 403, body, headers, method, path)
 
     def secondary_rate_limit_next(
-        self, count: int = 1, *, status: int = 403, retry_after: int | None = None
+        self,
+        count: int = 1,
+        *,
+        status: int = 403,
+        retry_after: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         """A secondary (abuse) rate limit; GitHub sends ``Retry-After`` on some of them."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -241,17 +281,27 @@ class GitHubStub:
             ),
             "documentation_url": DOCS + "/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
         }
-        self._inject(count, status, body, headers)
+        self._inject(count, status, body, headers, method, path)
 
-    def too_many_requests_next(self, count: int = 1, *, retry_after: int = 30) -> None:
+    def too_many_requests_next(
+        self, count: int = 1, *, retry_after: int = 30, method: str | None = None, path: str | None = None
+    ) -> None:
         """429 with ``Retry-After`` (what GitHub answers when requests come too fast)."""
         body = {"message": "Too Many Requests", "documentation_url": DOCS}
-        self._inject(count, 429, body, {"Retry-After": str(retry_after)})
+        self._inject(count, 429, body, {"Retry-After": str(retry_after)}, method, path)
 
-    def _inject(self, count: int, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    def _inject(
+        self,
+        count: int,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
         with self._lock:
             for _ in range(count):
-                self._injected.append(_Injected(status, body, headers))
+                self._injected.append(_Injected(status, body, headers, method, path))
 
     # --- the HTTP side ---------------------------------------------------------------------------
     def handle(
@@ -274,8 +324,9 @@ class GitHubStub:
                 self.recorded.append(RecordedCall(method, path, query, body, authorization))
                 return 404, _error(404, "Not Found"), {}
             self.recorded.append(RecordedCall(method, path, query, body, authorization))
-            if self._injected:
-                injected = self._injected.popleft()
+            injected = next((item for item in self._injected if item.matches(method, path)), None)
+            if injected is not None:
+                self._injected.remove(injected)
                 payload = {**injected.body, "status": str(injected.status)}
                 return injected.status, payload, injected.headers
             for route in self._routes:
@@ -494,11 +545,14 @@ class GitHubStub:
     def _list_pulls(self, *, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
         state = query.get("state", ["open"])[0]
         head = query.get("head", [None])[0]
+        base = query.get("base", [None])[0]
         found = []
         for pull in sorted(self.pulls.values(), key=lambda p: -p.number):
             if state != "all" and pull.state != state:
                 continue
             if head is not None and f"{self.owner}:{pull.head}" != head:
+                continue
+            if base is not None and pull.base != base:
                 continue
             found.append(self._pull_json(pull))
         return 200, found
@@ -542,6 +596,8 @@ class GitHubStub:
 class _Handler(BaseHTTPRequestHandler):
     github: GitHubStub
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms each.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

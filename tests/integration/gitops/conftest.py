@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from backend.gitops.base import ChangeSet
+from backend.gitops.github import GitHubPublisher
+from backend.settings import Settings
+from tests.support.github_stub import STUB_TOKEN, GitHubStub
+
+
+def make_change(
+    database: str = "orders", environment: str = "dev", *, labels: tuple[str, ...] = (), version: int = 1
+) -> ChangeSet:
+    return ChangeSet(
+        branch=f"rds/{environment}/{database}",
+        file_path=f"terraform/envs/{environment}/rds_{database}.tf",
+        content=(f'module "rds_{database}" {{\n  source = "../../modules/rds"\n  revision = {version}\n}}\n'),
+        commit_message=f"Add RDS database {database} ({environment})",
+        title=f"RDS: {database} ({environment})",
+        body=f"Requested by U123: postgres database `{database}` in {environment}.",
+        labels=labels,
+    )
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStub]:
+    with GitHubStub(owner="acme", repo="infra") as stub:
+        yield stub
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every time.sleep anyone asks for (PyGithub throttling, urllib3 backoff), without sleeping."""
+    asked: list[float] = []
+    monkeypatch.setattr(time, "sleep", asked.append)
+    return asked
+
+
+PublisherFactory = Callable[..., GitHubPublisher]
+
+
+@pytest.fixture
+def publisher_for() -> PublisherFactory:
+    def build(stub: GitHubStub, **overrides: object) -> GitHubPublisher:
+        settings = Settings(
+            gitops_backend="github",
+            github_repository=stub.full_name,
+            github_api_url=stub.base_url,
+            github_token=STUB_TOKEN,
+        ).with_overrides(**overrides)
+        return GitHubPublisher.from_settings(settings, secret=lambda value, _secret_id: value)
+
+    return build
