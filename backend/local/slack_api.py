@@ -87,7 +87,11 @@ class SlackApiStandIn:
             if self._jsonl_path:
                 self._jsonl_path.parent.mkdir(parents=True, exist_ok=True)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="slack-api-stand-in", daemon=True
+                # A short poll interval keeps stop() (and so every test teardown) quick.
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="slack-api-stand-in",
+                daemon=True,
             )
             self._thread.start()
         return self

@@ -12,7 +12,7 @@ from backend.domain import RequestStatus
 from backend.events import ProvisionMessage
 from backend.local.slack_api import dm_channel_for
 from bot import blocks
-from tests.integration.slack.driver import ADMIN, USER, SlackHarness, modal_state
+from tests.integration.slack.driver import ADMIN, USER, SlackDriver, SlackHarness, modal_state
 
 
 def ack_body(response: dict[str, Any]) -> dict[str, Any]:
@@ -289,3 +289,29 @@ def test_no_auth_test_call_is_ever_made(harness: SlackHarness):
     ack_body(harness.driver.command("help"))
     ack_body(harness.driver.command("orders postgres dev"))
     assert harness.slack_api.calls_to("auth.test") == []
+
+
+# --- the Lambda entry point itself ---------------------------------------------------------------
+
+
+def test_lambda_handler_builds_the_app_from_process_settings(
+    harness: SlackHarness, monkeypatch: pytest.MonkeyPatch
+):
+    import bot.app
+    from backend.container import set_container
+    from backend.settings import set_settings
+
+    monkeypatch.setattr(bot.app, "_handler", None)
+    set_settings(harness.settings)
+    set_container(harness.container)
+    try:
+        driver = SlackDriver(bot.app.lambda_handler)
+        assert driver.command("orders postgres dev", signature="v0=" + "0" * 64)["statusCode"] == 401
+        assert "accepted" in ack_text(driver.command("orders postgres dev"))
+    finally:
+        set_settings(None)
+        set_container(None)
+    [record] = harness.container.store.list_by_requester(USER)
+    [dm] = harness.slack_api.calls_to("chat.postMessage")
+    assert dm["channel"] == USER
+    assert record.slack_thread_ts is not None
