@@ -1,0 +1,352 @@
+"""``rdsctl``: talk to the local stack the way users and Slack do, from a terminal.
+
+    rdsctl submit orders postgres dev --owner payments
+    rdsctl status <request_id>
+    rdsctl list
+    rdsctl prs
+    rdsctl slack "/provision-rds billing mysql dev"
+
+Every command goes through the stack's HTTP endpoints (standard library only); ``slack`` signs
+its request with the signing secret exactly as Slack does, so the Slack path can be tried
+without a workspace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from backend.settings import Settings
+
+NOT_RUNNING = "the local stack is not running; start it with `make run`"
+DEFAULT_USER_ID = "U0LOCALUSER"
+DEFAULT_USER_NAME = "local.developer"
+DEFAULT_CHANNEL_ID = "D0LOCALDM"
+
+
+class CliError(Exception):
+    """Something to tell the user, then exit 1."""
+
+
+class Client:
+    def __init__(self, base_url: str, *, api_key: str, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(  # noqa: S310 - the URL is the user's own --url
+            self.base_url + path, data=body, method=method, headers=dict(headers or {})
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, dict(response.headers.items()), response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers.items()), exc.read()
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError):
+                raise CliError(f"{NOT_RUNNING} (nothing answers at {self.base_url})") from None
+            raise CliError(f"could not reach {self.base_url}: {exc.reason}") from None
+        except ConnectionRefusedError:
+            raise CliError(f"{NOT_RUNNING} (nothing answers at {self.base_url})") from None
+
+    def api(self, method: str, path: str, payload: Any = None, **headers: str) -> tuple[int, Any]:
+        all_headers = {"X-Api-Key": self.api_key, "Accept": "application/json", **headers}
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            all_headers["Content-Type"] = "application/json"
+        status, _headers, raw = self.request(method, path, body=body, headers=all_headers)
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode("utf-8", errors="replace")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False))
+
+
+def _explain_error(status: int, data: Any) -> str:
+    if isinstance(data, dict):
+        lines = [f"HTTP {status}: {data.get('message', '')}".rstrip(": ")]
+        for error in data.get("errors") or []:
+            lines.append(f"  {error.get('field')}: {error.get('message')}")
+        return "\n".join(lines)
+    return f"HTTP {status}: {data}"
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+def cmd_submit(client: Client, args: argparse.Namespace) -> int:
+    payload: dict[str, Any] = {
+        "database_name": args.database_name,
+        "database_engine": args.engine,
+        "environment": args.environment,
+    }
+    if args.owner:
+        payload["owner"] = args.owner
+    if args.purpose:
+        payload["purpose"] = args.purpose
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
+    status, data = client.api("POST", "/provision-rds", payload, **headers)
+    if status != 202:
+        raise CliError(_explain_error(status, data))
+    _print_json(data)
+    if args.wait:
+        return _wait_for(client, str(data["request_id"]), args.wait)
+    return 0
+
+
+def _wait_for(client: Client, request_id: str, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    while True:
+        status, data = client.api("GET", f"/requests/{request_id}")
+        if status == 200 and data.get("status") != "accepted":
+            _print_json(data)
+            return 0 if data.get("status") == "pr_opened" else 1
+        if time.monotonic() >= deadline:
+            raise CliError(f"request {request_id} is still '{data.get('status')}' after {seconds:g} s")
+        time.sleep(0.25)
+
+
+def cmd_status(client: Client, args: argparse.Namespace) -> int:
+    status, data = client.api("GET", f"/requests/{args.request_id}")
+    if status != 200:
+        raise CliError(_explain_error(status, data))
+    _print_json(data)
+    return 0
+
+
+def _rows(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in ("requests", "items"):
+            if isinstance(data.get(key), list):
+                return list(data[key])
+    return []
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+def cmd_list(client: Client, args: argparse.Namespace) -> int:
+    status, data = client.api("GET", "/requests")
+    if status != 200:
+        raise CliError(_explain_error(status, data))
+    rows = _rows(data)
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no requests yet; try: rdsctl submit orders postgres dev")
+        return 0
+    header = ["REQUEST ID", "STATUS", "DATABASE", "ENGINE", "ENV", "BY", "PR"]
+    body = [
+        [
+            str(row.get("request_id", "")),
+            str(row.get("status", "")),
+            str(row.get("database_name", "")),
+            str(row.get("database_engine", "")),
+            str(row.get("environment", "")),
+            str(row.get("requested_by", "")),
+            str(row.get("pr_url") or row.get("error") or ""),
+        ]
+        for row in rows
+    ]
+    print(_table([header, *body]))
+    return 0
+
+
+def cmd_prs(client: Client, args: argparse.Namespace) -> int:
+    status, _headers, raw = client.request("GET", "/_local/prs.json", headers={"Accept": "application/json"})
+    if status != 200:
+        raise CliError(f"HTTP {status}: the local pull requests are not available (GITOPS_BACKEND=github?)")
+    prs = json.loads(raw)
+    if args.json:
+        _print_json(prs)
+        return 0
+    if not prs:
+        print("no pull requests yet")
+        return 0
+    rows = [[f"#{pr['number']}", pr["state"], pr["branch"], pr["file_path"], pr["title"]] for pr in prs]
+    print(_table([["#", "STATE", "BRANCH", "FILE", "TITLE"], *rows]))
+    print(f"\nread one, with its diff: {client.base_url}/_local/prs/<number>")
+    return 0
+
+
+def slash_command_form(
+    text: str, *, user_id: str, user_name: str, channel_id: str, team_id: str
+) -> dict[str, str]:
+    """The form fields Slack posts for a slash command (the ones Bolt reads)."""
+    command, _, rest = text.strip().partition(" ")
+    if not command.startswith("/"):
+        command, rest = "/provision-rds", text.strip()
+    return {
+        "token": "local-verification-token",
+        "team_id": team_id,
+        "team_domain": "local",
+        "channel_id": channel_id,
+        "channel_name": "directmessage",
+        "user_id": user_id,
+        "user_name": user_name,
+        "command": command,
+        "text": rest.strip(),
+        "api_app_id": "A0LOCAL",
+        "is_enterprise_install": "false",
+        "response_url": "https://hooks.slack.com/commands/T0LOCAL/local/local",
+        "trigger_id": f"{int(time.time())}.local.{uuid.uuid4().hex[:16]}",
+    }
+
+
+def signed_headers(body: bytes, signing_secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request: its timestamp and v0 signature."""
+    from slack_sdk.signature import SignatureVerifier
+
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body)
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature or "",
+    }
+
+
+def _blocks_text(blocks: Any) -> list[str]:
+    lines: list[str] = []
+    for block in blocks or []:
+        if not isinstance(block, dict):
+            continue
+        text = block.get("text")
+        if isinstance(text, dict) and text.get("text"):
+            lines.append(str(text["text"]))
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and isinstance(element.get("text"), str):
+                lines.append(element["text"])
+        for field in block.get("fields") or []:
+            if isinstance(field, dict) and field.get("text"):
+                lines.append(str(field["text"]))
+    return lines
+
+
+def cmd_slack(client: Client, args: argparse.Namespace, settings: Settings) -> int:
+    form = slash_command_form(
+        args.command,
+        user_id=args.user,
+        user_name=args.user_name,
+        channel_id=args.channel,
+        team_id=settings.slack_team_id or "T0LOCAL",
+    )
+    body = urlencode(form).encode()
+    secret = settings.slack_signing_secret or "local-signing-secret"
+    status, _headers, raw = client.request(
+        "POST", "/slack/events", body=body, headers=signed_headers(body, secret)
+    )
+    if status != 200:
+        text = raw.decode("utf-8", errors="replace")
+        hint = " (is SLACK_SIGNING_SECRET the same here and for make run?)" if status == 401 else ""
+        raise CliError(f"Slack endpoint answered HTTP {status}{hint}: {text}")
+    if not raw:
+        print("(acknowledged with an empty response; see the stack's console for messages it posted)")
+        return 0
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        print(raw.decode("utf-8", errors="replace"))
+        return 0
+    if args.json:
+        _print_json(answer)
+        return 0
+    lines = _blocks_text(answer.get("blocks")) or [str(answer.get("text", ""))]
+    print("\n".join(line for line in lines if line))
+    return 0
+
+
+# --- entry point -----------------------------------------------------------------------------------
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rdsctl", description="Drive the local rds-provisioner stack.")
+    parser.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{settings.local_port}",
+        help="the local stack (default %(default)s; PORT changes the port)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=settings.api_key or "local-dev-key",
+        help="X-Api-Key (default: $API_KEY or local-dev-key)",
+    )
+    commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+
+    submit = commands.add_parser("submit", help="request a database through the HTTP API")
+    submit.add_argument("database_name")
+    submit.add_argument("engine", help="mysql or postgres")
+    submit.add_argument("environment", help="dev or prod")
+    submit.add_argument("--owner")
+    submit.add_argument("--purpose")
+    submit.add_argument("--idempotency-key")
+    submit.add_argument(
+        "--wait", type=float, default=0, metavar="SECONDS", help="wait up to SECONDS for the pull request"
+    )
+
+    status = commands.add_parser("status", help="show one request")
+    status.add_argument("request_id")
+
+    listing = commands.add_parser("list", help="recent requests")
+    listing.add_argument("--json", action="store_true")
+
+    prs = commands.add_parser("prs", help="local pull requests with branch and file")
+    prs.add_argument("--json", action="store_true")
+
+    slack = commands.add_parser(
+        "slack", help='send a signed slash command, e.g. "/provision-rds orders postgres dev"'
+    )
+    slack.add_argument("command", help="the slash command as typed in Slack")
+    slack.add_argument("--user", default=DEFAULT_USER_ID, help="Slack user id (default %(default)s)")
+    slack.add_argument("--user-name", default=DEFAULT_USER_NAME)
+    slack.add_argument("--channel", default=DEFAULT_CHANNEL_ID)
+    slack.add_argument("--json", action="store_true", help="print Slack's raw answer")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
+    args = build_parser(settings).parse_args(argv)
+    client = Client(args.url, api_key=args.api_key)
+    try:
+        if args.command_name == "submit":
+            return cmd_submit(client, args)
+        if args.command_name == "status":
+            return cmd_status(client, args)
+        if args.command_name == "list":
+            return cmd_list(client, args)
+        if args.command_name == "prs":
+            return cmd_prs(client, args)
+        return cmd_slack(client, args, settings)
+    except CliError as exc:
+        print(f"rdsctl: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

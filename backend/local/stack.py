@@ -1,0 +1,453 @@
+"""The whole system on one machine: moto server, Slack stand-in, local git, gateway, SQS poller.
+
+``LocalStack.start()`` brings the pieces up in dependency order and ``stop()`` takes them down in
+the order that loses nothing: stop taking HTTP requests, let the ones in progress finish, let
+the worker drain the queue, save what is left of the AWS state, then stop the emulators.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backend.container import Container, set_container
+from backend.domain import Source
+from backend.settings import Settings, set_settings
+
+if TYPE_CHECKING:
+    from backend.domain import RequestRecord
+    from backend.local.gateway import GatewayServer
+    from backend.local.poller import DrainResult, QueuePoller
+    from backend.local.resources import AwsResources
+    from backend.notify import Notifier
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+# Names and local values of the secrets the SAM template references.
+GITHUB_TOKEN_SECRET = "github-token"  # noqa: S105 - secret names, not values
+SLACK_BOT_TOKEN_SECRET = "rds-provisioner/slack-bot-token"  # noqa: S105
+SLACK_SIGNING_SECRET_SECRET = "rds-provisioner/slack-signing-secret"  # noqa: S105
+
+LOCAL_API_KEY = "local-dev-key"
+LOCAL_SIGNING_SECRET = "local-signing-secret"  # noqa: S105 - the documented local default
+LOCAL_BOT_TOKEN = "xoxb-local"  # noqa: S105 - the stand-in accepts any token
+LOCAL_BOT_USER_ID = "U0LOCALBOT"
+LOCAL_BOT_ID = "B0LOCALBOT"
+LOCAL_TEAM_ID = "T0LOCAL"
+# Where the local stack announces the outcome of HTTP API requests (they have no Slack user).
+LOCAL_API_CHANNEL = "#rds-provisioner"
+
+STATE_FILE = "aws-state.json"
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    state_dir: Path = Path(".local")
+    host: str = "127.0.0.1"
+    port: int = 3000
+    seed_dir: Path | None = None
+    # Short locally so a failed record is retried within seconds (AWS: 360 s, 6x the worker timeout).
+    visibility_timeout: int = 5
+    max_receive_count: int = 5
+    drain_seconds: float = 20.0
+    persist_state: bool = True
+
+    @property
+    def gitops_dir(self) -> Path:
+        return self.state_dir / "gitops"
+
+    @property
+    def slack_calls_file(self) -> Path:
+        return self.state_dir / "slack-calls.jsonl"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    def terraform_seed(self) -> Path:
+        if self.seed_dir is not None:
+            return self.seed_dir
+        here = Path("terraform")
+        return here if here.is_dir() else PACKAGE_ROOT / "terraform"
+
+
+@dataclass
+class ShutdownReport:
+    http_finished: bool = True
+    drain: DrainResult | None = None
+    saved_items: int = 0
+    saved_messages: int = 0
+
+
+class AnnouncingNotifier:
+    """The container's notifier, plus an announcement in a channel for API requests.
+
+    API requests have no Slack user to tell (the Slack notifier skips them); locally their
+    outcome is posted to ``channel`` so it shows up beside the Slack ones.
+    """
+
+    def __init__(self, inner: Notifier, client: Any, channel: str) -> None:
+        self._inner = inner
+        self._client = client
+        self._channel = channel
+
+    def pr_opened(self, record: RequestRecord) -> None:
+        self._inner.pr_opened(record)
+        self._announce(record, "pr_opened")
+
+    def request_failed(self, record: RequestRecord) -> None:
+        self._inner.request_failed(record)
+        self._announce(record, "request_failed")
+
+    def _announce(self, record: RequestRecord, kind: str) -> None:
+        if record.source is not Source.API:
+            return
+        from bot import blocks
+
+        message = blocks.pr_opened(record) if kind == "pr_opened" else blocks.request_failed(record)
+        self._client.chat_postMessage(channel=self._channel, unfurl_links=False, **message)
+
+
+class LocalContainer(Container):
+    """The process container of the local stack: the normal one, announcing API requests in Slack."""
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        inner = Container.notifier.func(self)  # type: ignore[attr-defined]
+        client = self.slack_client
+        if client is None:
+            return inner  # type: ignore[no-any-return]
+        return AnnouncingNotifier(inner, client, LOCAL_API_CHANNEL)
+
+
+def _lambda_environment(settings: Settings) -> None:
+    # What SAM's Globals give the functions in AWS. Locally logs default to WARNING and metrics
+    # are off, so the console shows requests and Slack messages; values the user exported win
+    # (POWERTOOLS_LOG_LEVEL=INFO make run shows every function log line).
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", settings.service_name)  # noqa: TID251
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # noqa: TID251
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # noqa: TID251
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RdsProvisioner")  # noqa: TID251
+    # moto and werkzeug log every request they serve; the gateway prints its own access lines.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _use_local_aws_credentials() -> None:
+    # moto accepts any credentials; fixed fake ones keep boto3 from looking for (and ever
+    # signing with) a real account's, and from stalling on the instance metadata service.
+    os.environ["AWS_ACCESS_KEY_ID"] = "local"  # noqa: TID251
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: TID251, S105
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+        os.environ.pop(name, None)  # noqa: TID251
+
+
+class LocalStack:
+    def __init__(
+        self,
+        base: Settings,
+        options: StackOptions,
+        *,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
+        self.base = base
+        self.options = options
+        self.out = out or (lambda line: print(line, flush=True))
+        self.settings: Settings | None = None
+        self.resources: AwsResources | None = None
+        self.gateway: GatewayServer | None = None
+        self.poller: QueuePoller | None = None
+        self.moto_url = ""
+        self.slack_url = ""
+        self.socket_mode = bool(base.slack_bot_token and base.slack_app_token)
+        self.restored_items = 0
+        self.restored_messages = 0
+        self._moto: Any = None
+        self._slack: Any = None
+        self._socket_handler: Any = None
+        self._stopped = threading.Event()
+        self._stop_lock = threading.Lock()
+        self._report: ShutdownReport | None = None
+
+    # --- start ---------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        port = self.gateway.port if self.gateway else self.options.port
+        return f"http://{self.options.host}:{port}"
+
+    def start(self) -> None:
+        from backend.local.gateway import GatewayServer
+
+        options = self.options
+        options.state_dir.mkdir(parents=True, exist_ok=True)
+        _use_local_aws_credentials()
+        _lambda_environment(self.base)
+        # Bind first: a busy port should fail before anything else starts.
+        self.gateway = GatewayServer(self._build_gateway(), host=options.host, port=options.port)
+        try:
+            self._start_aws()
+            self._start_slack()
+            settings = self._configure()
+            self._start_gitops(settings)
+            self._start_poller(settings)
+            if self._socket_handler is not None:
+                self._socket_handler.connect()
+            self.gateway.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        from backend.local.resources import ensure_resources
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        self.resources = ensure_resources(
+            region=self.base.aws_region,
+            endpoint_url=self.moto_url,
+            max_receive_count=self.options.max_receive_count,
+            visibility_timeout=self.options.visibility_timeout,
+        )
+        secrets = self._client("secretsmanager")
+        for name, value in self._secret_values().items():
+            secrets.create_secret(Name=name, SecretString=value)
+        if self.options.persist_state:
+            self._restore_state()
+
+    def _secret_values(self) -> dict[str, str]:
+        base = self.base
+        return {
+            GITHUB_TOKEN_SECRET: base.github_token or "local-placeholder-no-github-token",
+            SLACK_BOT_TOKEN_SECRET: base.slack_bot_token or LOCAL_BOT_TOKEN,
+            SLACK_SIGNING_SECRET_SECRET: base.slack_signing_secret or LOCAL_SIGNING_SECRET,
+        }
+
+    def _start_slack(self) -> None:
+        if self.socket_mode:
+            return
+        from backend.local.slack_api import SlackApiStandIn
+
+        self._slack = SlackApiStandIn(
+            host="127.0.0.1",
+            port=0,
+            jsonl_path=self.options.slack_calls_file,
+            echo=self.out,
+            team_id=self.base.slack_team_id or LOCAL_TEAM_ID,
+            bot_user_id=self.base.slack_bot_user_id or LOCAL_BOT_USER_ID,
+            bot_id=self.base.slack_bot_id or LOCAL_BOT_ID,
+        )
+        self._slack.start()
+        self.slack_url = self._slack.base_url
+
+    def _configure(self) -> Settings:
+        """The one Settings of this process, installed for every handler."""
+        assert self.resources is not None
+        base = self.base
+        port = self.gateway.port if self.gateway else self.options.port
+        changes: dict[str, object] = {
+            "aws_endpoint_url": self.moto_url,
+            "api_key": base.api_key or LOCAL_API_KEY,
+            "local_port": port,
+            "local_gitops_path": self.options.gitops_dir,
+            "local_pr_base_url": f"http://{self.options.host}:{port}/_local/prs",
+            "slack_bot_user_id": base.slack_bot_user_id or LOCAL_BOT_USER_ID,
+            "slack_bot_id": base.slack_bot_id or LOCAL_BOT_ID,
+            "slack_team_id": base.slack_team_id or LOCAL_TEAM_ID,
+        }
+        if not self.socket_mode:
+            # As in AWS, the functions read the Slack secrets from Secrets Manager (moto here).
+            changes |= {
+                "slack_api_url": self.slack_url,
+                "slack_bot_token": None,
+                "slack_bot_token_secret_id": SLACK_BOT_TOKEN_SECRET,
+                "slack_signing_secret": None,
+                "slack_signing_secret_secret_id": SLACK_SIGNING_SECRET_SECRET,
+                "slack_app_token": None,
+            }
+        settings = self.resources.configure(base.with_overrides(**changes))
+        set_settings(settings)
+        set_container(LocalContainer(settings))
+        self.settings = settings
+        if self.socket_mode:
+            from bot.socket_mode import build_handler
+
+            self._socket_handler = build_handler(settings)
+        return settings
+
+    def _start_gitops(self, settings: Settings) -> None:
+        if settings.gitops_backend != "local":
+            return
+        from backend.gitops.local_git import LocalGitPublisher
+
+        publisher = LocalGitPublisher(
+            settings.local_gitops_path,
+            base_branch=settings.github_base_branch,
+            pr_base_url=settings.local_pr_base_url,
+        )
+        publisher.ensure_repository(seed_dir=self.options.terraform_seed())
+
+    def _start_poller(self, settings: Settings) -> None:
+        from backend.handlers.worker import lambda_handler as worker_handler
+        from backend.local.poller import QueuePoller
+
+        assert self.resources is not None
+        self.poller = QueuePoller(
+            sqs=self._client("sqs"),
+            queue_url=self.resources.queue_url,
+            queue_arn=self.resources.queue_arn,
+            handler=worker_handler,
+            region=settings.aws_region,
+            log=self.out,
+        )
+        self.poller.start()
+
+    def _build_gateway(self) -> Any:
+        from backend.local import prs_page
+        from backend.local.gateway import Function, LocalGateway
+
+        def api(event: dict[str, Any], context: Any) -> Any:
+            from backend.handlers.api import lambda_handler
+
+            return lambda_handler(event, context)
+
+        def slack(event: dict[str, Any], context: Any) -> Any:
+            from bot.app import lambda_handler
+
+            return lambda_handler(event, context)
+
+        return LocalGateway(
+            {
+                "api": Function("rds-provisioner-api", api),
+                "slack": Function("rds-provisioner-slack", slack, timeout_seconds=10),
+            },
+            pages=prs_page.pages(self._local_publisher, index_links=self._index_links),
+            log=self.out,
+        )
+
+    def _local_publisher(self) -> Any:
+        settings = self.settings
+        if settings is None or settings.gitops_backend != "local":
+            return None
+        from backend.gitops.local_git import LocalGitPublisher
+
+        return LocalGitPublisher(
+            settings.local_gitops_path,
+            base_branch=settings.github_base_branch,
+            pr_base_url=settings.local_pr_base_url,
+        )
+
+    def _index_links(self) -> list[tuple[str, str]]:
+        return [
+            ("/_local/prs", "Local pull requests"),
+            ("/openapi.json", "OpenAPI document of the HTTP API"),
+            ("/requests", "Recent requests (needs the X-Api-Key header)"),
+        ]
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.session.Session(region_name=self.base.aws_region).client(
+            service, endpoint_url=self.moto_url
+        )
+
+    # --- stop ----------------------------------------------------------------------------------
+    def stop(self) -> ShutdownReport:
+        """Stop in the order that loses nothing; safe to call more than once."""
+        with self._stop_lock:
+            if self._report is not None:
+                return self._report
+            report = ShutdownReport()
+            if self.gateway is not None:
+                report.http_finished = self.gateway.stop(grace_seconds=10.0)
+            if self._socket_handler is not None:
+                self._socket_handler.close()
+            if self.poller is not None:
+                report.drain = self.poller.drain_and_stop(self.options.drain_seconds)
+            if self._moto is not None and self.options.persist_state and self.resources is not None:
+                report.saved_items, report.saved_messages = self._save_state()
+            if self._slack is not None:
+                self._slack.stop()
+            if self._moto is not None:
+                self._moto.stop()
+            set_container(None)
+            set_settings(None)
+            self._report = report
+            return report
+
+    # --- AWS state across restarts -------------------------------------------------------------
+    def _save_state(self) -> tuple[int, int]:
+        """Write the table and any message still queued to ``<state>/aws-state.json``."""
+        assert self.resources is not None
+        dynamodb = self._client("dynamodb")
+        items: list[dict[str, Any]] = []
+        for page in dynamodb.get_paginator("scan").paginate(TableName=self.resources.table_name):
+            items.extend(page.get("Items", []))
+        sqs = self._client("sqs")
+        queued = _take_all(sqs, self.resources.queue_url)
+        dead = _take_all(sqs, self.resources.dlq_url)
+        state = {"version": STATE_VERSION, "table_items": items, "queue": queued, "dlq": dead}
+        tmp = self.options.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.options.state_file)
+        return len(items), len(queued) + len(dead)
+
+    def _restore_state(self) -> None:
+        assert self.resources is not None
+        path = self.options.state_file
+        if not path.exists():
+            return
+        try:
+            state = json.loads(path.read_text())
+        except ValueError:
+            self.out(f"warning: {path} is not valid JSON; starting with empty AWS state")
+            return
+        if state.get("version") != STATE_VERSION:
+            self.out(f"warning: {path} has an unknown version; starting with empty AWS state")
+            return
+        dynamodb = self._client("dynamodb")
+        for item in state.get("table_items", []):
+            dynamodb.put_item(TableName=self.resources.table_name, Item=item)
+        sqs = self._client("sqs")
+        for url, bodies in (
+            (self.resources.queue_url, state.get("queue", [])),
+            (self.resources.dlq_url, state.get("dlq", [])),
+        ):
+            for body in bodies:
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+        self.restored_items = len(state.get("table_items", []))
+        self.restored_messages = len(state.get("queue", [])) + len(state.get("dlq", []))
+
+
+def _take_all(sqs: Any, queue_url: str) -> list[str]:
+    """Bodies of every visible message on the queue (they are not deleted; moto stops next)."""
+    bodies: list[str] = []
+    seen: set[str] = set()
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            if message["MessageId"] not in seen:
+                seen.add(message["MessageId"])
+                bodies.append(message["Body"])
+
+
+def stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+__all__ = ["LocalStack", "ShutdownReport", "StackOptions", "field"]
