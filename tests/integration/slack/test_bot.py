@@ -315,3 +315,19 @@ def test_lambda_handler_builds_the_app_from_process_settings(
     [dm] = harness.slack_api.calls_to("chat.postMessage")
     assert dm["channel"] == USER
     assert record.slack_thread_ts is not None
+
+
+def test_queue_outage_is_answered_clearly_and_leaves_nothing_behind():
+    from tests.integration.slack.driver import slack_harness
+
+    with slack_harness(requests_topic_arn="arn:aws:sns:us-east-1:123456789012:no-such-topic") as harness:
+        text = ack_text(harness.driver.command("orders postgres dev"))
+        assert "nothing was recorded" in text
+        body = ack_body(
+            harness.driver.view_submission(
+                modal_state(database_name="orders", database_engine="postgres", environment="dev")
+            )
+        )
+        assert body["response_action"] == "errors"
+        assert "nothing was recorded" in body["errors"]["database_name"]
+        assert_nothing_happened(harness)
