@@ -1,0 +1,102 @@
+"""Worker Lambda: SQS batches of ProvisionMessages -> ``Worker.process``, with partial batch failure.
+
+Each record succeeds or fails on its own (Powertools ``BatchProcessor``): a RetryableError (GitHub
+5xx, rate limit, DynamoDB throttling) or any unexpected error fails only that record, SQS makes it
+visible again after the visibility timeout, and after ``maxReceiveCount`` receives it moves to the
+DLQ, whose alarm calls a human. Nothing is swallowed.
+
+A message that violates the contract (not JSON, wrong schema_version, invalid request) can never
+succeed. It is failed like any other record rather than dropped: it reaches the DLQ after
+``maxReceiveCount`` receives, where the alarm fires and the body is kept for inspection, and an
+``InvalidMessages`` metric plus an error log with the SQS message id say why right away. A few
+wasted receives are the price of never losing a message silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from backend.container import get_container
+from backend.domain import RetryableError
+from backend.events import ProvisionMessage
+from backend.worker import Outcome, Worker
+
+logger = Logger()
+metrics = Metrics(namespace="RdsProvisioner")
+
+
+class InvalidMessage(Exception):
+    """The SQS body is not a ProvisionMessage; retrying cannot fix it (see the module docstring)."""
+
+
+def _parse(record: SQSRecord) -> ProvisionMessage:
+    try:
+        return ProvisionMessage.from_sqs_body(record.body)
+    except (ValueError, ValidationError) as error:  # json.JSONDecodeError is a ValueError
+        metrics.add_metric(name="InvalidMessages", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "message violates the contract; it will reach the DLQ",
+            extra={"sqs_message_id": record.message_id, "error": str(error)[:500]},
+        )
+        raise InvalidMessage(f"SQS message {record.message_id} is not a ProvisionMessage") from error
+
+
+def _receive_count(record: SQSRecord) -> int:
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _handle_record(record: SQSRecord, worker: Worker) -> str:
+    message = _parse(record)
+    logger.set_correlation_id(message.request_id)
+    logger.append_keys(request_id=message.request_id, sqs_message_id=record.message_id)
+    try:
+        result = worker.process(message, redelivered=_receive_count(record) > 1)
+    except RetryableError as error:
+        metrics.add_metric(name="RetryableFailures", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "retryable failure; SQS will redeliver",
+            extra={"error": error.message, "retry_after_seconds": error.retry_after_seconds},
+        )
+        raise
+    finally:
+        logger.remove_keys(["request_id", "sqs_message_id"])
+        logger.set_correlation_id(None)
+    metric = {
+        Outcome.PR_OPENED: "PullRequestsOpened",
+        Outcome.FAILED: "RequestsFailed",
+        Outcome.REJECTED: "RequestsRejected",
+        Outcome.SKIPPED: "DeliveriesSkipped",
+    }[result.outcome]
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    return result.outcome.value
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    worker = get_container().worker
+    # One processor per invocation: it holds the batch's state, and the local stack may run
+    # several invocations at once in one process.
+    # raise_on_entire_batch_failure=False: a batch where every record failed answers with every
+    # id in batchItemFailures instead of raising, which SQS treats the same way but which keeps
+    # the function's error metric for real crashes.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response: dict[str, Any] = dict(
+        process_partial_response(
+            event=event,
+            record_handler=lambda record: _handle_record(record, worker),
+            processor=processor,
+            context=context,
+        )
+    )
+    return response

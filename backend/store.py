@@ -1,0 +1,476 @@
+"""The request store: one DynamoDB table holding requests, name claims and idempotency keys.
+
+Item kinds, all under the single partition key ``pk``:
+
+- ``REQ#<request_id>``: the request record (``RequestRecord`` fields). Only these carry
+  ``requested_by``/``created_at``, so the ``by_requester`` GSI is sparse: it holds requests only.
+- ``DB#<environment>#<database_name>``: the claim on a database name -> ``request_id``. It exists
+  while a request for that database is alive or the database exists. A request that ends
+  ``failed`` or ``rejected`` releases its claim in the same transaction that records the status,
+  so the person can fix the cause and ask again; ``applied`` keeps it for good.
+- ``IDEM#<key>``: an Idempotency-Key -> ``request_id`` + a hash of what was asked; expires after
+  ``IDEMPOTENCY_TTL`` like the keys of most HTTP APIs.
+
+Accepting a request is ONE transaction (claim + record [+ idempotency key]), so two concurrent
+requests for the same database cannot both be accepted. Status changes are conditional updates
+that enforce ``can_transition``; re-recording the current status is a no-op (SQS redelivery).
+A request gets the TTL attribute ``expires_at`` only once it is final.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backend.domain import (
+    AlreadyRequested,
+    NotFound,
+    ProvisionerError,
+    RequestRecord,
+    RequestStatus,
+    RetryableError,
+)
+from backend.domain.models import ALLOWED_TRANSITIONS
+
+REQUESTER_INDEX = "by_requester"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+# DynamoDB answers that mean "try again shortly", not "this request is wrong".
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+# Concurrent transactions on the same item: DynamoDB cancels one with TransactionConflict. A
+# retry then sees the winner's write and fails (or passes) its condition for real.
+_TRANSACTION_ATTEMPTS = 3
+
+
+class StoreUnavailable(RetryableError):
+    """DynamoDB could not be reached or throttled us; the same call may succeed later."""
+
+
+class StatusConflict(ProvisionerError):
+    """The request is in a status the requested one may not follow."""
+
+    def __init__(self, request_id: str, current: RequestStatus, wanted: RequestStatus) -> None:
+        super().__init__(f"request {request_id} is {current.value}; it cannot become {wanted.value}")
+        self.current = current
+        self.wanted = wanted
+
+
+class IdempotencyKeyInUse(ProvisionerError):
+    """Another request already holds this Idempotency-Key (the caller decides: replay or conflict)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} is already in use")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class IdempotencyEntry:
+    key: str
+    request_id: str
+    fingerprint: str
+    sns_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    record: RequestRecord
+    # False when the request already had that status (a redelivery): nothing was written.
+    changed: bool
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    """A stable hash of ``payload``: same content -> same hash, whatever the key order."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _request_key(request_id: str) -> str:
+    return f"REQ#{request_id}"
+
+
+def _claim_key(environment: str, database_name: str) -> str:
+    return f"DB#{environment}#{database_name}"
+
+
+def _idempotency_key(key: str) -> str:
+    return f"IDEM#{key}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(moment: datetime) -> str:
+    # Fixed width (always microseconds, always UTC) so string order is time order in the GSI.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class RequestStore:
+    def __init__(self, table: Any, *, retention_days: int, clock: Callable[[], datetime] = _now) -> None:
+        self._table = table
+        # The resource's client takes and returns plain Python values (boto3 injects the
+        # DynamoDB type (de)serialisation), so transactions read like the table calls.
+        self._client = table.meta.client
+        self._name: str = table.name
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+
+    # --- accepting ---------------------------------------------------------------------------
+    def accept(self, record: RequestRecord, *, idempotency: IdempotencyEntry | None = None) -> None:
+        """Claim the database name and record the request (and the idempotency key), atomically.
+
+        Raises AlreadyRequested (with the claim holder's request id) or IdempotencyKeyInUse.
+        """
+        claim_pk = _claim_key(record.environment.value, record.database_name)
+        items: list[dict[str, Any]] = [
+            self._put(
+                {
+                    "pk": claim_pk,
+                    "request_id": record.request_id,
+                    "claimed_at": _timestamp(record.created_at),
+                },
+                condition="attribute_not_exists(pk)",
+            ),
+            self._put(self._record_item(record), condition="attribute_not_exists(pk)"),
+        ]
+        if idempotency is not None:
+            expires = int((record.created_at + IDEMPOTENCY_TTL).timestamp())
+            items.append(
+                self._put(
+                    {
+                        "pk": _idempotency_key(idempotency.key),
+                        "request_id": idempotency.request_id,
+                        "fingerprint": idempotency.fingerprint,
+                        "expires_at": expires,
+                    },
+                    # An expired key that TTL has not swept yet is free again.
+                    condition="attribute_not_exists(pk) OR expires_at < :now",
+                    values={":now": int(self._clock().timestamp())},
+                )
+            )
+        reasons = self._transact(items)
+        if reasons is None:
+            return
+        if idempotency is not None and reasons[2] == "ConditionalCheckFailed":
+            raise IdempotencyKeyInUse(idempotency.key)
+        if reasons[0] == "ConditionalCheckFailed":
+            holder = self._get_item(claim_pk)
+            raise AlreadyRequested(
+                f"{record.database_name} is already requested or exists in {record.environment.value}",
+                existing_request_id=str(holder["request_id"]) if holder else None,
+            )
+        raise StoreUnavailable(f"could not record the request ({', '.join(reasons)})")
+
+    def undo_accept(self, record: RequestRecord, *, idempotency_key: str | None = None) -> None:
+        """Remove what ``accept`` wrote (the message could not be queued): nothing half-recorded."""
+        mine = {":id": record.request_id}
+        items = [
+            self._delete(
+                _claim_key(record.environment.value, record.database_name),
+                condition="attribute_not_exists(pk) OR request_id = :id",
+                values=mine,
+            ),
+            self._delete(_request_key(record.request_id)),
+        ]
+        if idempotency_key is not None:
+            items.append(
+                self._delete(
+                    _idempotency_key(idempotency_key),
+                    condition="attribute_not_exists(pk) OR request_id = :id",
+                    values=mine,
+                )
+            )
+        reasons = self._transact(items)
+        if reasons is not None:
+            raise StoreUnavailable(f"could not undo request {record.request_id} ({', '.join(reasons)})")
+
+    def get_idempotency(self, key: str) -> IdempotencyEntry | None:
+        item = self._get_item(_idempotency_key(key))
+        if item is None or int(_plain(item.get("expires_at", 0))) < int(self._clock().timestamp()):
+            return None
+        return IdempotencyEntry(
+            key=key,
+            request_id=str(item["request_id"]),
+            fingerprint=str(item["fingerprint"]),
+            sns_message_id=item.get("sns_message_id"),
+        )
+
+    def set_idempotency_message_id(self, key: str, request_id: str, sns_message_id: str) -> None:
+        """Remember the SNS message id so a replay answers exactly what the first call answered."""
+        self._conditional(
+            self._table.update_item,
+            Key={"pk": _idempotency_key(key)},
+            UpdateExpression="SET sns_message_id = :m",
+            ConditionExpression="request_id = :id",
+            ExpressionAttributeValues={":m": sns_message_id, ":id": request_id},
+        )
+
+    # --- reading -----------------------------------------------------------------------------
+    def get(self, request_id: str) -> RequestRecord | None:
+        item = self._get_item(_request_key(request_id))
+        return None if item is None else self._to_record(item)
+
+    def find_by_database(self, environment: str, database_name: str) -> RequestRecord | None:
+        """The request holding the claim on this database, if any."""
+        claim = self._get_item(_claim_key(environment, database_name))
+        return None if claim is None else self.get(str(claim["request_id"]))
+
+    def list_by_requester(self, requested_by: str, limit: int = 10) -> list[RequestRecord]:
+        """This person's requests, newest first."""
+        response = self._call(
+            self._table.query,
+            IndexName=REQUESTER_INDEX,
+            KeyConditionExpression="requested_by = :who",
+            ExpressionAttributeValues={":who": requested_by},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._to_record(item) for item in response.get("Items", [])]
+
+    def list_recent(self, limit: int = 50) -> list[RequestRecord]:
+        """The newest requests of anyone.
+
+        A filtered scan: the table holds a few thousand requests at most (TTL removes finished
+        ones), which DynamoDB scans in a page or two. A per-day GSI would replace it at scale.
+        """
+        records = [self._to_record(item) for item in self._scan_requests()]
+        records.sort(key=lambda r: r.created_at, reverse=True)
+        return records[:limit]
+
+    # --- changing ----------------------------------------------------------------------------
+    def transition(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        *,
+        pr_url: str | None = None,
+        pr_number: int | None = None,
+        branch: str | None = None,
+        file_path: str | None = None,
+        error: str | None = None,
+    ) -> Transition:
+        """Move a request to ``status`` if ``can_transition`` allows it, with the given details.
+
+        Re-recording the current status changes nothing and returns ``changed=False``. Raises
+        NotFound for an unknown request and StatusConflict for a move the lifecycle forbids.
+        """
+        now = self._clock()
+        fields: dict[str, Any] = {"status": status.value, "updated_at": _timestamp(now)}
+        details = {
+            "pr_url": pr_url,
+            "pr_number": pr_number,
+            "branch": branch,
+            "file_path": file_path,
+            "error": error,
+        }
+        fields.update({name: value for name, value in details.items() if value is not None})
+        if status.is_final:
+            fields["expires_at"] = int((now + self._retention).timestamp())
+        predecessors = sorted(s.value for s, nexts in ALLOWED_TRANSITIONS.items() if status in nexts)
+        if not predecessors:
+            return self._unchanged_or_conflict(request_id, status)
+
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(fields.values())}
+        values.update({f":p{i}": value for i, value in enumerate(predecessors)})
+        update = {
+            "TableName": self._name,
+            "Key": {"pk": _request_key(request_id)},
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            "ConditionExpression": (
+                "attribute_exists(pk) AND #status IN ("
+                + ", ".join(f":p{i}" for i in range(len(predecessors)))
+                + ")"
+            ),
+            "ExpressionAttributeNames": {**names, "#status": "status"},
+            "ExpressionAttributeValues": dict(values),
+        }
+        items: list[dict[str, Any]] = [{"Update": update}]
+        if status in {RequestStatus.FAILED, RequestStatus.REJECTED}:
+            current = self.get(request_id)
+            if current is None:
+                raise NotFound(f"no request {request_id}")
+            # Freed so the person can fix the cause and ask again; only if this request holds it.
+            items.append(
+                self._delete(
+                    _claim_key(current.environment.value, current.database_name),
+                    condition="attribute_not_exists(pk) OR request_id = :id",
+                    values={":id": request_id},
+                )
+            )
+        reasons = self._transact(items)
+        if reasons is None:
+            record = self.get(request_id)
+            if record is None:  # pragma: no cover - we just wrote it
+                raise NotFound(f"no request {request_id}")
+            return Transition(record, changed=True)
+        if reasons[0] == "ConditionalCheckFailed":
+            return self._unchanged_or_conflict(request_id, status)
+        raise StoreUnavailable(f"could not update request {request_id} ({', '.join(reasons)})")
+
+    def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
+        """Where the Slack confirmation was posted, so the worker answers in its thread."""
+        found = self._conditional(
+            self._table.update_item,
+            Key={"pk": _request_key(request_id)},
+            UpdateExpression="SET slack_channel = :c, slack_thread_ts = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":c": channel, ":t": thread_ts},
+        )
+        if not found:
+            raise NotFound(f"no request {request_id}")
+
+    def claim_notification(self, request_id: str, status: RequestStatus) -> bool:
+        """True for exactly one caller per (request, status): that caller sends the notification."""
+        return self._conditional(
+            self._table.update_item,
+            Key={"pk": _request_key(request_id)},
+            UpdateExpression="SET #n = :s",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#n) OR #n <> :s)",
+            ExpressionAttributeNames={"#n": "notified_status"},
+            ExpressionAttributeValues={":s": status.value},
+        )
+
+    def release_notification(self, request_id: str, status: RequestStatus) -> None:
+        """Undo ``claim_notification`` after the notifier failed, so a redelivery tries again."""
+        self._conditional(
+            self._table.update_item,
+            Key={"pk": _request_key(request_id)},
+            UpdateExpression="REMOVE #n",
+            ConditionExpression="#n = :s",
+            ExpressionAttributeNames={"#n": "notified_status"},
+            ExpressionAttributeValues={":s": status.value},
+        )
+
+    # --- internals ---------------------------------------------------------------------------
+    def _unchanged_or_conflict(self, request_id: str, status: RequestStatus) -> Transition:
+        current = self.get(request_id)
+        if current is None:
+            raise NotFound(f"no request {request_id}")
+        if current.status == status:
+            return Transition(current, changed=False)
+        raise StatusConflict(request_id, current.status, status)
+
+    def _record_item(self, record: RequestRecord) -> dict[str, Any]:
+        data = record.model_dump(mode="json", exclude_none=True)
+        data["created_at"] = _timestamp(record.created_at)
+        data["updated_at"] = _timestamp(record.updated_at)
+        data["pk"] = _request_key(record.request_id)
+        if record.status.is_final:
+            data["expires_at"] = int((record.updated_at + self._retention).timestamp())
+        return data
+
+    @staticmethod
+    def _to_record(item: Mapping[str, Any]) -> RequestRecord:
+        return RequestRecord.model_validate({k: _plain(v) for k, v in item.items()})
+
+    def _put(
+        self, item: Mapping[str, Any], *, condition: str, values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        put: dict[str, Any] = {
+            "TableName": self._name,
+            "Item": dict(item),
+            "ConditionExpression": condition,
+        }
+        if values:
+            put["ExpressionAttributeValues"] = dict(values)
+        return {"Put": put}
+
+    def _delete(
+        self, pk: str, *, condition: str | None = None, values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        delete: dict[str, Any] = {"TableName": self._name, "Key": {"pk": pk}}
+        if condition:
+            delete["ConditionExpression"] = condition
+        if values:
+            delete["ExpressionAttributeValues"] = dict(values)
+        return {"Delete": delete}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """Run one transaction; None on success, else the cancellation reason code per item."""
+        for _attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                if _error_code(error) != "TransactionCanceledException":
+                    raise self._unavailable(error) from error
+                raw = error.response.get("CancellationReasons") or [{} for _ in items]
+                reasons = [str(reason.get("Code") or "None") for reason in raw]
+                if "TransactionConflict" in reasons:
+                    continue
+                return reasons
+            except BotoCoreError as error:
+                raise StoreUnavailable(f"DynamoDB is unreachable: {error}") from error
+            else:
+                return None
+        return ["TransactionConflict"] * len(items)
+
+    def _get_item(self, pk: str) -> dict[str, Any] | None:
+        response = self._call(self._table.get_item, Key={"pk": pk}, ConsistentRead=True)
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _scan_requests(self) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :req)",
+            "ExpressionAttributeValues": {":req": "REQ#"},
+        }
+        while True:
+            page = self._call(self._table.scan, **kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _call(self, operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+        """Run one table call, mapping botocore errors onto the product's errors."""
+        try:
+            return operation(**kwargs)
+        except ClientError as error:
+            raise self._unavailable(error) from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"DynamoDB is unreachable: {error}") from error
+
+    def _conditional(self, operation: Callable[..., dict[str, Any]], **kwargs: Any) -> bool:
+        """Run one conditional write; False when its condition did not hold."""
+        try:
+            self._call(operation, **kwargs)
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _unavailable(error: ClientError) -> Exception:
+        code = _error_code(error)
+        if code in _TRANSIENT_CODES:
+            return StoreUnavailable(f"DynamoDB is busy ({code}); try again shortly")
+        # Anything else (missing table, bad credentials, a bug) is not the caller's to retry away.
+        unchanged: Exception = error
+        return unchanged

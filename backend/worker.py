@@ -1,0 +1,189 @@
+"""Process one queued request: render -> open the PR -> record the outcome -> tell the requester.
+
+Every step is safe to repeat, because SQS delivers at least once:
+- the request id keys everything; a request past ``accepted`` is not worked on again;
+- the publisher finds the branch/PR an earlier attempt created instead of making another;
+- the status change is a conditional write, and only the delivery whose write changed it
+  notifies (``claim_notification``), so three deliveries yield one PR and one message.
+
+A RetryableError propagates (the SQS record fails and comes back later); a PermanentError ends
+the request ``failed`` (or ``rejected`` when the database already exists) and is not raised.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, cast
+
+from aws_lambda_powertools import Logger
+
+from backend.domain import (
+    DatabaseAlreadyExists,
+    PermanentError,
+    ProvisionRequest,
+    RequestRecord,
+    RequestStatus,
+    Source,
+)
+from backend.events import ProvisionMessage
+from backend.gitops.base import ChangeSet, PullRequestPublisher
+from backend.notify import Notifier
+from backend.store import RequestStore
+
+logger = Logger(child=True)
+
+
+class RenderedFileLike(Protocol):
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def content(self) -> str: ...
+
+
+class Renderer(Protocol):
+    """What the worker needs from ``backend.render`` (a module satisfies it)."""
+
+    def render_database(
+        self, request: ProvisionRequest, *, request_id: str, requested_by: str
+    ) -> RenderedFileLike: ...
+
+    def pull_request_text(
+        self, request: ProvisionRequest, *, request_id: str, requested_by: str, source: Source
+    ) -> tuple[str, str]: ...
+
+
+class Outcome(StrEnum):
+    PR_OPENED = "pr_opened"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    # Nothing to do: an earlier delivery got there, or the request is unknown (undone).
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    record: RequestRecord | None
+    # True when this delivery sent the notification.
+    notified: bool = False
+
+
+class Worker:
+    def __init__(
+        self,
+        store: RequestStore,
+        publisher: PullRequestPublisher,
+        notifier: Notifier,
+        *,
+        labels: tuple[str, ...] = (),
+        renderer: Renderer | None = None,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._notifier = notifier
+        self._labels = tuple(labels)
+        self._renderer = renderer
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            # Imported on first use: the module satisfies Renderer structurally.
+            self._renderer = cast(Renderer, importlib.import_module("backend.render"))
+        return self._renderer
+
+    def process(self, message: ProvisionMessage, *, redelivered: bool = False) -> Result:
+        """Handle one delivery of ``message``; ``redelivered`` when SQS has handed it out before."""
+        record = self._store.get(message.request_id)
+        if record is None:
+            # Intake writes the record before it publishes, so a message without a record is one
+            # whose publish was reported failed (the caller got 503 and the record was undone).
+            logger.warning("no such request; skipping", extra={"request_id": message.request_id})
+            return Result(Outcome.SKIPPED, None)
+        if record.status is not RequestStatus.ACCEPTED:
+            logger.info(
+                "request already handled", extra={"request_id": record.request_id, "status": record.status}
+            )
+            # An earlier delivery may have recorded the outcome but failed to notify.
+            notified = self._notify_once(record)
+            return Result(Outcome.SKIPPED, record, notified)
+
+        try:
+            change = self._change_set(record, message)
+            pull_request = self._publisher.open_pull_request(change, resume=redelivered)
+        except DatabaseAlreadyExists as error:
+            return self._finish(record.request_id, RequestStatus.REJECTED, error.message)
+        except PermanentError as error:
+            return self._finish(record.request_id, RequestStatus.FAILED, error.message)
+
+        transition = self._store.transition(
+            record.request_id,
+            RequestStatus.PR_OPENED,
+            pr_url=pull_request.url,
+            pr_number=pull_request.number,
+            branch=pull_request.branch,
+            file_path=change.file_path,
+        )
+        logger.info(
+            "pull request opened",
+            extra={
+                "request_id": record.request_id,
+                "pr_url": pull_request.url,
+                "pr_created": pull_request.created,
+                "changed": transition.changed,
+            },
+        )
+        return Result(Outcome.PR_OPENED, transition.record, self._notify_once(transition.record))
+
+    def _finish(self, request_id: str, status: RequestStatus, reason: str) -> Result:
+        transition = self._store.transition(request_id, status, error=reason)
+        logger.warning("request ended", extra={"request_id": request_id, "status": status, "error": reason})
+        outcome = Outcome.REJECTED if status is RequestStatus.REJECTED else Outcome.FAILED
+        return Result(outcome, transition.record, self._notify_once(transition.record))
+
+    def _change_set(self, record: RequestRecord, message: ProvisionMessage) -> ChangeSet:
+        request = record.request
+        rendered = self.renderer.render_database(
+            request, request_id=record.request_id, requested_by=record.requested_by
+        )
+        title, body = self.renderer.pull_request_text(
+            request,
+            request_id=record.request_id,
+            requested_by=record.requested_by,
+            source=record.source,
+        )
+        if rendered.path != request.file_path:
+            raise PermanentError(f"renderer wrote {rendered.path}, expected {request.file_path}")
+        return ChangeSet(
+            branch=request.branch_name,
+            file_path=rendered.path,
+            content=rendered.content,
+            commit_message=(
+                f"Add {request.database_engine.value} database {request.database_name} "
+                f"({request.environment.value})\n\nRequest {record.request_id} by {record.requested_by} "
+                f"via {message.source.value}."
+            ),
+            title=title,
+            body=body,
+            labels=self._labels,
+        )
+
+    def _notify_once(self, record: RequestRecord) -> bool:
+        """Tell the requester about ``record``'s status, unless another delivery already did."""
+        if record.status is RequestStatus.PR_OPENED:
+            send = self._notifier.pr_opened
+        elif record.status in {RequestStatus.FAILED, RequestStatus.REJECTED}:
+            send = self._notifier.request_failed
+        else:
+            return False  # merged/applied are announced by whoever records them
+        if not self._store.claim_notification(record.request_id, record.status):
+            return False
+        try:
+            send(record)
+        except Exception:
+            # Give the claim back so the SQS retry of this record notifies (the PR is not redone).
+            self._store.release_notification(record.request_id, record.status)
+            raise
+        return True
