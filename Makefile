@@ -32,6 +32,14 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+# The SAM CLI pins its own dependency tree too; only `make build` (and CI's deploy) needs it.
+SAM_VENV := .tools/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
 tools: $(STAMP) $(CHECKOV_STAMP)
 
 lint: $(STAMP)
@@ -52,8 +60,8 @@ run: $(STAMP)
 bench: tools
 	$(BIN)/python -m bench
 
-build: $(STAMP)
-	$(BIN)/python -m backend.local.build
+build: $(STAMP) $(SAM_STAMP)
+	SAM_CLI_TELEMETRY=0 $(BIN)/python -m backend.local.build
 
 checkov: $(CHECKOV_STAMP)
 	$(CHECKOV) --quiet --compact -d terraform --framework terraform

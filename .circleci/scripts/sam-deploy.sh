@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Deploy the stack `make build` built, with parameter values from the rds-provisioner-deploy context.
+# Credentials come from aws-cli/setup (CircleCI OIDC); nothing here holds a key.
+set -euo pipefail
+
+: "${AWS_REGION:?set AWS_REGION in the rds-provisioner-deploy context}"
+: "${GITOPS_REPOSITORY:?set GITOPS_REPOSITORY (owner/name of the Terraform repository) in the context}"
+
+overrides=("GitHubRepository=${GITOPS_REPOSITORY}")
+# Optional context variable -> template parameter; unset variables keep the template defaults.
+add() {
+  local variable="$1" parameter="$2"
+  if [[ -n "${!variable:-}" ]]; then
+    overrides+=("${parameter}=${!variable}")
+  fi
+}
+add GITOPS_BASE_BRANCH GitHubBaseBranch
+add GITOPS_API_URL GitHubApiUrl
+add GITHUB_APP_ID GitHubAppId
+add GITHUB_APP_INSTALLATION_ID GitHubAppInstallationId
+add SLACK_BOT_USER_ID SlackBotUserId
+add SLACK_BOT_ID SlackBotId
+add SLACK_TEAM_ID SlackTeamId
+add PROD_ALLOWED_SLACK_USERS ProdAllowedSlackUsers
+add API_DOMAIN_NAME ApiDomainName
+add API_CERTIFICATE_ARN ApiCertificateArn
+add ALARM_EMAIL AlarmEmail
+add MANAGE_API_GATEWAY_ACCOUNT ManageApiGatewayAccount
+
+SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam deploy \
+  --template-file .aws-sam/build/template.yaml \
+  --config-file "$PWD/sam/samconfig.toml" \
+  --config-env ci \
+  --region "$AWS_REGION" \
+  --no-progressbar \
+  --parameter-overrides "${overrides[@]}"

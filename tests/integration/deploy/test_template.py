@@ -1,0 +1,279 @@
+"""The SAM template: lint, handlers, settings wiring, queueing, API keys, IAM, checkov."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+
+from backend.settings import REQUIRED_IN_AWS, Settings
+from tests.integration.deploy.conftest import (
+    FUNCTION_ROLES,
+    REPO_ROOT,
+    TEMPLATE_PATH,
+    environment,
+    function_property,
+    functions,
+    load_template,
+)
+
+# Read by Powertools itself rather than by Settings.
+POWERTOOLS_ONLY = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOGGER_LOG_EVENT"}
+
+
+class _RecordingEnv(dict[str, str]):
+    """A mapping that remembers every key Settings.from_env asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def _translate(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    """Run the real SAM transform offline (CodeUri swapped for the S3 URI sam deploy uploads to)."""
+    document = json.loads(json.dumps(template))
+    document["Globals"]["Function"]["CodeUri"] = "s3://artifacts/rds-provisioner.zip"
+    session = boto3.Session(region_name="us-east-1")
+    translator = Translator(None, Parser(), boto_session=session)
+    values = {"GitHubRepository": "acme/infrastructure", **parameters}
+    result: dict[str, Any] = translator.translate(document, values, get_managed_policy_map=dict)
+    return result
+
+
+def test_cfn_lint_passes():
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "parseable", str(TEMPLATE_PATH)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_three_functions_are_declared(template):
+    handlers = {name: resource["Properties"]["Handler"] for name, resource in functions(template).items()}
+    assert handlers == {
+        "ApiFunction": "backend.handlers.api.lambda_handler",
+        "SlackFunction": "bot.app.lambda_handler",
+        "WorkerFunction": "backend.handlers.worker.lambda_handler",
+    }
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_ROLES))
+def test_handler_resolves_to_a_callable(function):
+    handler = load_template()["Resources"][function]["Properties"]["Handler"]
+    module_name, _, attribute = handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attribute, None)), f"{handler} is not a callable"
+
+
+@pytest.mark.parametrize(("function", "role"), sorted(FUNCTION_ROLES.items()))
+def test_every_required_setting_is_set_by_the_template(template, function, role):
+    variables = environment(template, function)
+    missing = [name for name in REQUIRED_IN_AWS[role] if name not in variables]
+    assert not missing, f"{function} lacks {missing}"
+    conditional = [
+        name
+        for name in REQUIRED_IN_AWS[role]
+        if isinstance(variables[name], Mapping) and "Fn::If" in variables[name]
+    ]
+    assert not conditional, f"{function} sets {conditional} only under a condition"
+
+
+def test_every_template_variable_is_one_the_code_reads(template):
+    recorder = _RecordingEnv()
+    Settings.from_env(recorder)
+    known = recorder.asked | POWERTOOLS_ONLY
+    for function in FUNCTION_ROLES:
+        unknown = set(environment(template, function)) - known
+        assert not unknown, f"{function} sets variables nothing reads: {sorted(unknown)}"
+
+
+def test_worker_talks_to_github_and_function_roles_are_covered(template):
+    assert set(REQUIRED_IN_AWS) == set(FUNCTION_ROLES.values())
+    assert environment(template, "WorkerFunction")["GITOPS_BACKEND"] == "github"
+
+
+def test_queue_visibility_is_at_least_six_worker_timeouts(template):
+    queue = template["Resources"]["RequestsQueue"]["Properties"]
+    worker_timeout = function_property(template, "WorkerFunction", "Timeout")
+    assert worker_timeout == 60
+    assert queue["VisibilityTimeout"] >= 6 * worker_timeout
+
+
+def test_dead_letter_queue_after_five_receives(template):
+    redrive = template["Resources"]["RequestsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 5
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["RequestsDeadLetterQueue", "Arn"]}
+
+
+def test_topic_feeds_the_queue_raw_and_only_that_topic_may_send(template):
+    resources = template["Resources"]
+    subscription = resources["RequestsSubscription"]["Properties"]
+    assert subscription["RawMessageDelivery"] is True
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["RequestsQueue", "Arn"]}
+    statements = resources["RequestsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allows = [statement for statement in statements if statement["Effect"] == "Allow"]
+    assert len(allows) == 1
+    assert allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Ref": "RequestsTopic"}
+
+
+def test_resources_are_encrypted_and_named_like_the_local_stack(template):
+    resources = template["Resources"]
+    assert resources["RequestsTopic"]["Properties"]["KmsMasterKeyId"]
+    for queue in ("RequestsQueue", "RequestsDeadLetterQueue"):
+        assert resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    table = resources["RequestsTable"]["Properties"]
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_requester"
+    assert [key["AttributeName"] for key in index["KeySchema"]] == ["requested_by", "created_at"]
+    names = {
+        "RequestsTable": ("TableName", "${NamePrefix}-requests"),
+        "RequestsTopic": ("TopicName", "${NamePrefix}-requests"),
+        "RequestsQueue": ("QueueName", "${NamePrefix}-requests"),
+        "RequestsDeadLetterQueue": ("QueueName", "${NamePrefix}-requests-dlq"),
+    }
+    for resource, (key, name) in names.items():
+        assert resources[resource]["Properties"][key] == {"Fn::Sub": name}
+    assert template["Parameters"]["NamePrefix"]["Default"] == "rds-provisioner"
+
+
+def test_worker_reports_partial_batch_failures(template):
+    (event,) = template["Resources"]["WorkerFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["BatchSize"] <= 10
+
+
+def test_only_the_slack_endpoint_skips_the_api_key(template):
+    translated = _translate(template)
+    paths = translated["Resources"]["ProvisionerApi"]["Properties"]["Body"]["paths"]
+    keyed = {
+        (path, method): bool(operation.get("security")) and {"api_key": []} in operation["security"]
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+    assert keyed == {
+        ("/provision-rds", "post"): True,
+        ("/requests", "get"): True,
+        ("/requests/{request_id}", "get"): True,
+        ("/openapi.json", "get"): True,
+        ("/slack/events", "post"): False,
+    }
+    plan = translated["Resources"]["ProvisionerApiUsagePlan"]["Properties"]
+    assert plan["Throttle"]
+    assert plan["Quota"]["Period"] == "DAY"
+    assert translated["Resources"]["ProvisionerApiApiKey"]["Type"] == "AWS::ApiGateway::ApiKey"
+
+
+def _policy_actions(role: dict[str, Any]) -> set[str]:
+    actions: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if "Action" in node:
+                value = node["Action"]
+                actions.update([value] if isinstance(value, str) else value)
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(role["Properties"].get("Policies", []))
+    return actions
+
+
+def test_functions_get_only_what_they_use():
+    translated = _translate(load_template())
+    resources = translated["Resources"]
+    api = _policy_actions(resources["ApiFunctionRole"])
+    slack = _policy_actions(resources["SlackFunctionRole"])
+    worker = _policy_actions(resources["WorkerFunctionRole"])
+    assert "sns:Publish" in api
+    assert "sns:Publish" in slack
+    assert "sns:Publish" not in worker
+    assert "secretsmanager:GetSecretValue" not in api
+    assert "secretsmanager:GetSecretValue" in slack
+    assert "secretsmanager:GetSecretValue" in worker
+    assert not any(action.endswith("*") for action in api | slack | worker)
+
+
+def test_lazy_listeners_let_the_slack_function_invoke_only_itself():
+    policies = _translate(load_template())["Resources"]["SlackFunctionRole"]["Properties"]["Policies"]
+    conditional = [policy["Fn::If"] for policy in policies if "Fn::If" in policy]
+    (lazy,) = [branches for branches in conditional if branches[0] == "UseSlackLazyListeners"]
+    _, granted, otherwise = lazy
+    (statement,) = granted["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["lambda:InvokeFunction"]
+    assert statement["Resource"]["Fn::Sub"][1] == {"functionName": {"Fn::Sub": "${NamePrefix}-slack"}}
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    unconditional = json.dumps([policy for policy in policies if "Fn::If" not in policy])
+    assert "lambda:InvokeFunction" not in unconditional
+    slack = load_template()["Resources"]["SlackFunction"]["Properties"]
+    assert slack["FunctionName"] == {"Fn::Sub": "${NamePrefix}-slack"}
+
+
+def test_outputs_name_what_operators_need(template):
+    assert {"ApiUrl", "SlackRequestUrl", "ApiKeyId", "RequestsQueueUrl", "RequestsDeadLetterQueueUrl"} <= set(
+        template["Outputs"]
+    )
+
+
+def _checkov() -> str:
+    bundled = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
+    if bundled.exists():
+        return str(bundled)
+    found = shutil.which("checkov")
+    if found is None:
+        pytest.fail("checkov not found: run `make tools` (creates .tools/checkov)")
+    return found
+
+
+@pytest.mark.slow
+def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path):
+    result = subprocess.run(
+        [
+            _checkov(),
+            "--file",
+            str(TEMPLATE_PATH),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    failed = [(check["check_id"], check["resource"]) for check in report["results"]["failed_checks"]]
+    assert summary["failed"] == 0, failed
+    assert summary["parsing_errors"] == 0
+    assert summary["passed"] >= 15, "checkov scanned too little of the template"
+    for check in report["results"]["skipped_checks"]:
+        reason = check["check_result"].get("suppress_comment", "")
+        assert len(reason) > 40, f"{check['check_id']} on {check['resource']} is skipped without a reason"
