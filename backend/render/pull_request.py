@@ -13,7 +13,8 @@ _SOURCE_NAMES = {Source.SLACK: "Slack", Source.API: "the HTTP API"}
 def _code(value: str) -> str:
     """``value`` as an inline code span: no markdown, links or @mentions render inside it."""
     printable = "".join(char if char.isprintable() else " " for char in value)
-    return "`" + printable.replace("`", "'") + "`"
+    # A pipe would end the table cell even inside a code span; GitHub renders \| as |.
+    return "`" + printable.replace("`", "'").replace("|", "\\|") + "`"
 
 
 def _on_off(flag: bool) -> str:

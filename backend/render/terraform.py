@@ -81,10 +81,21 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         finalize=_only_hcl,
     )
-    environment.filters["hcl"] = hcl.literal
-    environment.filters["hcl_attributes"] = hcl.attributes
-    environment.filters["checkov_skip"] = hcl.checkov_skip
+    environment.filters["hcl"] = _defined(hcl.literal)
+    environment.filters["hcl_attributes"] = _defined(hcl.attributes)
+    environment.filters["checkov_skip"] = _defined(hcl.checkov_skip)
     return environment
+
+
+def _defined(render: Callable[..., HclText]) -> Callable[..., HclText]:
+    """``render`` as a filter that reports a missing template variable by name."""
+
+    def filter_(value: Any, *args: Any) -> HclText:
+        if isinstance(value, jinja2.Undefined):
+            value._fail_with_undefined_error()
+        return render(value, *args)
+
+    return filter_
 
 
 def aws_tag_value(value: str) -> str:
