@@ -159,7 +159,7 @@ class RequestStore:
             self._put(self._record_item(record), condition="attribute_not_exists(pk)"),
         ]
         if idempotency is not None:
-            expires = int((record.created_at + IDEMPOTENCY_TTL).timestamp())
+            expires = int((self._clock() + IDEMPOTENCY_TTL).timestamp())
             items.append(
                 self._put(
                     {

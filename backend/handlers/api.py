@@ -191,6 +191,10 @@ def provision_rds(
     ] = None,
 ) -> Response[AcceptedResponse]:
     _check_envelope()
+    if not isinstance(app.current_event.json_body, dict):
+        # Powertools unwraps a one-element list (form-style) before validating; JSON arrays are not
+        # a request here.
+        raise ValidationFailed([FieldError("body", "the request body must be a JSON object")])
     submission = get_container().intake.submit(
         request, requested_by=_caller(), source=Source.API, idempotency_key=idempotency_key
     )

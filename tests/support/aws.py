@@ -168,7 +168,10 @@ def call_api(
         path_parameters=path_parameters,
     )
     response = api.lambda_handler(event, LambdaContext(function_name="api"))
-    return ApiAnswer(response["statusCode"], response.get("headers") or {}, response.get("body") or "")
+    # The REST resolver answers with multiValueHeaders; flatten them like API Gateway does.
+    answer_headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v}
+    answer_headers.update(response.get("headers") or {})
+    return ApiAnswer(response["statusCode"], answer_headers, response.get("body") or "")
 
 
 # --- the pipeline -----------------------------------------------------------------------------
@@ -296,6 +299,62 @@ class Pipeline:
 
     def item_count(self) -> int:
         return int(self.container.dynamodb_table.scan(Select="COUNT")["Count"])
+
+
+class SerialMotoServer:
+    """A moto server on 127.0.0.1 that handles ONE request at a time.
+
+    moto's backends are not thread-safe (a DynamoDB transaction snapshots and restores whole
+    tables), so concurrent clients against ``mock_aws`` or moto's threaded server can corrupt
+    each other. Serialising requests at the server gives the per-request atomicity DynamoDB
+    has, while the clients (threads) still race for real at the HTTP level.
+    """
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        self._server = make_server(
+            "127.0.0.1",
+            0,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=False,
+            request_handler=MotoRequestHandler,
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> SerialMotoServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import urllib.request
+
+        # Forget this server's resources: moto's backends are process-global.
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+@pytest.fixture
+def moto_server() -> Iterator[SerialMotoServer]:
+    """A real moto endpoint (for concurrency tests and anything that needs a URL)."""
+    with SerialMotoServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,0 +1,262 @@
+"""The pipeline end to end, in-process: API -> SNS -> (real subscription) -> SQS -> worker -> PR.
+
+Deliveries go through the real worker handler (Powertools BatchProcessor) and are settled the way
+Lambda's SQS integration does it: successes deleted, batchItemFailures made visible again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from backend.container import set_container
+from backend.domain import PermanentError, RetryableError
+from backend.gitops.github import GitHubPublisher
+from backend.gitops.local_git import LocalGitPublisher
+from backend.local.events import QueueMessage
+from backend.settings import Settings
+from tests.support.aws import (
+    Pipeline,
+    RecordingNotifier,
+    RecordingPublisher,
+    default_renderer,
+    make_container,
+)
+from tests.support.github_stub import STUB_TOKEN, GitHubStub
+
+ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
+
+
+def local_publisher(pipeline: Pipeline) -> LocalGitPublisher:
+    publisher = pipeline.container.publisher
+    assert isinstance(publisher, LocalGitPublisher)
+    return publisher
+
+
+def branches(repo: LocalGitPublisher) -> list[str]:
+    out = subprocess.run(
+        ["git", "-C", str(repo.repo_path), "for-each-ref", "--format=%(refname:short)", "refs/heads/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sorted(out.split())
+
+
+def test_a_request_becomes_a_pull_request(pipeline: Pipeline):
+    request_id = pipeline.post(ORDERS).json["request_id"]
+
+    (message,) = pipeline.receive()  # delivered by the real SNS -> SQS subscription
+    answer = pipeline.deliver([message])
+    pipeline.settle(answer, [message])
+
+    assert answer == {"batchItemFailures": []}
+    status = pipeline.get(request_id).json
+    assert status["status"] == "pr_opened"
+    repo = local_publisher(pipeline)
+    (pull,) = repo.list_pull_requests()
+    assert status["pr_url"] == pull.url
+    assert (pull.branch, pull.file_path) == ("rds/dev/orders", "terraform/envs/dev/rds_orders.tf")
+    assert "rds/dev/orders" in branches(repo)
+    assert 'module "rds_orders"' in repo.diff(pull.number)
+    assert pipeline.notifier.events == [("pr_opened", request_id)]
+    assert pipeline.queue_depth() == 0
+
+
+def test_three_deliveries_make_one_branch_one_pr_one_notification(pipeline: Pipeline):
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    (message,) = pipeline.receive()
+
+    # SQS redelivers (receive counts 1..3), twice in separate batches and once twice in one batch.
+    answers = [pipeline.deliver([replace(message, receive_count=n)]) for n in (1, 2)]
+    answers.append(pipeline.deliver([replace(message, receive_count=3), replace(message, message_id="dup")]))
+
+    assert all(a == {"batchItemFailures": []} for a in answers)
+    repo = local_publisher(pipeline)
+    assert len(repo.list_pull_requests()) == 1
+    assert branches(repo).count("rds/dev/orders") == 1
+    assert pipeline.notifier.events == [("pr_opened", request_id)]
+
+
+def test_an_sns_redelivery_of_the_same_message_is_harmless(pipeline: Pipeline):
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    (message,) = pipeline.receive()
+    pipeline.settle(pipeline.deliver([message]), [message])
+    # SNS delivers the same message again, later (a new SQS message with the same body).
+    pipeline.container.sns.publish(TopicArn=pipeline.resources.topic_arn, Message=message.body)
+
+    answers = pipeline.run_worker()
+
+    assert sum(len(a["batchItemFailures"]) for a in answers) == 0
+    assert len(local_publisher(pipeline).list_pull_requests()) == 1
+    assert pipeline.notifier.events == [("pr_opened", request_id)]
+    assert pipeline.queue_depth() == 0
+
+
+def test_a_bad_record_fails_alone_and_good_ones_go_through(pipeline: Pipeline):
+    pipeline.post(ORDERS)
+    pipeline.post({**ORDERS, "database_name": "billing"})
+    good = pipeline.receive()
+    bad = [
+        QueueMessage("not-json", "rh-1", "{not json"),
+        QueueMessage(
+            "wrong-version", "rh-2", good[0].body.replace('"schema_version":1', '"schema_version":9')
+        ),
+    ]
+
+    answer = pipeline.deliver([*good, *bad])
+
+    assert sorted(f["itemIdentifier"] for f in answer["batchItemFailures"]) == ["not-json", "wrong-version"]
+    assert len(local_publisher(pipeline).list_pull_requests()) == 2
+
+
+def test_a_permanent_publisher_error_fails_the_request_and_tells_the_requester(aws_resources, tmp_path):
+    notifier = RecordingNotifier()
+    publisher = RecordingPublisher(errors=[PermanentError("GITHUB_REPOSITORY is not a repository")])
+    container = make_container(
+        aws_resources, publisher=publisher, notifier=notifier, renderer=default_renderer()
+    )
+    set_container(container)
+    try:
+        pipeline = Pipeline(aws_resources, container, notifier)
+        request_id = pipeline.post(ORDERS).json["request_id"]
+        answers = pipeline.run_worker()
+    finally:
+        set_container(None)
+
+    assert answers == [{"batchItemFailures": []}]
+    status = container.store.get(request_id)
+    assert status is not None
+    assert (status.status.value, status.error) == ("failed", "GITHUB_REPOSITORY is not a repository")
+    assert notifier.events == [("request_failed", request_id)]
+
+
+def test_retryable_failures_reach_the_dlq_after_max_receives_and_nothing_is_lost(aws_resources, tmp_path):
+    notifier = RecordingNotifier()
+    publisher = RecordingPublisher(errors=[RetryableError("GitHub 502") for _ in range(10)])
+    container = make_container(
+        aws_resources, publisher=publisher, notifier=notifier, renderer=default_renderer()
+    )
+    set_container(container)
+    try:
+        pipeline = Pipeline(aws_resources, container, notifier)
+        request_id = pipeline.post(ORDERS).json["request_id"]
+        receives = 0
+        while messages := pipeline.receive():
+            receives += 1
+            answer = pipeline.deliver(messages)
+            assert [f["itemIdentifier"] for f in answer["batchItemFailures"]] == [messages[0].message_id]
+            pipeline.settle(answer, messages)
+        dead = pipeline.receive(queue_url=aws_resources.dlq_url)
+    finally:
+        set_container(None)
+
+    assert receives == 5  # maxReceiveCount
+    (letter,) = dead
+    assert request_id in letter.body
+    assert container.store.get(request_id).status.value == "accepted"  # type: ignore[union-attr]
+    assert notifier.events == []
+
+
+# --- against the stub GitHub ----------------------------------------------------------------------
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    asked: list[float] = []
+    monkeypatch.setattr(time, "sleep", asked.append)
+    return asked
+
+
+@pytest.fixture
+def github_pipeline(aws_resources, no_sleep) -> Iterator[tuple[Pipeline, GitHubStub]]:
+    with GitHubStub(owner="acme", repo="infra") as github:
+        settings = Settings(
+            gitops_backend="github",
+            github_repository=github.full_name,
+            github_api_url=github.base_url,
+            github_token=STUB_TOKEN,
+        )
+        publisher = GitHubPublisher.from_settings(settings, secret=lambda value, _secret_id: value)
+        notifier = RecordingNotifier()
+        container = make_container(
+            aws_resources, publisher=publisher, notifier=notifier, renderer=default_renderer()
+        )
+        set_container(container)
+        try:
+            yield Pipeline(aws_resources, container, notifier), github
+        finally:
+            set_container(None)
+
+
+def test_github_new_request_costs_four_calls_and_redeliveries_none(github_pipeline):
+    pipeline, github = github_pipeline
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    (message,) = pipeline.receive()
+
+    pipeline.deliver([message])
+    first = github.calls
+    pipeline.deliver([replace(message, receive_count=2)])
+    pipeline.deliver([replace(message, receive_count=3)])
+
+    assert [method for method, _ in first] == ["GET", "POST", "PUT", "POST"]
+    assert github.calls == first  # redeliveries stop at the request record: no GitHub call
+    assert len(github.pulls) == 1
+    assert pipeline.get(request_id).json["pr_url"].endswith("/pull/1")
+    assert pipeline.notifier.events == [("pr_opened", request_id)]
+
+
+@pytest.mark.parametrize(
+    "inject",
+    [
+        lambda github: github.fail_next(3, status=502),  # the first try and both quick retries
+        lambda github: github.rate_limit_next(reset_in=600),
+        lambda github: github.too_many_requests_next(retry_after=30),
+    ],
+    ids=["5xx", "rate-limit", "429"],
+)
+def test_github_trouble_fails_only_that_record_and_a_later_delivery_succeeds(github_pipeline, inject):
+    pipeline, github = github_pipeline
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    inject(github)
+
+    (message,) = pipeline.receive()
+    answer = pipeline.deliver([message])
+    pipeline.settle(answer, [message])
+
+    assert answer["batchItemFailures"] == [{"itemIdentifier": message.message_id}]
+    assert pipeline.get(request_id).json["status"] == "accepted"
+    assert pipeline.notifier.events == []
+    assert pipeline.queue_depth() == 1  # still there: nothing lost
+
+    github.reset_calls()
+    (again,) = pipeline.receive()
+    assert again.receive_count == 2
+    answer = pipeline.deliver([again])
+    pipeline.settle(answer, [again])
+
+    assert answer == {"batchItemFailures": []}
+    assert pipeline.get(request_id).json["status"] == "pr_opened"
+    assert len(github.pulls) == 1
+    assert pipeline.notifier.events == [("pr_opened", request_id)]
+    assert pipeline.queue_depth() == 0
+    # The redelivery says so (resume): it looks for the PR first, then publishes what is missing.
+    assert github.calls[0] == ("GET", "/repos/acme/infra/pulls")
+
+
+def test_a_database_already_on_main_is_rejected_notified_and_freed(github_pipeline):
+    pipeline, github = github_pipeline
+    github.seed_file("terraform/envs/dev/rds_orders.tf", 'module "rds_orders" {}\n')
+    request_id = pipeline.post(ORDERS).json["request_id"]
+
+    answers = pipeline.run_worker()
+
+    assert answers == [{"batchItemFailures": []}]  # permanent: the message is done with
+    status = pipeline.get(request_id).json
+    assert status["status"] == "rejected"
+    assert "already" in status["error"]
+    assert github.pulls == {}
+    assert pipeline.notifier.events == [("request_failed", request_id)]
+    assert pipeline.post(ORDERS).status == 202  # the claim was released with the rejection
