@@ -8,6 +8,7 @@ and queued again by the next start.
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import threading
@@ -98,6 +99,7 @@ def banner(stack: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from backend.local.poller import StopDraining
     from backend.local.stack import LocalStack, StackOptions
 
     base = Settings.from_env()
@@ -114,23 +116,32 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = threading.Event()
     signals_seen = 0
 
+    stack = LocalStack(base, options)
+
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         nonlocal signals_seen
         signals_seen += 1
-        if signals_seen > 1:
-            print("\nstopping now, without waiting", flush=True)
-            raise SystemExit(130)
-        stop_requested.set()
+        if signals_seen == 1:
+            stop_requested.set()
+            return
+        draining = stack.poller is not None and stack.poller.draining
+        if signals_seen == 2 and draining:
+            print("\nnot waiting for the queue; saving what is left (Ctrl-C again to quit)", flush=True)
+            raise StopDraining
+        if signals_seen == 2:
+            print("\nstill stopping (Ctrl-C again to quit at once)", flush=True)
+            return
+        print("\nstopping now, without saving", flush=True)
+        raise SystemExit(130)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    stack = LocalStack(base, options)
     try:
         stack.start()
-    except OSError as exc:
+    except Exception as exc:
         print(f"could not start the local stack: {exc}", file=sys.stderr, flush=True)
-        if "Address already in use" in str(exc) or getattr(exc, "errno", None) == 98:
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
             print(f"port {options.port} is taken; try PORT=3001 make run", file=sys.stderr, flush=True)
         return 1
     print(banner(stack), flush=True)

@@ -12,13 +12,20 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from backend.local.events import LambdaContext, QueueMessage, queue_messages, sqs_event
 
 WorkerHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class StopDraining(BaseException):
+    """Raised (from a signal handler) to end ``drain_and_stop`` early.
+
+    A BaseException, like KeyboardInterrupt, so handlers that catch Exception cannot swallow it.
+    """
 
 
 @dataclass
@@ -59,6 +66,10 @@ class QueuePoller:
         # Receipt handles of records that failed in the last batches; on stop they are made
         # visible again at once so whatever is left on the queue can be counted and saved.
         self._failed_handles: dict[str, str] = {}
+        # The batch the handler is working on (its messages are invisible meanwhile).
+        self._in_hand: dict[str, str] = {}
+        # True while drain_and_stop may be interrupted with StopDraining.
+        self.draining = False
 
     # --- one batch -----------------------------------------------------------------------------
     def poll_once(self) -> int:
@@ -80,6 +91,7 @@ class QueuePoller:
             function_name=self.function_name, timeout_seconds=self.function_timeout_seconds
         )
         self.stats.batches += 1
+        self._in_hand = {m.message_id: m.receipt_handle for m in messages}
         try:
             result = self.handler(event, context)
             failed_ids = {str(item["itemIdentifier"]) for item in (result or {}).get("batchItemFailures", [])}
@@ -106,6 +118,7 @@ class QueuePoller:
                 Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(done)],
             )
             self.stats.succeeded += len(done)
+        self._in_hand = {}
 
     # --- the thread ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -135,32 +148,42 @@ class QueuePoller:
         """Stop the loop, then process everything already queued, for at most ``timeout`` seconds.
 
         Messages the worker fails wait out their visibility timeout and are retried while time
-        remains; whatever is still there at the deadline stays on the queue.
+        remains. Raising ``StopDraining`` (a second Ctrl-C) ends the drain early. Either way,
+        messages this poller still holds are made visible again, so what is left can be saved.
         """
         started = time.monotonic()
         deadline = started + timeout
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        try:
+            self.draining = True
+            if self._thread is not None:
+                self._thread.join()
+            visible, in_flight = self.queue_depth()
+            while (visible or in_flight) and time.monotonic() < deadline:
+                if not self.poll_once():
+                    # Nothing visible: failed messages come back after the visibility timeout.
+                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+                visible, in_flight = self.queue_depth()
+            self.draining = False
+        except StopDraining:
+            self.draining = False
+            self.log("poller: draining cut short")
+        self._release({**self._failed_handles, **self._in_hand}.values())
+        self._failed_handles.clear()
+        self._in_hand.clear()
         visible, in_flight = self.queue_depth()
-        while (visible or in_flight) and time.monotonic() < deadline:
-            if not self.poll_once():
-                # Nothing visible: wait for failed messages to come back, a little at a time.
-                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-            visible, in_flight = self.queue_depth()
-        if in_flight and self._failed_handles:
-            for receipt_handle in self._failed_handles.values():
-                try:
-                    self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
-                    )
-                except Exception:  # noqa: S112 - the message may already be gone (DLQ, expired handle)
-                    continue
-            self._failed_handles.clear()
-            visible, in_flight = self.queue_depth()
         return DrainResult(
             drained=not (visible or in_flight),
             visible=visible,
             in_flight=in_flight,
             seconds=time.monotonic() - started,
         )
+
+    def _release(self, receipt_handles: Iterable[str]) -> None:
+        for receipt_handle in receipt_handles:
+            try:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
+                )
+            except Exception:  # noqa: S112 - the message may be gone already (done, DLQ, expired handle)
+                continue

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
 
 from backend.container import Container, set_container
 from backend.domain import Source
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from backend.local.poller import DrainResult, QueuePoller
     from backend.local.resources import AwsResources
     from backend.notify import Notifier
+
+logger = Logger(child=True)
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,19 +117,30 @@ class AnnouncingNotifier:
         from bot import blocks
 
         message = blocks.pr_opened(record) if kind == "pr_opened" else blocks.request_failed(record)
-        self._client.chat_postMessage(channel=self._channel, unfurl_links=False, **message)
+        try:
+            self._client.chat_postMessage(channel=self._channel, unfurl_links=False, **message)
+        except Exception as exc:
+            # A courtesy of the local stack: never worth failing (and redelivering) the request.
+            logger.warning("could not announce the API request", extra={"error": repr(exc)})
 
 
+@dataclass
 class LocalContainer(Container):
-    """The process container of the local stack: the normal one, announcing API requests in Slack."""
+    """The process container of the local stack: the normal one, plus announcements of API requests.
+
+    ``announce_channel`` is set with the Slack stand-in only: a real workspace (Socket Mode)
+    has no such channel, and the deployed stack does not announce either.
+    """
+
+    announce_channel: str | None = None
 
     @cached_property
     def notifier(self) -> Notifier:
-        inner = Container.notifier.func(self)  # type: ignore[attr-defined]
+        inner: Notifier = Container.notifier.func(self)  # type: ignore[attr-defined]
         client = self.slack_client
-        if client is None:
-            return inner  # type: ignore[no-any-return]
-        return AnnouncingNotifier(inner, client, LOCAL_API_CHANNEL)
+        if client is None or not self.announce_channel:
+            return inner
+        return AnnouncingNotifier(inner, client, self.announce_channel)
 
 
 def _lambda_environment(settings: Settings) -> None:
@@ -278,7 +292,9 @@ class LocalStack:
             }
         settings = self.resources.configure(base.with_overrides(**changes))
         set_settings(settings)
-        set_container(LocalContainer(settings))
+        set_container(
+            LocalContainer(settings, announce_channel=None if self.socket_mode else LOCAL_API_CHANNEL)
+        )
         self.settings = settings
         if self.socket_mode:
             from bot.socket_mode import build_handler
@@ -444,10 +460,3 @@ def _take_all(sqs: Any, queue_url: str) -> list[str]:
             if message["MessageId"] not in seen:
                 seen.add(message["MessageId"])
                 bodies.append(message["Body"])
-
-
-def stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-__all__ = ["LocalStack", "ShutdownReport", "StackOptions", "field"]

@@ -36,7 +36,17 @@ _SCRUBBED = (
     "LOCAL_PR_BASE_URL",
     "PROD_ALLOWED_SLACK_USERS",
     "POWERTOOLS_LOG_LEVEL",
+    "GITHUB_REPOSITORY",
+    "GITHUB_TOKEN",
+    "GITHUB_API_URL",
+    "GITHUB_APP_ID",
 )
+
+
+def _child_environment() -> dict[str, str]:
+    # The stack and rdsctl run as the user runs them: this shell's environment, minus the
+    # settings that would point them somewhere else.
+    return {k: v for k, v in os.environ.items() if k not in _SCRUBBED}  # noqa: TID251
 
 
 def eventually(check: Callable[[], T | None], *, timeout: float = 30.0, what: str = "condition") -> T:
@@ -52,7 +62,8 @@ def eventually(check: Callable[[], T | None], *, timeout: float = 30.0, what: st
 
 
 class StackProcess:
-    def __init__(self, state_dir: Path, log_path: Path) -> None:
+    def __init__(self, state_dir: Path, log_path: Path, *, env: dict[str, str] | None = None) -> None:
+        self.extra_env = dict(env or {})
         self.state_dir = state_dir
         self.log_path = log_path
         self.url = ""
@@ -61,7 +72,7 @@ class StackProcess:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> StackProcess:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        env = _child_environment() | self.extra_env
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -133,7 +144,7 @@ class StackProcess:
         return status, json.loads(raw) if raw else None
 
     def rdsctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        env = _child_environment()
         return subprocess.run(
             [sys.executable, "-m", "backend.local.cli", "--url", self.url, *args],
             cwd=REPO_ROOT,
@@ -162,7 +173,11 @@ class StackProcess:
             capture_output=True,
             text=True,
             check=False,
-            env={"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "PATH": os.environ["PATH"]},
+            env={
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_CONFIG_GLOBAL": os.devnull,
+                "PATH": _child_environment()["PATH"],
+            },
         )
 
     def branches(self) -> set[str]:
@@ -186,7 +201,7 @@ class StackProcess:
             region_name="us-east-1",
             endpoint_url=self.moto_url,
             aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto's fake credentials
+            aws_secret_access_key="local",
         )
         url = sqs.get_queue_url(QueueName="rds-provisioner-requests")["QueueUrl"]
         attributes = sqs.get_queue_attributes(

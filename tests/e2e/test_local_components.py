@@ -293,3 +293,18 @@ def test_poller_lets_sqs_move_a_record_that_keeps_failing_to_the_dlq(queue) -> N
     assert poller.stats.handler_errors == 2  # maxReceiveCount
     dead = sqs.receive_message(QueueUrl=resources.dlq_url, WaitTimeSeconds=0)["Messages"]
     assert [m["Body"] for m in dead] == ["poison"]
+
+
+def test_cutting_a_drain_short_leaves_the_message_visible_for_saving(queue) -> None:
+    from backend.local.poller import StopDraining
+
+    sqs, resources = queue
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody="slow")
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise StopDraining  # what a second Ctrl-C does while the worker is busy
+
+    result = _poller(sqs, resources, handler).drain_and_stop(timeout=15)
+
+    assert not result.drained
+    assert (result.visible, result.in_flight) == (1, 0)

@@ -151,3 +151,37 @@ def test_ctrl_c_right_after_accepting_requests_loses_none_of_them(tmp_path: Path
         assert status == 409
     finally:
         second.kill()
+
+
+def test_gitops_backend_github_opens_the_pr_on_github_by_configuration_alone(tmp_path: Path) -> None:
+    from tests.support.github_stub import STUB_TOKEN, GitHubStub
+
+    with GitHubStub(owner="acme", repo="infra") as github:
+        stack = StackProcess(
+            tmp_path / "state",
+            tmp_path / "stack.log",
+            env={
+                "GITOPS_BACKEND": "github",
+                "GITHUB_REPOSITORY": "acme/infra",
+                "GITHUB_API_URL": github.base_url,
+                "GITHUB_TOKEN": STUB_TOKEN,
+            },
+        ).start()
+        try:
+            name = _unique("ledger")
+            status, accepted = stack.api(
+                "POST",
+                "/provision-rds",
+                {"database_name": name, "database_engine": "mysql", "environment": "dev"},
+            )
+            assert status == 202, accepted
+            record = stack.wait_for_status(accepted["request_id"])
+        finally:
+            stack.kill()
+
+        assert record["status"] == "pr_opened", (record, stack.output())
+        assert f"rds/dev/{name}" in github.branches()
+        assert f"terraform/envs/dev/rds_{name}.tf" in github.files(f"rds/dev/{name}")
+        assert len(github.pulls) == 1
+        # Nothing went to the local repository.
+        assert not (tmp_path / "state" / "gitops").exists()
