@@ -12,10 +12,9 @@ the request ``failed`` (or ``rejected`` when the database already exists) and is
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, cast
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -90,8 +89,10 @@ class Worker:
     @property
     def renderer(self) -> Renderer:
         if self._renderer is None:
-            # Imported on first use: the module satisfies Renderer structurally.
-            self._renderer = cast(Renderer, importlib.import_module("backend.render"))
+            # Imported on first use (cold starts that never render pay nothing for jinja2).
+            import backend.render as render_module
+
+            self._renderer = render_module
         return self._renderer
 
     def process(self, message: ProvisionMessage, *, redelivered: bool = False) -> Result:

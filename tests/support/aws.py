@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -98,7 +98,7 @@ class _Rendered:
 
 
 class StubRenderer:
-    """Stands in for ``backend.render`` while that module is not there (same signatures)."""
+    """A renderer with ``backend.render``'s signatures, for tests about the worker's own logic."""
 
     def render_database(self, request: ProvisionRequest, *, request_id: str, requested_by: str) -> _Rendered:
         content = (
@@ -116,15 +116,6 @@ class StubRenderer:
         engine, environment = request.database_engine.value, request.environment.value
         title = f"Add {engine} database {request.database_name} ({environment})"
         return title, f"Requested by {requested_by} via {source.value} (request {request_id})."
-
-
-def default_renderer() -> Renderer:
-    """The real renderer when ``backend.render`` exists, else the stub."""
-    try:
-        import backend.render as render_module
-    except ImportError:
-        return StubRenderer()
-    return cast(Renderer, render_module)
 
 
 # --- HTTP answers -----------------------------------------------------------------------------
@@ -370,9 +361,7 @@ def aws_resources() -> Iterator[AwsResources]:
 def pipeline(aws_resources: AwsResources, tmp_path: Path) -> Iterator[Pipeline]:
     """The whole pipeline in-process, installed as this process's container."""
     notifier = RecordingNotifier()
-    container = make_container(
-        aws_resources, notifier=notifier, gitops_path=tmp_path / "gitops", renderer=default_renderer()
-    )
+    container = make_container(aws_resources, notifier=notifier, gitops_path=tmp_path / "gitops")
     set_container(container)
     try:
         yield Pipeline(aws_resources, container, notifier)

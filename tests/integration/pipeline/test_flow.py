@@ -23,7 +23,6 @@ from tests.support.aws import (
     Pipeline,
     RecordingNotifier,
     RecordingPublisher,
-    default_renderer,
     make_container,
 )
 from tests.support.github_stub import STUB_TOKEN, GitHubStub
@@ -63,6 +62,7 @@ def test_a_request_becomes_a_pull_request(pipeline: Pipeline):
     assert (pull.branch, pull.file_path) == ("rds/dev/orders", "terraform/envs/dev/rds_orders.tf")
     assert "rds/dev/orders" in branches(repo)
     assert 'module "rds_orders"' in repo.diff(pull.number)
+    assert request_id in pull.body  # rendered by backend.render, with the request's details
     assert pipeline.notifier.events == [("pr_opened", request_id)]
     assert pipeline.queue_depth() == 0
 
@@ -117,9 +117,7 @@ def test_a_bad_record_fails_alone_and_good_ones_go_through(pipeline: Pipeline):
 def test_a_permanent_publisher_error_fails_the_request_and_tells_the_requester(aws_resources, tmp_path):
     notifier = RecordingNotifier()
     publisher = RecordingPublisher(errors=[PermanentError("GITHUB_REPOSITORY is not a repository")])
-    container = make_container(
-        aws_resources, publisher=publisher, notifier=notifier, renderer=default_renderer()
-    )
+    container = make_container(aws_resources, publisher=publisher, notifier=notifier)
     set_container(container)
     try:
         pipeline = Pipeline(aws_resources, container, notifier)
@@ -138,9 +136,7 @@ def test_a_permanent_publisher_error_fails_the_request_and_tells_the_requester(a
 def test_retryable_failures_reach_the_dlq_after_max_receives_and_nothing_is_lost(aws_resources, tmp_path):
     notifier = RecordingNotifier()
     publisher = RecordingPublisher(errors=[RetryableError("GitHub 502") for _ in range(10)])
-    container = make_container(
-        aws_resources, publisher=publisher, notifier=notifier, renderer=default_renderer()
-    )
+    container = make_container(aws_resources, publisher=publisher, notifier=notifier)
     set_container(container)
     try:
         pipeline = Pipeline(aws_resources, container, notifier)
@@ -181,9 +177,7 @@ def github_pipeline(aws_resources, no_sleep) -> Iterator[tuple[Pipeline, GitHubS
         )
         publisher = GitHubPublisher.from_settings(settings, secret=lambda value, _secret_id: value)
         notifier = RecordingNotifier()
-        container = make_container(
-            aws_resources, publisher=publisher, notifier=notifier, renderer=default_renderer()
-        )
+        container = make_container(aws_resources, publisher=publisher, notifier=notifier)
         set_container(container)
         try:
             yield Pipeline(aws_resources, container, notifier), github
