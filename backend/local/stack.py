@@ -187,7 +187,6 @@ class LocalStack:
         self._moto: Any = None
         self._slack: Any = None
         self._socket_handler: Any = None
-        self._stopped = threading.Event()
         self._stop_lock = threading.Lock()
         self._report: ShutdownReport | None = None
 
