@@ -16,6 +16,7 @@ import base64
 import binascii
 import hmac
 import json
+import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
@@ -397,7 +398,20 @@ def _unexpected(error: Exception) -> Response[Any]:
     return _error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error; it has been logged")
 
 
+# Powertools keeps the event being resolved on the router class, which is right in Lambda (one
+# invocation at a time per process) but not under the local gateway's HTTP threads: invocations
+# in one process take turns, so a request never sees another one's headers or body.
+_one_invocation_at_a_time = threading.Lock()
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def _invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The entry point; ``context`` is Lambda's context (or ``backend.local.events.LambdaContext``)."""
+    with _one_invocation_at_a_time:
+        response: dict[str, Any] = _invoke(event, context)
+    return response
