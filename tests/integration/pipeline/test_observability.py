@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
