@@ -181,7 +181,8 @@ class RequestStore:
         if reasons[0] == "ConditionalCheckFailed":
             holder = self._get_item(claim_pk)
             raise AlreadyRequested(
-                f"{record.database_name} is already requested or exists in {record.environment.value}",
+                f"A {record.environment.value} database named {record.database_name} "
+                "is already requested or exists",
                 existing_request_id=str(holder["request_id"]) if holder else None,
             )
         raise StoreUnavailable(f"could not record the request ({', '.join(reasons)})")
