@@ -28,12 +28,6 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything the functions and the local stack can be configured with.
@@ -95,7 +89,6 @@ class Settings:
     slack_team_id: str | None = None
     # Slack user ids allowed to request prod databases; empty means everyone may.
     prod_allowed_slack_users: tuple[str, ...] = ()
-    slack_lazy_listeners: bool = False
 
     environments: tuple[str, ...] = ("dev", "prod")
     service_name: str = "rds-provisioner"
@@ -142,7 +135,6 @@ class Settings:
             slack_bot_id=env.get("SLACK_BOT_ID") or None,
             slack_team_id=env.get("SLACK_TEAM_ID") or None,
             prod_allowed_slack_users=_split(env.get("PROD_ALLOWED_SLACK_USERS")),
-            slack_lazy_listeners=_flag(env.get("SLACK_LAZY_LISTENERS"), False),
             environments=_split(env.get("ENVIRONMENTS")) or defaults.environments,
             service_name=env.get("POWERTOOLS_SERVICE_NAME", defaults.service_name),
             log_level=env.get("POWERTOOLS_LOG_LEVEL", defaults.log_level),

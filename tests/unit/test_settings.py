@@ -22,7 +22,6 @@ def test_real_services_by_configuration_alone() -> None:
             "GITHUB_APP_INSTALLATION_ID": "42",
             "GITHUB_PR_LABELS": "rds, terraform ,",
             "PROD_ALLOWED_SLACK_USERS": "U1,U2",
-            "SLACK_LAZY_LISTENERS": "true",
             "AWS_DEFAULT_REGION": "eu-west-1",
         }
     )
@@ -32,7 +31,6 @@ def test_real_services_by_configuration_alone() -> None:
     assert settings.github_app_installation_id == 42
     assert settings.github_pr_labels == ("rds", "terraform")
     assert settings.prod_allowed_slack_users == ("U1", "U2")
-    assert settings.slack_lazy_listeners is True
     assert settings.aws_region == "eu-west-1"
 
 
