@@ -1,0 +1,144 @@
+"""GitHub API calls per request, counted by the stub GitHub server (``tests.support.github_stub``).
+
+The whole pipeline runs in-process on moto (``tests.support.aws``): ``POST /provision-rds``
+through the API handler, SNS -> SQS, and the worker handler with the real ``GitHubPublisher``
+(PyGithub) pointed at the stub. Redeliveries are real SQS redeliveries (``ApproximateReceiveCount``
+> 1 makes the worker pass ``resume=True``) or, for an SNS duplicate, a second copy of the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.domain import RequestStatus, RetryableError
+from backend.store import RequestStore, Transition
+from bench.report import Row
+
+MINIMUM_NEW = 4  # read the base ref, create the branch, put the file, open the PR
+
+
+class CrashAfterPullRequest(RequestStore):
+    """A store whose first ``pr_opened`` write fails: the worker died after GitHub, before DynamoDB."""
+
+    crashed = False
+
+    def transition(self, request_id: str, status: RequestStatus, **details: Any) -> Transition:
+        if status is RequestStatus.PR_OPENED and not self.crashed:
+            self.crashed = True
+            raise RetryableError("simulated crash between opening the PR and recording it")
+        return super().transition(request_id, status, **details)
+
+
+def run() -> tuple[list[Row], dict[str, Any]]:
+    from moto import mock_aws
+
+    from backend.container import set_container
+    from backend.local.resources import ensure_resources
+    from backend.worker import Worker
+    from tests.support.aws import REGION, Pipeline, RecordingNotifier, make_container
+    from tests.support.github_stub import STUB_TOKEN, GitHubStub
+
+    counts: dict[str, int] = {}
+    calls: dict[str, list[tuple[str, str]]] = {}
+    with mock_aws(), GitHubStub(owner="acme", repo="infra") as github:
+        resources = ensure_resources(region=REGION, endpoint_url=None)
+        notifier = RecordingNotifier()
+        container = make_container(
+            resources,
+            notifier=notifier,
+            gitops_backend="github",
+            github_repository=github.full_name,
+            github_api_url=github.base_url,
+            github_token=STUB_TOKEN,
+        )
+        pipeline = Pipeline(resources, container, notifier)
+        normal_worker = container.worker
+        set_container(container)
+        try:
+
+            def submit(name: str) -> None:
+                answer = pipeline.post(
+                    {"database_name": name, "database_engine": "postgres", "environment": "dev"}
+                )
+                if answer.status != 202:
+                    raise RuntimeError(f"submit answered {answer.status}: {answer.body}")
+
+            def deliver(label: str, *, settle: bool = True) -> list[Any]:
+                messages = pipeline.receive()
+                github.reset_calls()
+                answer = pipeline.deliver(messages)
+                calls[label] = github.calls
+                counts[label] = len(calls[label])
+                if settle:
+                    pipeline.settle(answer, messages)
+                return messages
+
+            # 1. a new request
+            submit("bench_new")
+            deliver("new request")
+
+            # 2. SQS hands the same message out again after it succeeded (receive count 2)
+            submit("bench_redelivered")
+            first = pipeline.receive()
+            pipeline.settle(pipeline.deliver(first), [])  # processed but not deleted
+            for message in first:
+                pipeline.sqs.change_message_visibility(
+                    QueueUrl=resources.queue_url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
+                )
+            deliver("redelivered after success")
+
+            # 3./4. the worker opened the PR, then died before recording it
+            crashing = CrashAfterPullRequest(
+                container.dynamodb_table, retention_days=container.settings.request_retention_days
+            )
+            for label, resume in (
+                ("redelivered after a crash (resume)", True),
+                ("SNS duplicate after a crash (no resume)", False),
+            ):
+                crashing.crashed = False
+                container.worker = Worker(crashing, container.publisher, notifier)
+                submit(f"bench_crash_{int(resume)}")
+                messages = pipeline.receive()
+                answer = pipeline.deliver(messages)
+                if not answer.get("batchItemFailures"):
+                    raise RuntimeError("the simulated crash did not fail the record")
+                container.worker = normal_worker
+                if resume:
+                    pipeline.settle(answer, messages)  # visible again: receive count 2
+                else:
+                    for message in messages:  # the duplicate is a new message: receive count 1
+                        pipeline.sqs.send_message(QueueUrl=resources.queue_url, MessageBody=message.body)
+                        pipeline.sqs.delete_message(
+                            QueueUrl=resources.queue_url, ReceiptHandle=message.receipt_handle
+                        )
+                deliver(label)
+            pulls = len(github.pulls)
+        finally:
+            set_container(None)
+
+    rows = [
+        Row("github calls", "new request", counts["new request"], "", f"min {MINIMUM_NEW} (REST API)"),
+        Row("github calls", "redelivered after success", counts["redelivered after success"], "", "min 0"),
+        Row(
+            "github calls",
+            "redelivered after a crash (resume)",
+            counts["redelivered after a crash (resume)"],
+            "",
+            "min 1 (find the PR)",
+        ),
+        Row(
+            "github calls",
+            "SNS duplicate after a crash",
+            counts["SNS duplicate after a crash (no resume)"],
+            "",
+            "min 1",
+            "receive count 1: not known to be a redelivery",
+        ),
+    ]
+    details = {
+        "counts": counts,
+        "calls": {label: [list(call) for call in made] for label, made in calls.items()},
+        "pull_requests_opened": pulls,
+        "requests": 4,
+    }
+    return rows, details
