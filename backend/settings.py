@@ -160,6 +160,7 @@ REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
         "GITHUB_BASE_BRANCH",
         "GITHUB_API_URL",
         "SLACK_BOT_TOKEN_SECRET_ID",
+        "REQUESTS_QUEUE_URL",
     ),
 }
 

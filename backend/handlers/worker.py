@@ -14,6 +14,7 @@ wasted receives are the price of never losing a message silently.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -21,6 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from backend.container import get_container
@@ -30,6 +32,9 @@ from backend.worker import Outcome, Worker
 
 logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")
+
+# SQS's ceiling for a message's visibility timeout (12 hours).
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
 
 class InvalidMessage(Exception):
@@ -55,6 +60,25 @@ def _receive_count(record: SQSRecord) -> int:
         return 1
 
 
+def _postpone(record: SQSRecord, seconds: float) -> None:
+    """Keep a rate-limited message hidden until GitHub says to come back.
+
+    Without this it would return after the queue's fixed visibility timeout and could spend all
+    its receives (and land in the DLQ) before a rate-limit window of up to an hour resets.
+    Best effort: if it fails, the record still fails and SQS retries it on the usual schedule.
+    """
+    queue_url = get_container().settings.requests_queue_url
+    if not queue_url:
+        return
+    visibility = min(MAX_VISIBILITY_SECONDS, max(1, math.ceil(seconds)))
+    try:
+        get_container().sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=visibility
+        )
+    except (BotoCoreError, ClientError) as error:
+        logger.warning("could not postpone the retry", extra={"error": str(error)})
+
+
 def _handle_record(record: SQSRecord, worker: Worker) -> str:
     message = _parse(record)
     logger.set_correlation_id(message.request_id)
@@ -67,6 +91,8 @@ def _handle_record(record: SQSRecord, worker: Worker) -> str:
             "retryable failure; SQS will redeliver",
             extra={"error": error.message, "retry_after_seconds": error.retry_after_seconds},
         )
+        if error.retry_after_seconds is not None:
+            _postpone(record, error.retry_after_seconds)
         raise
     finally:
         logger.remove_keys(["request_id", "sqs_message_id"])

@@ -7,6 +7,7 @@ Lambda's SQS integration does it: successes deleted, batchItemFailures made visi
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -238,6 +239,26 @@ def test_github_trouble_fails_only_that_record_and_a_later_delivery_succeeds(git
     assert pipeline.queue_depth() == 0
     # The redelivery says so (resume): it looks for the PR first, then publishes what is missing.
     assert github.calls[0] == ("GET", "/repos/acme/infra/pulls")
+
+
+def test_a_rate_limited_record_comes_back_when_github_says_not_after_the_queue_timeout(github_pipeline):
+    pipeline, github = github_pipeline
+    pipeline.post(ORDERS)
+    github.too_many_requests_next(retry_after=1)
+
+    (message,) = pipeline.receive()
+    answer = pipeline.deliver([message])
+    # No settle(): like Lambda, a failed record stays hidden until its visibility timeout ends,
+    # which is the queue's 360 s unless the handler moved it to GitHub's Retry-After.
+    assert answer["batchItemFailures"] == [{"itemIdentifier": message.message_id}]
+
+    deadline = time.monotonic() + 10
+    again: list = []
+    while not again and time.monotonic() < deadline:
+        threading.Event().wait(0.2)  # time.sleep is patched out by no_sleep
+        again = pipeline.receive()
+    assert [m.message_id for m in again] == [message.message_id]
+    assert again[0].receive_count == 2
 
 
 def test_a_database_already_on_main_is_rejected_notified_and_freed(github_pipeline):
