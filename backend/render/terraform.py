@@ -154,10 +154,10 @@ def template_context(request: ProvisionRequest, *, request_id: str, requested_by
             ("monitoring_interval", policy.monitoring_interval),
             ("enabled_cloudwatch_logs_exports", list(engine.enabled_cloudwatch_logs_exports)),
         ],
-        # Defined by the environment's root module (variables.tf, network.tf, kms.tf).
+        # Defined by the environment's root module (variables.tf, and network.tf via modules/environment).
         "network": [
             ("vpc_id", Expression("var.vpc_id")),
-            ("db_subnet_group_name", Expression("aws_db_subnet_group.databases.name")),
+            ("db_subnet_group_name", Expression("local.database_subnet_group_name")),
             ("allowed_cidr_blocks", Expression("var.allowed_cidr_blocks")),
             ("allowed_security_group_ids", Expression("var.allowed_security_group_ids")),
             ("kms_key_id", Expression("local.database_kms_key_arn")),

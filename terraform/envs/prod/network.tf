@@ -1,7 +1,15 @@
-# One subnet group shared by every prod database: RDS allows only 50 subnet groups per region,
-# so a group per database would cap the number of databases.
-resource "aws_db_subnet_group" "databases" {
-  name_prefix = "rds-provisioner-prod-"
-  description = "Private subnets of the prod databases managed by rds-provisioner"
-  subnet_ids  = var.database_subnet_ids
+# The foundation every generated rds_<name>.tf builds on: the environment's subnet group and
+# KMS key, from one module shared with the other environment so the two cannot drift apart.
+module "environment" {
+  source = "../../modules/environment"
+
+  environment         = "prod"
+  database_subnet_ids = var.database_subnet_ids
+  kms_key_arn         = var.kms_key_arn
+}
+
+locals {
+  # What every generated rds_<name>.tf passes to the rds module.
+  database_kms_key_arn       = module.environment.kms_key_arn
+  database_subnet_group_name = module.environment.db_subnet_group_name
 }

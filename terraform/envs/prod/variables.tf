@@ -51,7 +51,7 @@ variable "allowed_security_group_ids" {
 }
 
 variable "kms_key_arn" {
-  description = "Existing customer managed KMS key for the prod databases; null creates one (kms.tf)."
+  description = "Existing customer managed KMS key for the prod databases; null creates one (modules/environment)."
   type        = string
   default     = null
 }

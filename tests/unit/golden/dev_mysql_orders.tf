@@ -31,7 +31,7 @@ module "rds_orders" {
   enabled_cloudwatch_logs_exports       = ["error", "slowquery"]
 
   vpc_id                     = var.vpc_id
-  db_subnet_group_name       = aws_db_subnet_group.databases.name
+  db_subnet_group_name       = local.database_subnet_group_name
   allowed_cidr_blocks        = var.allowed_cidr_blocks
   allowed_security_group_ids = var.allowed_security_group_ids
   kms_key_id                 = local.database_kms_key_arn
