@@ -253,7 +253,7 @@ def test_a_rate_limited_record_comes_back_when_github_says_not_after_the_queue_t
     assert answer["batchItemFailures"] == [{"itemIdentifier": message.message_id}]
 
     deadline = time.monotonic() + 10
-    again: list = []
+    again: list[QueueMessage] = []
     while not again and time.monotonic() < deadline:
         threading.Event().wait(0.2)  # time.sleep is patched out by no_sleep
         again = pipeline.receive()
