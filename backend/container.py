@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from backend.gitops.base import PullRequestPublisher
     from backend.intake import IntakeService
+    from backend.lifecycle import LifecycleService
     from backend.notify import Notifier
     from backend.store import RequestStore
     from backend.worker import Worker
@@ -125,6 +126,12 @@ class Container:
             self.notifier,
             labels=self.settings.github_pr_labels,
         )
+
+    @cached_property
+    def lifecycle(self) -> LifecycleService:
+        from backend.lifecycle import LifecycleService
+
+        return LifecycleService(self.store, self.notifier)
 
 
 _installed: Container | None = None

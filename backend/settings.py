@@ -75,6 +75,9 @@ class Settings:
     # Seconds PyGithub may spend on one call (timeouts and retry waits); stays well under
     # the worker Lambda timeout so SQS, not the function, does the long-term retrying.
     github_timeout_seconds: int = 10
+    # Secret of the repository's webhook (POST /github/webhook): X-Hub-Signature-256 is checked with it.
+    github_webhook_secret: str | None = None
+    github_webhook_secret_secret_id: str | None = None
 
     slack_bot_token: str | None = None
     slack_bot_token_secret_id: str | None = None
@@ -125,6 +128,8 @@ class Settings:
             github_pr_labels=_split(env.get("GITHUB_PR_LABELS")),
             github_reviewers=_split(env.get("GITHUB_REVIEWERS")),
             github_timeout_seconds=int(env.get("GITHUB_TIMEOUT_SECONDS", defaults.github_timeout_seconds)),
+            github_webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
+            github_webhook_secret_secret_id=env.get("GITHUB_WEBHOOK_SECRET_SECRET_ID") or None,
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_bot_token_secret_id=env.get("SLACK_BOT_TOKEN_SECRET_ID") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -161,6 +166,13 @@ REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
         "GITHUB_API_URL",
         "SLACK_BOT_TOKEN_SECRET_ID",
         "REQUESTS_QUEUE_URL",
+    ),
+    "github_webhook": (
+        "REQUESTS_TABLE_NAME",
+        "GITHUB_REPOSITORY",
+        "GITHUB_BASE_BRANCH",
+        "GITHUB_WEBHOOK_SECRET_SECRET_ID",
+        "SLACK_BOT_TOKEN_SECRET_ID",
     ),
 }
 

@@ -28,7 +28,7 @@ from backend.domain import (
 )
 from backend.events import ProvisionMessage
 from backend.gitops.base import ChangeSet, PullRequestPublisher
-from backend.notify import Notifier
+from backend.notify import Notifier, notify_once
 from backend.store import RequestStore
 
 logger = Logger(child=True)
@@ -172,19 +172,9 @@ class Worker:
         )
 
     def _notify_once(self, record: RequestRecord) -> bool:
-        """Tell the requester about ``record``'s status, unless another delivery already did."""
-        if record.status is RequestStatus.PR_OPENED:
-            send = self._notifier.pr_opened
-        elif record.status in {RequestStatus.FAILED, RequestStatus.REJECTED}:
-            send = self._notifier.request_failed
-        else:
-            return False  # merged/applied are announced by whoever records them
-        if not self._store.claim_notification(record.request_id, record.status):
-            return False
-        try:
-            send(record)
-        except Exception:
-            # Give the claim back so the SQS retry of this record notifies (the PR is not redone).
-            self._store.release_notification(record.request_id, record.status)
-            raise
-        return True
+        """Tell the requester about ``record``'s status, unless another delivery already did.
+
+        A notifier failure gives the claim back and propagates, so the SQS retry of this record
+        notifies (the PR is not redone).
+        """
+        return notify_once(self._store, self._notifier, record)

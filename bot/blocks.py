@@ -420,3 +420,48 @@ def request_failed(record: RequestRecord) -> Message:
             _context(f"{next_step} · request `{record.request_id}`"),
         ],
     )
+
+
+def pr_merged(record: RequestRecord) -> Message:
+    link = f"<{record.pr_url}|pull request>" if record.pr_url else "pull request"
+    text = f"The pull request for {_describe(record)} was merged; CircleCI is applying it."
+    return _message(
+        text,
+        [
+            _section(
+                f"{_STATUS_EMOJI[RequestStatus.MERGED]} The {link} for {_describe(record)} was merged; "
+                "CircleCI is applying it."
+            ),
+            _context(f"Request `{record.request_id}` · I'll tell you here when the database is ready."),
+        ],
+    )
+
+
+def database_applied(record: RequestRecord) -> Message:
+    """Where to find the new database; names of outputs and secrets only, never a secret value."""
+    request = record.request
+    env_dir = f"terraform/envs/{record.environment.value}"
+    module = request.module_name
+    text = (
+        f"Your database {_describe(record)} is ready: RDS instance `{request.rds_identifier}`. "
+        f"Endpoint: `terraform output {module}_endpoint` in {env_dir}; the master password lives "
+        f"in Secrets Manager (`terraform output {module}_master_user_secret_arn`)."
+    )
+    where = "\n".join(
+        [
+            f"*RDS instance:* `{request.rds_identifier}`",
+            f"*Endpoint:* `terraform output {module}_endpoint` in `{env_dir}` "
+            f"(or the RDS console, instance `{request.rds_identifier}`)",
+            "*Master password:* in AWS Secrets Manager, managed by RDS; the secret's ARN is "
+            f"`terraform output {module}_master_user_secret_arn` (the module output "
+            "`master_user_secret_arn`). Prefer IAM database authentication for applications.",
+        ]
+    )
+    return _message(
+        text,
+        [
+            _section(f"{_STATUS_EMOJI[RequestStatus.APPLIED]} Your database {_describe(record)} is ready."),
+            _section(where),
+            _context(f"Request `{record.request_id}` · applied by CircleCI"),
+        ],
+    )

@@ -1,4 +1,4 @@
-"""Posts a request's outcome back to its requester in Slack (used by the worker).
+"""Posts a request's progress back to its requester in Slack (used by the worker and the lifecycle).
 
 The message goes to ``record.slack_channel`` (the DM the confirmation was posted in) or, when
 no confirmation was recorded, to the requester's user id, which Slack turns into the DM with
@@ -100,6 +100,12 @@ class SlackNotifier:
 
     def request_failed(self, record: RequestRecord) -> None:
         self._post(record, blocks.request_failed(record))
+
+    def pr_merged(self, record: RequestRecord) -> None:
+        self._post(record, blocks.pr_merged(record))
+
+    def database_applied(self, record: RequestRecord) -> None:
+        self._post(record, blocks.database_applied(record))
 
     def _post(self, record: RequestRecord, message: dict[str, Any]) -> None:
         if record.source is not Source.SLACK:

@@ -9,6 +9,7 @@ from backend.domain.reserved import RESERVED_NAMES
 DATABASE_NAME_MAX_LENGTH = 50
 _ALLOWED_CHARS = re.compile(r"[a-z0-9_]*")
 _VALID_NAME = re.compile(r"[a-z](?:[a-z0-9]|_(?!_))*(?<!_)")
+_ENVIRONMENT = re.compile(r"[a-z][a-z0-9]*")
 
 
 def database_name_problem(name: str) -> str | None:
@@ -48,6 +49,21 @@ def rds_identifier(database_name: str, environment: str) -> str:
 
 def branch_name(environment: str, database_name: str) -> str:
     return f"rds/{environment}/{database_name}"
+
+
+def parse_branch_name(branch: str) -> tuple[str, str] | None:
+    """``(environment, database_name)`` of a request branch ``rds/<environment>/<database_name>``.
+
+    None for any other branch, or one whose name part is not a valid database name. Whether the
+    environment is one this installation serves is the caller's check.
+    """
+    prefix, _, rest = branch.partition("/")
+    environment, _, database_name = rest.partition("/")
+    if prefix != "rds" or not _ENVIRONMENT.fullmatch(environment):
+        return None
+    if database_name_problem(database_name) is not None:
+        return None
+    return environment, database_name
 
 
 def terraform_file_path(environment: str, database_name: str) -> str:

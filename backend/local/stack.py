@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from backend.container import Container, set_container
-from backend.domain import Source
+from backend.domain import RequestStatus, Source
 from backend.settings import Settings, set_settings
 
 if TYPE_CHECKING:
@@ -105,20 +105,32 @@ class AnnouncingNotifier:
 
     def pr_opened(self, record: RequestRecord) -> None:
         self._inner.pr_opened(record)
-        self._announce(record, "pr_opened")
+        self._announce(record)
 
     def request_failed(self, record: RequestRecord) -> None:
         self._inner.request_failed(record)
-        self._announce(record, "request_failed")
+        self._announce(record)
 
-    def _announce(self, record: RequestRecord, kind: str) -> None:
+    def pr_merged(self, record: RequestRecord) -> None:
+        self._inner.pr_merged(record)
+        self._announce(record)
+
+    def database_applied(self, record: RequestRecord) -> None:
+        self._inner.database_applied(record)
+        self._announce(record)
+
+    def _announce(self, record: RequestRecord) -> None:
         if record.source is not Source.API:
             return
         from bot import blocks
 
-        message = blocks.pr_opened(record) if kind == "pr_opened" else blocks.request_failed(record)
+        build = {
+            RequestStatus.PR_OPENED: blocks.pr_opened,
+            RequestStatus.MERGED: blocks.pr_merged,
+            RequestStatus.APPLIED: blocks.database_applied,
+        }.get(record.status, blocks.request_failed)
         try:
-            self._client.chat_postMessage(channel=self._channel, unfurl_links=False, **message)
+            self._client.chat_postMessage(channel=self._channel, unfurl_links=False, **build(record))
         except Exception as exc:
             # A courtesy of the local stack: never worth failing (and redelivering) the request.
             logger.warning("could not announce the API request", extra={"error": repr(exc)})

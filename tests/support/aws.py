@@ -63,6 +63,12 @@ class RecordingNotifier:
     def request_failed(self, record: RequestRecord) -> None:
         self._record("request_failed", record)
 
+    def pr_merged(self, record: RequestRecord) -> None:
+        self._record("pr_merged", record)
+
+    def database_applied(self, record: RequestRecord) -> None:
+        self._record("database_applied", record)
+
 
 @dataclass
 class RecordingPublisher:

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.container import set_container
+from backend.local.resources import AwsResources
+from tests.support import aws as support
+from tests.support.aws import Pipeline, RecordingNotifier, make_container
+
+# The shared fixtures, for this folder.
+aws_resources = support.aws_resources
+pipeline = support.pipeline
+
+REPOSITORY = "acme/infrastructure"
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+WEBHOOK_SECRET_ID = "rds-provisioner/github-webhook-secret"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/lifecycle" in str(item.path):
+            item.add_marker(pytest.mark.filterwarnings("ignore:No application metrics to publish"))
+
+
+@dataclass
+class RequestFactory:
+    pipeline: Pipeline
+
+    def pr_opened(self, name: str = "orders", environment: str = "dev") -> dict[str, Any]:
+        """A request taken through the real API and worker: its GET /requests view, pr_opened."""
+        answer = self.pipeline.post(
+            {"database_name": name, "database_engine": "postgres", "environment": environment}
+        )
+        assert answer.status == 202, answer.body
+        self.pipeline.run_worker()
+        view: dict[str, Any] = self.pipeline.get(answer.json["request_id"]).json
+        assert view["status"] == "pr_opened", view
+        return view
+
+
+@pytest.fixture
+def requests(pipeline: Pipeline) -> RequestFactory:
+    return RequestFactory(pipeline)
+
+
+@pytest.fixture
+def webhook_pipeline(aws_resources: AwsResources, tmp_path: Path) -> Iterator[Pipeline]:
+    """The pipeline configured like the deployed webhook: repository + secret in Secrets Manager."""
+    notifier = RecordingNotifier()
+    container = make_container(
+        aws_resources,
+        notifier=notifier,
+        gitops_path=tmp_path / "gitops",
+        github_repository=REPOSITORY,
+        github_webhook_secret_secret_id=WEBHOOK_SECRET_ID,
+    )
+    container.secretsmanager.create_secret(Name=WEBHOOK_SECRET_ID, SecretString=WEBHOOK_SECRET)
+    set_container(container)
+    try:
+        yield Pipeline(aws_resources, container, notifier)
+    finally:
+        set_container(None)

@@ -1,0 +1,149 @@
+"""LifecycleService on the real store (moto): transitions, redelivery, one message per status."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.domain import RequestStatus
+from backend.lifecycle import CLOSED_WITHOUT_MERGE, Outcome
+from tests.integration.lifecycle.conftest import RequestFactory
+from tests.support.aws import Pipeline
+
+
+def test_merge_records_merged_and_tells_the_requester_once(pipeline: Pipeline, requests: RequestFactory):
+    view = requests.pr_opened()
+    lifecycle = pipeline.container.lifecycle
+
+    first = lifecycle.pull_request_merged("dev", "orders", merged_by="reviewer", pr_number=1)
+    again = lifecycle.pull_request_merged("dev", "orders", merged_by="reviewer", pr_number=1)
+
+    assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
+    assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
+    assert pipeline.get(view["request_id"]).json["status"] == "merged"
+    assert [e for e in pipeline.notifier.events if e[0] == "pr_merged"] == [("pr_merged", view["request_id"])]
+
+
+def test_applied_after_merge_is_final_and_keeps_the_name(pipeline: Pipeline, requests: RequestFactory):
+    view = requests.pr_opened()
+    lifecycle = pipeline.container.lifecycle
+    lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+
+    first = lifecycle.applied("dev", "orders")
+    again = lifecycle.applied("dev", "orders")
+
+    assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
+    assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
+    assert first.record is not None
+    assert first.record.status is RequestStatus.APPLIED
+    kinds = [kind for kind, _ in pipeline.notifier.events]
+    assert kinds == ["pr_opened", "pr_merged", "database_applied"]
+    # The database exists now: the name stays claimed.
+    assert (
+        pipeline.post({"database_name": "orders", "database_engine": "mysql", "environment": "dev"}).status
+        == 409
+    )
+    assert pipeline.get(view["request_id"]).json["status"] == "applied"
+
+
+def test_applied_without_a_merge_event_passes_through_merged_silently(
+    pipeline: Pipeline, requests: RequestFactory
+):
+    requests.pr_opened()
+
+    result = pipeline.container.lifecycle.applied("dev", "orders")
+
+    assert result.outcome is Outcome.RECORDED
+    assert result.record is not None
+    assert result.record.status is RequestStatus.APPLIED
+    assert [kind for kind, _ in pipeline.notifier.events] == ["pr_opened", "database_applied"]
+
+
+def test_closed_without_merge_fails_the_request_and_frees_the_name(
+    pipeline: Pipeline, requests: RequestFactory
+):
+    view = requests.pr_opened()
+    lifecycle = pipeline.container.lifecycle
+
+    first = lifecycle.pull_request_closed("dev", "orders", closed_by="reviewer", pr_number=1)
+    # Redelivery: the claim is gone, so there is nothing left to change or to tell.
+    again = lifecycle.pull_request_closed("dev", "orders", closed_by="reviewer", pr_number=1)
+
+    assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
+    assert again.outcome is Outcome.UNKNOWN
+    assert not again.notified
+    status = pipeline.get(view["request_id"]).json
+    assert (status["status"], status["error"]) == ("failed", CLOSED_WITHOUT_MERGE)
+    assert pipeline.notifier.events[-1] == ("request_failed", view["request_id"])
+    assert len(pipeline.notifier.events) == 2
+    # The person can ask again for the same name.
+    retry = pipeline.post({"database_name": "orders", "database_engine": "postgres", "environment": "dev"})
+    assert retry.status == 202, retry.body
+
+
+def test_an_event_about_another_pull_request_changes_nothing(pipeline: Pipeline, requests: RequestFactory):
+    view = requests.pr_opened()
+
+    result = pipeline.container.lifecycle.pull_request_closed("dev", "orders", pr_number=99)
+
+    assert result.outcome is Outcome.OTHER_PULL_REQUEST
+    assert pipeline.get(view["request_id"]).json["status"] == "pr_opened"
+    assert len(pipeline.notifier.events) == 1
+
+
+def test_a_status_the_lifecycle_forbids_is_a_conflict(pipeline: Pipeline):
+    answer = pipeline.post({"database_name": "orders", "database_engine": "postgres", "environment": "dev"})
+    # No worker run: the request is still accepted, and accepted cannot become merged.
+
+    result = pipeline.container.lifecycle.pull_request_merged("dev", "orders")
+
+    assert result.outcome is Outcome.CONFLICT
+    assert pipeline.get(answer.json["request_id"]).json["status"] == "accepted"
+    assert pipeline.notifier.events == []
+
+
+def test_unknown_database_is_reported_not_raised(pipeline: Pipeline):
+    result = pipeline.container.lifecycle.applied("prod", "nothing_here")
+    assert result.outcome is Outcome.UNKNOWN
+    assert result.record is None
+
+
+def test_a_failed_notification_is_sent_by_the_redelivery(pipeline: Pipeline, requests: RequestFactory):
+    view = requests.pr_opened()
+    lifecycle = pipeline.container.lifecycle
+    pipeline.notifier.fail_next = 1
+
+    with pytest.raises(ConnectionError):
+        lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    redelivered = lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    third = lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+
+    assert (redelivered.outcome, redelivered.notified) == (Outcome.UNCHANGED, True)
+    assert not third.notified
+    assert [e for e in pipeline.notifier.events if e[0] == "pr_merged"] == [("pr_merged", view["request_id"])]
+
+
+def test_a_stale_worker_delivery_does_not_repeat_the_merge_message(
+    pipeline: Pipeline, requests: RequestFactory
+):
+    """The worker and the lifecycle share one notify-once: whoever comes second sends nothing."""
+    from backend.domain import Source
+    from backend.events import ProvisionMessage
+
+    view = requests.pr_opened()
+    pipeline.container.lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    record = pipeline.container.store.get(view["request_id"])
+    assert record is not None
+
+    result = pipeline.container.worker.process(
+        ProvisionMessage(
+            request_id=record.request_id,
+            request=record.request,
+            requested_by=record.requested_by,
+            source=Source.API,
+            submitted_at=record.created_at,
+        ),
+        redelivered=True,
+    )
+
+    assert not result.notified
+    assert [kind for kind, _ in pipeline.notifier.events] == ["pr_opened", "pr_merged"]
