@@ -12,7 +12,12 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE_PATH = REPO_ROOT / "sam" / "template.yaml"
 
 # Template function -> the REQUIRED_IN_AWS key of backend.settings.
-FUNCTION_ROLES = {"ApiFunction": "api", "SlackFunction": "slack", "WorkerFunction": "worker"}
+FUNCTION_ROLES = {
+    "ApiFunction": "api",
+    "SlackFunction": "slack",
+    "WorkerFunction": "worker",
+    "GitHubWebhookFunction": "github_webhook",
+}
 
 
 def load_template() -> dict[str, Any]:

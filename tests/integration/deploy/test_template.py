@@ -65,12 +65,13 @@ def test_cfn_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_three_functions_are_declared(template):
+def test_the_four_functions_are_declared(template):
     handlers = {name: resource["Properties"]["Handler"] for name, resource in functions(template).items()}
     assert handlers == {
         "ApiFunction": "backend.handlers.api.lambda_handler",
         "SlackFunction": "bot.app.lambda_handler",
         "WorkerFunction": "backend.handlers.worker.lambda_handler",
+        "GitHubWebhookFunction": "backend.handlers.github_webhook.lambda_handler",
     }
 
 
@@ -164,7 +165,8 @@ def test_worker_reports_partial_batch_failures(template):
     assert event["Properties"]["BatchSize"] <= 10
 
 
-def test_only_the_slack_endpoint_skips_the_api_key(template):
+def test_only_the_slack_and_github_endpoints_skip_the_api_key(template):
+    # Neither Slack nor GitHub can send an API key; their handlers verify a request signature.
     translated = _translate(template)
     paths = translated["Resources"]["ProvisionerApi"]["Properties"]["Body"]["paths"]
     keyed = {
@@ -178,6 +180,7 @@ def test_only_the_slack_endpoint_skips_the_api_key(template):
         ("/requests/{request_id}", "get"): True,
         ("/openapi.json", "get"): True,
         ("/slack/events", "post"): False,
+        ("/github/webhook", "post"): False,
     }
     plan = translated["Resources"]["ProvisionerApiUsagePlan"]["Properties"]
     assert plan["Throttle"]
@@ -218,6 +221,19 @@ def test_functions_get_only_what_they_use():
     assert not any(action.endswith("*") for action in api | slack | worker)
 
 
+def test_the_webhook_function_may_only_move_statuses():
+    resources = _translate(load_template())["Resources"]
+    webhook = _policy_actions(resources["GitHubWebhookFunctionRole"])
+    assert {a for a in webhook if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    assert "secretsmanager:GetSecretValue" in webhook
+    assert not {"sns:Publish", "dynamodb:Scan", "dynamodb:PutItem"} & webhook
+    assert not any(action.endswith("*") for action in webhook)
+
+
 def test_the_slack_function_cannot_invoke_functions():
     # The bot answers within the ack (no Bolt lazy listeners), so it needs no lambda:InvokeFunction.
     policies = _translate(load_template())["Resources"]["SlackFunctionRole"]["Properties"]["Policies"]
@@ -225,9 +241,14 @@ def test_the_slack_function_cannot_invoke_functions():
 
 
 def test_outputs_name_what_operators_need(template):
-    assert {"ApiUrl", "SlackRequestUrl", "ApiKeyId", "RequestsQueueUrl", "RequestsDeadLetterQueueUrl"} <= set(
-        template["Outputs"]
-    )
+    assert {
+        "ApiUrl",
+        "SlackRequestUrl",
+        "GitHubWebhookUrl",
+        "ApiKeyId",
+        "RequestsQueueUrl",
+        "RequestsDeadLetterQueueUrl",
+    } <= set(template["Outputs"])
 
 
 def _checkov() -> str:
