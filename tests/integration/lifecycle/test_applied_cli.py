@@ -1,0 +1,60 @@
+"""``python -m backend.lifecycle applied``: what CircleCI's apply job runs after terraform apply."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.lifecycle import database_names, main
+from tests.integration.lifecycle.conftest import RequestFactory
+from tests.support.aws import Pipeline
+
+
+def test_only_this_environments_rds_files_name_databases():
+    paths = [
+        "terraform/envs/dev/rds_orders.tf",
+        "terraform/envs/dev/rds_billing_ledger.tf\n",
+        "terraform/envs/dev/rds_orders.tf",  # listed twice
+        "terraform/envs/prod/rds_payments.tf",  # another environment
+        "terraform/envs/dev/versions.tf",
+        "terraform/envs/dev/rds_Bad__name.tf",  # not a database name
+        "terraform/modules/rds/rds_orders.tf",
+        "docs/envs/dev/rds_notes.md",
+    ]
+    assert database_names(paths, "dev") == ["orders", "billing_ledger"]
+    assert database_names(paths, "prod") == ["payments"]
+
+
+def test_applied_records_each_request_once_and_tells_each_requester(
+    pipeline: Pipeline, requests: RequestFactory, capsys: pytest.CaptureFixture[str]
+):
+    orders = requests.pr_opened("orders")
+    ledger = requests.pr_opened("ledger")
+    pipeline.container.lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    files = [
+        "--files",
+        "terraform/envs/dev/rds_orders.tf",
+        "terraform/envs/dev/rds_ledger.tf",
+        "terraform/envs/dev/rds_handwritten.tf",  # a file no request made
+    ]
+
+    # Through the process's container, as the CI job does.
+    assert main(["applied", "--environment", "dev", *files]) == 0
+    # A re-run of the job records and sends nothing more.
+    assert main(["applied", "--environment", "dev", *files]) == 0
+
+    output = capsys.readouterr().out
+    assert f"dev/orders: recorded (request {orders['request_id']})" in output
+    assert f"dev/ledger: recorded (request {ledger['request_id']})" in output
+    assert "dev/handwritten: unknown" in output
+    assert output.count("unchanged") == 2
+    for view in (orders, ledger):
+        assert pipeline.get(view["request_id"]).json["status"] == "applied"
+    applied = [request_id for kind, request_id in pipeline.notifier.events if kind == "database_applied"]
+    assert sorted(applied) == sorted([orders["request_id"], ledger["request_id"]])
+
+
+def test_no_rds_files_is_not_an_error(pipeline: Pipeline, capsys: pytest.CaptureFixture[str]):
+    assert main(["applied", "--environment", "prod", "--files", "terraform/envs/prod/versions.tf"]) == 0
+    assert main(["applied", "--environment", "prod", "--files"]) == 0
+    assert "nothing to record" in capsys.readouterr().out
+    assert pipeline.notifier.events == []
