@@ -4,6 +4,7 @@
     rdsctl status <request_id>
     rdsctl list
     rdsctl prs
+    rdsctl merge 1
     rdsctl slack "/provision-rds billing mysql dev"
 
 Every command goes through the stack's HTTP endpoints (standard library only); ``slack`` signs
@@ -194,6 +195,31 @@ def cmd_prs(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merge(client: Client, args: argparse.Namespace) -> int:
+    status, _headers, raw = client.request(
+        "POST", f"/_local/prs/{args.number}/merge", headers={"Accept": "application/json"}
+    )
+    if status == 503:
+        raise CliError("the local pull requests are not available (GITOPS_BACKEND=github?)")
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        data = raw.decode("utf-8", errors="replace")
+    if status != 200 or not isinstance(data, dict):
+        raise CliError(_explain_error(status, data))
+    if args.json:
+        _print_json(data)
+        return 0
+    request = data.get("request") or {}
+    print(f"#{data['number']} {data['state']}: {data['branch']} into main ({data['file_path']})")
+    if request.get("request_id"):
+        print(f"request {request['request_id']}: {request.get('status')} ({request.get('outcome')})")
+    else:
+        print(f"no request recorded ({request.get('outcome', 'unknown')})")
+    print("locally nothing applies Terraform, so the request stays 'merged'")
+    return 0
+
+
 def slash_command_form(
     text: str, *, user_id: str, user_name: str, channel_id: str, team_id: str
 ) -> dict[str, str]:
@@ -318,6 +344,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     prs = commands.add_parser("prs", help="local pull requests with branch and file")
     prs.add_argument("--json", action="store_true")
 
+    merge = commands.add_parser(
+        "merge", help="merge a local pull request (as a reviewer would); its request becomes 'merged'"
+    )
+    merge.add_argument("number", type=int, help="the pull request number (see `rdsctl prs`)")
+    merge.add_argument("--json", action="store_true")
+
     slack = commands.add_parser(
         "slack", help='send a signed slash command, e.g. "/provision-rds orders postgres dev"'
     )
@@ -342,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(client, args)
         if args.command_name == "prs":
             return cmd_prs(client, args)
+        if args.command_name == "merge":
+            return cmd_merge(client, args)
         return cmd_slack(client, args, settings)
     except CliError as exc:
         print(f"rdsctl: {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """The local API Gateway: HTTP requests in, API Gateway proxy events to the real handlers, HTTP out.
 
 It plays the part API Gateway plays in AWS (REST API, Lambda proxy integration), so the Lambda
-handlers run unchanged. It also serves the local PR pages, which have no AWS counterpart.
+handlers run unchanged. It also serves the local PR pages and their actions (merging a PR),
+which have no AWS counterpart.
 """
 
 from __future__ import annotations
@@ -67,12 +68,15 @@ class LocalGateway:
         functions: Mapping[str, Function],
         *,
         pages: Mapping[str, PageRenderer] | None = None,
+        actions: Mapping[str, PageRenderer] | None = None,
         log: Callable[[str], None] | None = None,
         access_log: bool = True,
     ) -> None:
         self._access_log = access_log
         self._functions = dict(functions)
         self._pages = dict(pages or {})
+        # POST-only: called with the route's arguments plus ``wants_json`` (the Accept header).
+        self._actions = dict(actions or {})
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         rules = [
             Rule(path, endpoint=("lambda", resource, key), strict_slashes=False)
@@ -84,6 +88,7 @@ class LocalGateway:
             Rule("/_local/prs.json", endpoint=("page", "prs_json")),
             Rule("/_local/prs", endpoint=("page", "prs"), strict_slashes=False),
             Rule("/_local/prs/<int:number>", endpoint=("page", "pr"), strict_slashes=False),
+            Rule("/_local/prs/<int:number>/merge", endpoint=("action", "merge"), methods=["POST"]),
         ]
         self._urls = Map(rules)
         self._in_flight = 0
@@ -128,9 +133,15 @@ class LocalGateway:
             return exc.get_response()
         if kind == "lambda":
             return self._invoke(request, resource=name, function=self._functions[rest[0]], params=arguments)
-        renderer = self._pages.get(name)
-        if renderer is None or request.method not in {"GET", "HEAD"}:
-            return _json_response(404 if renderer is None else 405, {"message": "Not Found"})
+        if kind == "action":
+            renderer = self._actions.get(name)
+            if renderer is None:
+                return _json_response(404, {"message": "Not Found"})
+            arguments = {**arguments, "wants_json": "application/json" in request.headers.get("Accept", "")}
+        else:
+            renderer = self._pages.get(name)
+            if renderer is None or request.method not in {"GET", "HEAD"}:
+                return _json_response(404 if renderer is None else 405, {"message": "Not Found"})
         try:
             page = renderer(**arguments)
         except Exception:

@@ -7,10 +7,11 @@ so every value is HTML-escaped; the PR body is shown as its markdown text, which
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Protocol
 
+from backend.domain import PermanentError
 from backend.local.gateway import Page
 
 _STYLE = """
@@ -27,6 +28,8 @@ pre.body { white-space: pre-wrap; }
 .hunk { color: #6e7781; display: block; }
 .meta { color: #57606a; }
 .state { font-weight: 600; }
+form.merge button { font: inherit; padding: .3rem .9rem; color: #fff; background: #1f883d; }
+form.merge button { border: 0; border-radius: 6px; cursor: pointer; }
 """
 
 
@@ -39,8 +42,12 @@ class LocalPullRequests(Protocol):
 
     def diff(self, number: int) -> str: ...
 
+    def merge_pull_request(self, number: int) -> Any: ...
+
 
 PublisherSource = Callable[[], LocalPullRequests | None]
+# Called with the merged pull request; returns what became of its request (for the JSON answer).
+MergeHook = Callable[[Any], Mapping[str, Any]]
 
 
 def _field(pr: Any, *names: str, default: Any = "") -> Any:
@@ -131,6 +138,12 @@ def detail_page(pr: Any, diff: str) -> str:
     file_path = str(_field(pr, "file_path", "path"))
     state = str(_field(pr, "state", default="open"))
     body = str(_field(pr, "body"))
+    merge = (
+        f'<form class=merge method=post action="/_local/prs/{number}/merge">'
+        "<button type=submit>Merge pull request</button></form>\n"
+        if state == "open"
+        else ""
+    )
     return _document(
         f"#{number} {title}",
         '<p><a href="/_local/prs">all pull requests</a></p>\n'
@@ -138,15 +151,19 @@ def detail_page(pr: Any, diff: str) -> str:
         f"<p><span class=state>{escape(state)}</span> · "
         f"<code>{escape(branch)}</code> into <code>{escape(base)}</code> · "
         f"<code>{escape(file_path)}</code></p>\n"
+        f"{merge}"
         f"<h2>Description</h2>\n<pre class=body>{escape(body)}</pre>\n"
         f"<h2>Changes</h2>\n<pre>{render_diff(diff)}</pre>",
     )
 
 
 def pages(
-    publisher: PublisherSource, *, index_links: Callable[[], Iterable[tuple[str, str]]]
+    publisher: PublisherSource,
+    *,
+    index_links: Callable[[], Iterable[tuple[str, str]]],
+    on_merged: MergeHook | None = None,
 ) -> dict[str, Callable[..., Page]]:
-    """The gateway's page renderers: ``index``, ``prs`` and ``pr`` (by number)."""
+    """The gateway's page renderers: ``index``, ``prs``, ``pr`` (by number) and the ``merge`` action."""
 
     def unavailable() -> Page:
         return Page(
@@ -186,4 +203,25 @@ def pages(
             )
         return Page(200, json.dumps(summaries(source.list_pull_requests())), "application/json")
 
-    return {"index": index, "prs": prs, "pr": pr, "prs_json": prs_json}
+    def merge(number: int, wants_json: bool = False) -> Page:
+        """Merge like a reviewer's click; the form is answered with the PR page, rdsctl with JSON."""
+        source = publisher()
+        if source is None:
+            return unavailable()
+        if source.get_pull_request(number) is None:
+            return Page(
+                404,
+                json.dumps({"message": f"no local pull request #{number}"}),
+                "application/json",
+            )
+        try:
+            merged = source.merge_pull_request(number)
+        except PermanentError as error:
+            return Page(409, json.dumps({"message": error.message}), "application/json")
+        request = dict(on_merged(merged)) if on_merged is not None else {}
+        if not wants_json:
+            return Page(303, "", location=f"/_local/prs/{number}")
+        (summary,) = summaries([merged])
+        return Page(200, json.dumps({**summary, "request": request}), "application/json")
+
+    return {"index": index, "prs": prs, "pr": pr, "prs_json": prs_json, "merge": merge}

@@ -354,14 +354,42 @@ class LocalStack:
 
             return lambda_handler(event, context)
 
+        renderers = prs_page.pages(
+            self._local_publisher, index_links=self._index_links, on_merged=self._record_merge
+        )
+        actions = {"merge": renderers.pop("merge")}
         return LocalGateway(
             {
                 "api": Function("rds-provisioner-api", api),
                 "slack": Function("rds-provisioner-slack", slack, timeout_seconds=10),
             },
-            pages=prs_page.pages(self._local_publisher, index_links=self._index_links),
+            pages=renderers,
+            actions=actions,
             log=self.out,
         )
+
+    @staticmethod
+    def _record_merge(pull: Any) -> dict[str, Any]:
+        """What GitHub's webhook does after a merge: the same lifecycle service records ``merged``.
+
+        ``applied`` is never recorded locally: nothing runs terraform here.
+        """
+        from backend.container import get_container
+        from backend.domain.naming import parse_branch_name
+
+        parsed = parse_branch_name(pull.branch)
+        if parsed is None:
+            return {"outcome": "not a request branch"}
+        environment, database_name = parsed
+        result = get_container().lifecycle.pull_request_merged(
+            environment, database_name, merged_by="local", pr_number=pull.number
+        )
+        return {
+            "outcome": result.outcome.value,
+            "request_id": result.record.request_id if result.record else None,
+            "status": result.record.status.value if result.record else None,
+            "notified": result.notified,
+        }
 
     def _local_publisher(self) -> Any:
         settings = self.settings

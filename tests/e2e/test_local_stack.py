@@ -111,6 +111,40 @@ def test_invalid_requests_leave_no_trace(stack: StackProcess) -> None:
     assert bad not in json.dumps(new_calls)
 
 
+def test_merging_a_pull_request_records_merged_once(stack: StackProcess) -> None:
+    name = _unique("ledger")
+    _, accepted = stack.api(
+        "POST", "/provision-rds", {"database_name": name, "database_engine": "postgres", "environment": "dev"}
+    )
+    record = stack.wait_for_status(accepted["request_id"])
+    page_path = record["pr_url"].removeprefix(stack.url)
+    number = page_path.rsplit("/", 1)[1]
+    _, page = stack.http("GET", page_path)
+    assert f'action="/_local/prs/{number}/merge"' in page.decode()
+
+    merged = stack.rdsctl("merge", number)
+
+    assert merged.returncode == 0, merged.stderr
+    assert f"request {record['request_id']}: merged" in merged.stdout
+    assert stack.api("GET", f"/requests/{record['request_id']}")[1]["status"] == "merged"
+    assert stack.git("cat-file", "-e", f"main:terraform/envs/dev/rds_{name}.tf").returncode == 0
+
+    def merge_messages() -> list[dict[str, object]]:
+        return [
+            m
+            for m in stack.posted_messages()
+            if name in str(m.get("text")) and "CircleCI is applying" in str(m.get("text"))
+        ]
+
+    eventually(merge_messages, what="the 'merged' announcement")
+    # The page's button on an already merged PR (a second delivery): same status, no second message.
+    status, again = stack.http("POST", f"/_local/prs/{number}/merge", body=b"")
+    assert status == 200  # the redirect to the PR page, followed
+    assert "Merge pull request" not in again.decode()
+    assert stack.api("GET", f"/requests/{record['request_id']}")[1]["status"] == "merged"
+    assert len(merge_messages()) == 1
+
+
 def test_ctrl_c_right_after_accepting_requests_loses_none_of_them(tmp_path: Path) -> None:
     first = StackProcess(tmp_path / "state", tmp_path / "first.log").start()
     try:
