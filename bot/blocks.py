@@ -443,7 +443,7 @@ def database_applied(record: RequestRecord) -> Message:
     env_dir = f"terraform/envs/{record.environment.value}"
     module = request.module_name
     text = (
-        f"Your database {_describe(record)} is ready: RDS instance `{request.rds_identifier}`. "
+        f"Your database is ready: {_describe(record)}, RDS instance `{request.rds_identifier}`. "
         f"Endpoint: `terraform output {module}_endpoint` in {env_dir}; the master password lives "
         f"in Secrets Manager (`terraform output {module}_master_user_secret_arn`)."
     )
@@ -460,7 +460,7 @@ def database_applied(record: RequestRecord) -> Message:
     return _message(
         text,
         [
-            _section(f"{_STATUS_EMOJI[RequestStatus.APPLIED]} Your database {_describe(record)} is ready."),
+            _section(f"{_STATUS_EMOJI[RequestStatus.APPLIED]} Your database is ready: {_describe(record)}."),
             _section(where),
             _context(f"Request `{record.request_id}` · applied by CircleCI"),
         ],

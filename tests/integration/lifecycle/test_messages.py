@@ -1,0 +1,84 @@
+"""What the requester reads after the merge and after the apply, posted through the Slack stand-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
+from backend.local.slack_api import SlackApiStandIn
+from bot import blocks
+from bot.notifier import SlackNotifier, build_web_client
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def record(status: RequestStatus, **changes: object) -> RequestRecord:
+    data: dict[str, object] = {
+        "request_id": "req-7",
+        "status": status,
+        "database_name": "billing_ledger",
+        "database_engine": Engine.POSTGRES,
+        "environment": Environment.PROD,
+        "requested_by": "U0REQUESTER",
+        "source": Source.SLACK,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "pr_url": "https://github.example/acme/infra/pull/7",
+        "pr_number": 7,
+        "slack_channel": "D0REQUESTER",
+        "slack_thread_ts": "1764000000.000100",
+    }
+    data.update(changes)
+    return RequestRecord.model_validate(data)
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackApiStandIn]:
+    with SlackApiStandIn() as stand_in:
+        yield stand_in
+
+
+def test_merged_says_circleci_is_applying_it():
+    message = blocks.pr_merged(record(RequestStatus.MERGED))
+    assert "CircleCI is applying it" in message["text"]
+    assert "https://github.example/acme/infra/pull/7" in json.dumps(message["blocks"])
+
+
+def test_applied_says_where_the_endpoint_and_the_password_secret_are():
+    message = blocks.database_applied(record(RequestStatus.APPLIED))
+    text = message["text"] + json.dumps(message["blocks"])
+    assert message["text"].startswith("Your database is ready")
+    assert "billing-ledger-prod" in text  # the RDS identifier
+    assert "terraform output rds_billing_ledger_endpoint" in text
+    assert "terraform/envs/prod" in text
+    assert "Secrets Manager" in text
+    assert "rds_billing_ledger_master_user_secret_arn" in text
+    assert "master_user_secret_arn" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "send", "expected"),
+    [
+        (RequestStatus.MERGED, "pr_merged", "CircleCI is applying it"),
+        (RequestStatus.APPLIED, "database_applied", "Your database is ready"),
+    ],
+)
+def test_slack_notifier_answers_in_the_requesters_thread(slack_api: SlackApiStandIn, status, send, expected):
+    notifier = SlackNotifier(build_web_client("xoxb-test", base_url=slack_api.base_url))
+
+    getattr(notifier, send)(record(status))
+
+    (call,) = [c for c in slack_api.calls if c["method"] == "chat.postMessage"]
+    assert call["args"]["channel"] == "D0REQUESTER"
+    assert call["args"]["thread_ts"] == "1764000000.000100"
+    assert expected in call["args"]["text"]
+
+
+def test_api_requests_have_nobody_to_tell_in_slack(slack_api: SlackApiStandIn):
+    notifier = SlackNotifier(build_web_client("xoxb-test", base_url=slack_api.base_url))
+    notifier.database_applied(record(RequestStatus.APPLIED, source=Source.API, slack_channel=None))
+    assert [c for c in slack_api.calls if c["method"] == "chat.postMessage"] == []
