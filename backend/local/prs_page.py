@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from backend.domain import PermanentError
 from backend.local.gateway import Page
@@ -41,6 +41,11 @@ class LocalPullRequests(Protocol):
     def get_pull_request(self, number: int) -> Any: ...
 
     def diff(self, number: int) -> str: ...
+
+
+@runtime_checkable
+class MergeablePullRequests(LocalPullRequests, Protocol):
+    """A source the merge action can merge with (``LocalGitPublisher``)."""
 
     def merge_pull_request(self, number: int) -> Any: ...
 
@@ -206,7 +211,7 @@ def pages(
     def merge(number: int, wants_json: bool = False) -> Page:
         """Merge like a reviewer's click; the form is answered with the PR page, rdsctl with JSON."""
         source = publisher()
-        if source is None:
+        if not isinstance(source, MergeablePullRequests):
             return unavailable()
         if source.get_pull_request(number) is None:
             return Page(
