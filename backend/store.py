@@ -324,6 +324,10 @@ class RequestStore:
                     values={":id": request_id},
                 )
             )
+        if len(items) == 1:
+            # One item needs no transaction: a conditional UpdateItem returns the new record too,
+            # one DynamoDB call per status change instead of a transaction plus a read.
+            return self._update_status(request_id, status, update)
         reasons = self._transact(items)
         if reasons is None:
             record = self.get(request_id)
@@ -333,6 +337,15 @@ class RequestStore:
         if reasons[0] == "ConditionalCheckFailed":
             return self._unchanged_or_conflict(request_id, status)
         raise StoreUnavailable(f"could not update request {request_id} ({', '.join(reasons)})")
+
+    def _update_status(self, request_id: str, status: RequestStatus, update: dict[str, Any]) -> Transition:
+        try:
+            response = self._call(self._client.update_item, **update, ReturnValues="ALL_NEW")
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return self._unchanged_or_conflict(request_id, status)
+            raise
+        return Transition(self._to_record(response["Attributes"]), changed=True)
 
     def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
         """Where the Slack confirmation was posted, so the worker answers in its thread."""
