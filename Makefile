@@ -57,8 +57,8 @@ test: lint typecheck pytest
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/python -m backend.local
 
-bench: tools
-	$(BIN)/python -m bench
+bench: tools $(SAM_STAMP)
+	SAM_CLI_TELEMETRY=0 $(BIN)/python -m bench
 
 build: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(BIN)/python -m backend.local.build
