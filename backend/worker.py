@@ -33,6 +33,9 @@ from backend.store import RequestStore
 
 logger = Logger(child=True)
 
+# Recording the outcome (DynamoDB) and telling the requester (Slack, with its short 429 retries).
+RECORD_AND_NOTIFY_SECONDS = 10.0
+
 
 class RenderedFileLike(Protocol):
     @property
@@ -95,8 +98,19 @@ class Worker:
             self._renderer = render_module
         return self._renderer
 
-    def process(self, message: ProvisionMessage, *, redelivered: bool = False) -> Result:
-        """Handle one delivery of ``message``; ``redelivered`` when SQS has handed it out before."""
+    @property
+    def seconds_needed(self) -> float:
+        """Time a record needs left to be worth starting: one publishing step plus recording it."""
+        return self._publisher.worst_call_seconds + RECORD_AND_NOTIFY_SECONDS
+
+    def process(
+        self, message: ProvisionMessage, *, redelivered: bool = False, deadline: float | None = None
+    ) -> Result:
+        """Handle one delivery of ``message``; ``redelivered`` when SQS has handed it out before.
+
+        ``deadline`` (``time.monotonic()``) is when publishing must stop so the outcome can still
+        be recorded before the invocation ends.
+        """
         record = self._store.get(message.request_id)
         if record is None:
             # Intake writes the record before it publishes, so a message without a record is one
@@ -113,7 +127,7 @@ class Worker:
 
         try:
             change = self._change_set(record, message)
-            pull_request = self._publisher.open_pull_request(change, resume=redelivered)
+            pull_request = self._publisher.open_pull_request(change, resume=redelivered, deadline=deadline)
         except DatabaseAlreadyExists as error:
             return self._finish(record.request_id, RequestStatus.REJECTED, error.message)
         except PermanentError as error:
@@ -158,6 +172,7 @@ class Worker:
         if rendered.path != request.file_path:
             raise PermanentError(f"renderer wrote {rendered.path}, expected {request.file_path}")
         return ChangeSet(
+            request_id=record.request_id,
             branch=request.branch_name,
             file_path=rendered.path,
             content=rendered.content,

@@ -10,6 +10,11 @@ DATABASE_NAME_MAX_LENGTH = 50
 _ALLOWED_CHARS = re.compile(r"[a-z0-9_]*")
 _VALID_NAME = re.compile(r"[a-z](?:[a-z0-9]|_(?!_))*(?<!_)")
 _ENVIRONMENT = re.compile(r"[a-z][a-z0-9]*")
+# The line every pull request body of ours ends with: which request the PR belongs to. Webhook
+# events and publishers read it, so a PR is never mistaken for another request's PR on a branch
+# of the same name (a database asked for again after its first PR was closed).
+_PULL_REQUEST_MARKER = "<!-- rds-provisioner request_id={} -->"
+_MARKER_PATTERN = re.compile(r"<!-- rds-provisioner request_id=([A-Za-z0-9-]{1,64}) -->")
 
 
 def database_name_problem(name: str) -> str | None:
@@ -72,3 +77,14 @@ def terraform_file_path(environment: str, database_name: str) -> str:
 
 def module_name(database_name: str) -> str:
     return f"rds_{database_name}"
+
+
+def pull_request_marker(request_id: str) -> str:
+    """The hidden line that ties a pull request body to ``request_id``."""
+    return _PULL_REQUEST_MARKER.format(request_id)
+
+
+def request_id_of_pull_request(body: str | None) -> str | None:
+    """The request id a pull request body carries (the last marker wins); None if none."""
+    found = _MARKER_PATTERN.findall(body or "")
+    return found[-1] if found else None

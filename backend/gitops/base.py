@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from backend.domain.naming import pull_request_marker, request_id_of_pull_request
+
 
 @dataclass(frozen=True)
 class ChangeSet:
     """One database's change: a single new file on its own branch, proposed as a pull request."""
 
+    request_id: str
     branch: str
     file_path: str
     content: str
@@ -17,6 +20,15 @@ class ChangeSet:
     title: str
     body: str
     labels: tuple[str, ...] = ()
+
+    @property
+    def pull_request_body(self) -> str:
+        """The body as published: ``body`` plus the marker naming the request it belongs to."""
+        return f"{self.body.rstrip()}\n\n{pull_request_marker(self.request_id)}\n"
+
+    def owns(self, pull_request_body: str | None) -> bool:
+        """True when a pull request with this body was opened for this change's request."""
+        return request_id_of_pull_request(pull_request_body) == self.request_id
 
 
 @dataclass(frozen=True)
@@ -29,11 +41,24 @@ class PullRequestRef:
 
 
 class PullRequestPublisher(Protocol):
-    def open_pull_request(self, change: ChangeSet, *, resume: bool = False) -> PullRequestRef:
-        """Open the PR for ``change``, or return the one an earlier attempt opened.
+    @property
+    def worst_call_seconds(self) -> float:
+        """The longest one step of publishing can take; the worker starts no record with less left."""
+        ...
+
+    def open_pull_request(
+        self, change: ChangeSet, *, resume: bool = False, deadline: float | None = None
+    ) -> PullRequestRef:
+        """Open the PR for ``change``, or return the one an earlier attempt for the same request opened.
 
         ``resume=True`` says this is a redelivery (an earlier attempt may have got part way), so
-        looking for the existing PR first is likely the cheapest path.
+        looking for the existing PR first is likely the cheapest path. ``deadline`` (a
+        ``time.monotonic()`` value) is when the caller must be done: no step starts that could
+        run past it (RetryableError instead, and SQS resumes the work).
+
+        A pull request of another request (an earlier request for the same database, closed or
+        merged) is never returned, and a branch such a request left behind is rebuilt from the
+        current base branch.
 
         Raises DatabaseAlreadyExists if ``change.file_path`` is already on the base branch,
         RetryableError for transient failures and PermanentError for anything retrying cannot fix.

@@ -5,6 +5,12 @@ put the file on it, open the PR (plus one to label it when labels are configured
 for reviewers when reviewers are configured). Every step is safe to repeat: SQS redelivers, so a
 later attempt finds the branch, the file or the PR an earlier attempt made and carries on.
 
+A pull request belongs to the request whose marker its body carries (``ChangeSet.owns``). A
+database asked for again after its first PR was closed gets the same branch name: the branch
+that request left behind is reset to the current base branch (its base would be stale, and its
+plan would undo whatever was merged since) and a new PR is opened; the old, closed PR is never
+returned. A branch is ours only when it holds exactly our file.
+
 PyGithub never sleeps for long here: its rate-limit waiting (``GithubRetry``) and request
 throttling are off, 5xx answers get at most two quick retries, and a time budget stops a
 slow attempt before the worker Lambda's 60 s timeout. A rate limit becomes a ``RetryableError``
@@ -152,8 +158,14 @@ class GitHubPublisher:
         )
 
     # --- the protocol ----------------------------------------------------------------------------
-    def open_pull_request(self, change: ChangeSet, *, resume: bool = False) -> PullRequestRef:
-        """Open the PR for ``change`` or return the one an earlier attempt opened.
+    @property
+    def worst_call_seconds(self) -> float:
+        return self._worst_call_seconds
+
+    def open_pull_request(
+        self, change: ChangeSet, *, resume: bool = False, deadline: float | None = None
+    ) -> PullRequestRef:
+        """Open the PR for ``change`` or return the one an earlier attempt for its request opened.
 
         ``resume=True`` (the caller knows this is a redelivery) looks for the PR first: one call
         when an earlier attempt got that far. The default path is the cheapest for new requests.
@@ -162,13 +174,15 @@ class GitHubPublisher:
         from requests import exceptions as http
 
         started = self._clock()
+        budget_end = started + self._time_budget_seconds
+        finish_by = budget_end if deadline is None else min(budget_end, deadline)
         try:
             if resume:
-                self._check_budget(started)
-                existing = self._find_pull(change.branch)
+                self._check_budget(started, finish_by)
+                existing = self._find_pull(change)
                 if existing is not None:
-                    return self._reuse(existing, change, started)
-            return self._publish(change, started)
+                    return self._reuse(existing, change, started, finish_by)
+            return self._publish(change, started, finish_by)
         except GithubException as exc:
             raise self._classify(exc) from exc
         except (http.Timeout, http.ConnectionError, http.RetryError) as exc:
@@ -177,20 +191,20 @@ class GitHubPublisher:
             raise PermanentError(f"cannot reach GitHub: {type(exc).__name__}: {exc}") from exc
 
     # --- steps -----------------------------------------------------------------------------------
-    def _publish(self, change: ChangeSet, started: float) -> PullRequestRef:
+    def _publish(self, change: ChangeSet, started: float, finish_by: float) -> PullRequestRef:
         repo = self._repo_handle()
-        self._check_budget(started)
+        self._check_budget(started, finish_by)
         base_sha = repo.get_git_ref(f"heads/{self._base_branch}").object.sha
-        self._check_budget(started)
+        self._check_budget(started, finish_by)
         created_ref = self._create_branch(repo, change.branch, base_sha)
-        self._check_budget(started)
-        self._put_file(repo, change, created_ref, started)
-        self._check_budget(started)
-        pull, created = self._open_or_find_pull(repo, change)
+        self._check_budget(started, finish_by)
+        self._put_file(repo, change, base_sha, created_ref, started, finish_by)
+        self._check_budget(started, finish_by)
+        pull, created = self._open_or_find_pull(repo, change, started, finish_by)
         if created:
-            self._decorate_new(pull, change, started)
+            self._decorate_new(pull, change, started, finish_by)
         else:
-            self._add_missing_labels(pull, change, started)
+            self._add_missing_labels(pull, change, started, finish_by)
         return PullRequestRef(url=pull.html_url, number=pull.number, branch=change.branch, created=created)
 
     def _create_branch(self, repo: Repository, branch: str, base_sha: str) -> GitRef | None:
@@ -206,24 +220,40 @@ class GitHubPublisher:
             raise
 
     def _put_file(
-        self, repo: Repository, change: ChangeSet, created_ref: GitRef | None, started: float
+        self,
+        repo: Repository,
+        change: ChangeSet,
+        base_sha: str,
+        created_ref: GitRef | None,
+        started: float,
+        finish_by: float,
     ) -> None:
+        """Put our file on the branch, which must end up as the current base plus that file."""
         from github import GithubException
+        from github.Commit import Commit
 
         try:
-            repo.create_file(change.file_path, change.commit_message, change.content, branch=change.branch)
-            return
+            written = repo.create_file(
+                change.file_path, change.commit_message, change.content, branch=change.branch
+            )
         except GithubException as exc:
             if exc.status != 422:
                 raise
-        # 422 on a PUT without sha: the file is already on our branch. Either we put it (an
-        # earlier attempt, a concurrent duplicate) or it came with the base branch.
-        ours = git_blob_sha(change.content.encode())
-        self._check_budget(started)
-        on_branch = self._file_sha(repo, change.file_path, change.branch)
-        if on_branch == ours:
+        else:
+            parent = written["commit"].parents[0].sha if isinstance(written["commit"], Commit) else base_sha
+            if created_ref is None and parent != base_sha:
+                # The branch existed without our file, on an older base: an earlier request for this
+                # database made it and stopped there. Built on, its plan would undo newer merges.
+                self._rebuild_branch(repo, change, base_sha, started, finish_by)
             return
-        self._check_budget(started)
+        # 422 on a PUT without sha: the file is already on the branch. Either we put it (an
+        # earlier attempt, a concurrent duplicate), it came with the base branch, or an earlier
+        # request for the same database left its branch behind.
+        self._check_budget(started, finish_by)
+        on_branch = self._file_sha(repo, change.file_path, change.branch)
+        if on_branch == _blob_sha(change):
+            return
+        self._check_budget(started, finish_by)
         on_base = self._file_sha(repo, change.file_path, self._base_branch)
         if on_base is not None:
             if created_ref is not None:
@@ -234,53 +264,96 @@ class GitHubPublisher:
             )
         if on_branch is None:  # gone between the two calls: let the redelivery start afresh
             raise RetryableError(f"{change.file_path} changed on {change.branch} while publishing")
-        # An earlier attempt rendered a different version of our file: this attempt's wins.
-        self._check_budget(started)
-        repo.update_file(
-            change.file_path, change.commit_message, change.content, on_branch, branch=change.branch
-        )
+        self._rebuild_branch(repo, change, base_sha, started, finish_by)
 
-    def _open_or_find_pull(self, repo: Repository, change: ChangeSet) -> tuple[PullRequest, bool]:
+    def _rebuild_branch(
+        self, repo: Repository, change: ChangeSet, base_sha: str, started: float, finish_by: float
+    ) -> None:
+        """Point the branch at the current base (a forced update, as ``git push -f``) and add our file."""
+        from urllib.parse import quote
+
+        logger.info("rebuilding a branch an earlier request left behind", extra={"branch": change.branch})
+        self._check_budget(started, finish_by)
+        # PATCH /git/refs/{ref}; PyGithub's lazy GitRef would address /git/ref/{ref}, which
+        # GitHub serves for GET only.
+        repo.requester.requestJsonAndCheck(
+            "PATCH",
+            f"{repo.url}/git/refs/heads/{quote(change.branch)}",
+            input={"sha": base_sha, "force": True},
+        )
+        self._check_budget(started, finish_by)
+        repo.create_file(change.file_path, change.commit_message, change.content, branch=change.branch)
+
+    def _open_or_find_pull(
+        self, repo: Repository, change: ChangeSet, started: float, finish_by: float
+    ) -> tuple[PullRequest, bool]:
         from github import GithubException
 
         try:
             pull = repo.create_pull(
-                base=self._base_branch, head=change.branch, title=change.title, body=change.body
+                base=self._base_branch,
+                head=change.branch,
+                title=change.title,
+                body=change.pull_request_body,
             )
             return pull, True
         except GithubException as exc:
             # "A pull request already exists for owner:branch." (open) or "No commits between
-            # main and branch" (ours was merged): either way an earlier attempt opened it.
+            # main and branch" (ours was merged already): an earlier attempt opened it.
             if exc.status != 422:
                 raise
-            existing = self._find_pull(change.branch)
-            if existing is None:
+            self._check_budget(started, finish_by)
+            existing = self._find_pull(change)
+            if existing is not None:
+                return existing, False
+            self._check_budget(started, finish_by)
+            orphan = self._open_pull_of_branch(change.branch)
+            if orphan is None:
+                if "no commits between" in _message(exc).lower():
+                    # The branch holds nothing new (yet): a concurrent attempt is rebuilding it.
+                    raise RetryableError(f"{change.branch} has no commits to propose yet") from exc
                 raise
-            return existing, False
+        # An open PR of an earlier request whose request has ended (it was opened, but the
+        # request gave up before recording it): the branch now holds our file, so it becomes ours.
+        self._check_budget(started, finish_by)
+        orphan.edit(title=change.title, body=change.pull_request_body)
+        logger.warning(
+            "took over an open pull request an ended request left behind",
+            extra={"pr_number": orphan.number, "branch": change.branch},
+        )
+        return orphan, False
 
-    def _find_pull(self, branch: str) -> PullRequest | None:
-        """Our PR for ``branch``, preferring an open one (one call: the first page is enough)."""
+    def _find_pull(self, change: ChangeSet) -> PullRequest | None:
+        """The PR of ``change``'s request on its branch, in any state (one call: page one is enough).
+
+        PRs of other requests on a branch of the same name (closed or merged) are never ours.
+        """
+        pulls = self._pulls_of_branch(change.branch, state="all")
+        mine = [pull for pull in pulls if change.owns(pull.body)]
+        return max(mine, key=lambda pull: pull.number) if mine else None
+
+    def _open_pull_of_branch(self, branch: str) -> PullRequest | None:
+        pulls = self._pulls_of_branch(branch, state="open")
+        return pulls[0] if pulls else None
+
+    def _pulls_of_branch(self, branch: str, *, state: str) -> list[PullRequest]:
         repo = self._repo_handle()
-        pulls = list(repo.get_pulls(state="all", head=f"{self._owner}:{branch}", base=self._base_branch))
-        if not pulls:
-            return None
-        open_pulls = [pull for pull in pulls if pull.state == "open"]
-        return (open_pulls or sorted(pulls, key=lambda pull: pull.number, reverse=True))[0]
+        return list(repo.get_pulls(state=state, head=f"{self._owner}:{branch}", base=self._base_branch))
 
-    def _reuse(self, pull: PullRequest, change: ChangeSet, started: float) -> PullRequestRef:
-        self._add_missing_labels(pull, change, started)
+    def _reuse(self, pull: PullRequest, change: ChangeSet, started: float, finish_by: float) -> PullRequestRef:
+        self._add_missing_labels(pull, change, started, finish_by)
         return PullRequestRef(url=pull.html_url, number=pull.number, branch=change.branch, created=False)
 
-    def _decorate_new(self, pull: PullRequest, change: ChangeSet, started: float) -> None:
+    def _decorate_new(self, pull: PullRequest, change: ChangeSet, started: float, finish_by: float) -> None:
         from github import GithubException
 
         if change.labels:
-            self._check_budget(started)
+            self._check_budget(started, finish_by)
             pull.add_to_labels(*change.labels)
         if self._reviewers:
             users = [name for name in self._reviewers if "/" not in name]
             teams = [name.split("/", 1)[1] for name in self._reviewers if "/" in name]
-            self._check_budget(started)
+            self._check_budget(started, finish_by)
             try:
                 pull.create_review_request(reviewers=users, team_reviewers=teams)
             except GithubException as exc:
@@ -290,13 +363,15 @@ class GitHubPublisher:
                     raise
                 logger.warning("could not request reviewers", extra={"error": _message(exc)})
 
-    def _add_missing_labels(self, pull: PullRequest, change: ChangeSet, started: float) -> None:
+    def _add_missing_labels(
+        self, pull: PullRequest, change: ChangeSet, started: float, finish_by: float
+    ) -> None:
         # A list or create answer carries the labels, so a PR labelled earlier costs nothing more;
         # one an attempt left unlabelled (it stopped after opening the PR) gets them now.
         present = {label.name for label in pull.labels}
         missing = [label for label in change.labels if label not in present]
         if missing:
-            self._check_budget(started)
+            self._check_budget(started, finish_by)
             pull.add_to_labels(*missing)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -316,11 +391,14 @@ class GitHubPublisher:
             return ""
         return str(content.sha)
 
-    def _check_budget(self, started: float) -> None:
-        """Refuse to start a call that could run past the Lambda timeout; SQS resumes the work."""
-        elapsed = self._clock() - started
-        if elapsed + self._worst_call_seconds > self._time_budget_seconds:
-            raise RetryableError(f"GitHub publishing used {elapsed:.0f} s of its time budget; retrying later")
+    def _check_budget(self, started: float, finish_by: float) -> None:
+        """Refuse to start a call that could run past the caller's deadline; SQS resumes the work."""
+        now = self._clock()
+        if now + self._worst_call_seconds > finish_by:
+            raise RetryableError(
+                f"GitHub publishing stopped after {now - started:.0f} s: the next call might not finish "
+                "before the worker's time runs out; retrying later"
+            )
 
     def _classify(self, exc: Any) -> ProvisionerError:
         """Map a GitHub error answer to retryable or permanent.
@@ -366,6 +444,10 @@ class GitHubPublisher:
         if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
             return max(1, math.ceil(int(reset) - self._wall_clock()))
         return SECONDARY_RATE_LIMIT_WAIT_SECONDS
+
+
+def _blob_sha(change: ChangeSet) -> str:
+    return git_blob_sha(change.content.encode())
 
 
 def _message(exc: Any) -> str:

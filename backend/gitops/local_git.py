@@ -7,8 +7,10 @@ written with git plumbing through a private index file, and a branch is created 
 ``update-ref <branch> <commit> <zero-oid>``, which fails if the branch appeared meanwhile, so
 a duplicate delivery loses cleanly and re-reads what the winner wrote.
 
-"Pull requests" are JSON records under ``.git/rds-provisioner/pulls/``, one per branch, created
+"Pull requests" are JSON records under ``.git/rds-provisioner/pulls/``, one per number, created
 atomically under a lock so a redelivered request finds its PR instead of opening a second one.
+Each names the request it belongs to: a database asked for again after its PR was closed gets a
+new PR on its branch, rebuilt from the current ``main``, and the closed one is never reused.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from backend.domain import DatabaseAlreadyExists, NotFound, PermanentError, RetryableError
 from backend.gitops.base import ChangeSet, PullRequestRef
@@ -53,12 +54,14 @@ class LocalPullRequest:
     body: str
     file_path: str
     labels: tuple[str, ...]
-    state: str  # "open" or "merged"
+    state: str  # "open", "merged" or "closed" (without merging)
     created_at: str
     base_sha: str
     head_sha: str
+    request_id: str = ""
     merged_at: str | None = None
     merge_commit_sha: str | None = None
+    closed_at: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -140,11 +143,15 @@ class LocalGitPublisher:
             return True
 
     # --- the protocol ----------------------------------------------------------------------------
-    def open_pull_request(self, change: ChangeSet, *, resume: bool = False) -> PullRequestRef:
-        """Open the PR for ``change`` or return the one an earlier delivery opened.
+    worst_call_seconds = 5.0  # one git command on a local disk
 
-        ``resume`` is accepted for parity with GitHubPublisher; looking for the existing PR
-        first is free here, so every call does it.
+    def open_pull_request(
+        self, change: ChangeSet, *, resume: bool = False, deadline: float | None = None
+    ) -> PullRequestRef:
+        """Open the PR for ``change`` or return the one an earlier delivery of its request opened.
+
+        ``resume`` and ``deadline`` are accepted for parity with GitHubPublisher: looking for the
+        existing PR first is free here, so every call does it, and no step outlasts a deadline.
         """
         base_sha = self._resolve(self._branch_ref(self.base_branch))
         if base_sha is None:
@@ -152,7 +159,7 @@ class LocalGitPublisher:
                 f"the local GitOps repository {self.repo_path} has no branch {self.base_branch}; "
                 "run ensure_repository() first"
             )
-        existing = self._read_pull(change.branch)
+        existing = self._pull_of(change)
         if existing is not None:
             return self._ref(existing, created=False)
         if self._blob_at(base_sha, change.file_path) is not None:
@@ -183,12 +190,24 @@ class LocalGitPublisher:
             "diff", f"{self._branch_ref(pull.base)}...{self._branch_ref(pull.branch)}", strip=False
         )
 
+    def close_pull_request(self, number: int) -> LocalPullRequest:
+        """Close the PR without merging (what a reviewer's "Close" does); the branch stays."""
+        with self._locked():
+            pull = self._require_pull(number)
+            if pull.state != "open":
+                return pull
+            closed = replace(pull, state="closed", closed_at=self._clock().isoformat())
+            self._write_atomically(self._pull_path(number), closed.to_json(), replace_existing=True)
+            return closed
+
     def merge_pull_request(self, number: int) -> LocalPullRequest:
         """Merge the PR into the base branch with a merge commit (what a reviewer's click does)."""
         with self._locked():
             pull = self._require_pull(number)
             if pull.state == "merged":
                 return pull
+            if pull.state == "closed":
+                raise PermanentError(f"#{number} is closed; a closed pull request cannot be merged")
             base_ref = self._branch_ref(pull.base)
             base_tip = self._resolve(base_ref)
             head_tip = self._resolve(self._branch_ref(pull.branch))
@@ -208,22 +227,26 @@ class LocalGitPublisher:
                 merged_at=self._clock().isoformat(),
                 merge_commit_sha=commit,
             )
-            self._write_atomically(self._pull_path(pull.branch), merged_pull.to_json(), replace_existing=True)
+            self._write_atomically(self._pull_path(number), merged_pull.to_json(), replace_existing=True)
             # Move the browsable checkout along; a checkout someone edited is left alone.
             self._run(["read-tree", "-u", "-m", base_tip, commit], check=False)
             return merged_pull
 
     # --- publishing steps ------------------------------------------------------------------------
     def _ensure_branch(self, change: ChangeSet, base_sha: str, blob: str) -> str:
-        """The branch's tip holding our file, creating the branch (or adding the file) as needed."""
+        """The branch's tip holding our file on the current base, creating or rebuilding the branch.
+
+        A tip that does not hold exactly our file was left by an earlier request for the same
+        database (each publish writes branch and file in one commit): it is replaced by a commit
+        on the current base, never built upon.
+        """
         ref = self._branch_ref(change.branch)
         for _ in range(_BRANCH_ATTEMPTS):
             tip = self._resolve(ref)
             if tip is not None and self._blob_at(tip, change.file_path) == blob:
                 return tip  # an earlier or concurrent delivery already wrote exactly this
-            parent = tip or base_sha
-            commit = self._commit_with_file(parent, change.file_path, blob, change.commit_message)
-            # Compare-and-swap: create only if absent, or move only from the tip we built on.
+            commit = self._commit_with_file(base_sha, change.file_path, blob, change.commit_message)
+            # Compare-and-swap: create only if absent, or move only from the tip we looked at.
             updated = self._run(["update-ref", ref, commit, tip or ZERO_OID], check=False)
             if updated.returncode == 0:
                 return commit
@@ -238,9 +261,26 @@ class LocalGitPublisher:
 
     def _record_pull(self, change: ChangeSet, base_sha: str, head_sha: str) -> tuple[LocalPullRequest, bool]:
         with self._locked():
-            existing = self._read_pull(change.branch)
+            existing = self._pull_of(change)
             if existing is not None:
                 return existing, False
+            orphan = next(
+                (p for p in self.list_pull_requests() if p.branch == change.branch and p.state == "open"),
+                None,
+            )
+            if orphan is not None:
+                # An open PR whose request ended before recording it: the branch now holds our
+                # file, so the PR becomes ours (as GitHub keeps one open PR per branch).
+                adopted = replace(
+                    orphan,
+                    title=change.title,
+                    body=change.pull_request_body,
+                    request_id=change.request_id,
+                    base_sha=base_sha,
+                    head_sha=head_sha,
+                )
+                self._write_atomically(self._pull_path(orphan.number), adopted.to_json(), replace_existing=True)
+                return adopted, False
             number = max((pull.number for pull in self.list_pull_requests()), default=0) + 1
             pull = LocalPullRequest(
                 number=number,
@@ -248,26 +288,26 @@ class LocalGitPublisher:
                 branch=change.branch,
                 base=self.base_branch,
                 title=change.title,
-                body=change.body,
+                body=change.pull_request_body,
                 file_path=change.file_path,
                 labels=tuple(change.labels),
                 state="open",
                 created_at=self._clock().isoformat(),
                 base_sha=base_sha,
                 head_sha=head_sha,
+                request_id=change.request_id,
             )
-            self._write_atomically(self._pull_path(change.branch), pull.to_json(), replace_existing=False)
+            self._write_atomically(self._pull_path(number), pull.to_json(), replace_existing=False)
             return pull, True
 
     # --- records ---------------------------------------------------------------------------------
-    def _pull_path(self, branch: str) -> Path:
-        return self._pulls_dir / f"{quote(branch, safe='')}.json"
+    def _pull_path(self, number: int) -> Path:
+        return self._pulls_dir / f"{number:06d}.json"
 
-    def _read_pull(self, branch: str) -> LocalPullRequest | None:
-        try:
-            return LocalPullRequest.from_json(self._pull_path(branch).read_text())
-        except FileNotFoundError:
-            return None
+    def _pull_of(self, change: ChangeSet) -> LocalPullRequest | None:
+        """The PR of ``change``'s request, in any state; PRs of other requests never count."""
+        mine = [pull for pull in self.list_pull_requests() if pull.request_id == change.request_id]
+        return mine[-1] if mine else None
 
     def _require_pull(self, number: int) -> LocalPullRequest:
         pull = self.get_pull_request(number)

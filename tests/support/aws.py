@@ -72,7 +72,7 @@ class RecordingNotifier:
 
 @dataclass
 class RecordingPublisher:
-    """A PullRequestPublisher that behaves like the real ones: one PR per branch, found again.
+    """A PullRequestPublisher that behaves like the real ones: one PR per request, found again.
 
     ``errors`` are raised, in order, by the next calls (before anything is "created").
     """
@@ -83,17 +83,21 @@ class RecordingPublisher:
     errors: list[Exception] = field(default_factory=list)
     pulls: dict[str, PullRequestRef] = field(default_factory=dict)
 
-    def open_pull_request(self, change: ChangeSet, *, resume: bool = False) -> PullRequestRef:
+    worst_call_seconds: float = 1.0
+
+    def open_pull_request(
+        self, change: ChangeSet, *, resume: bool = False, deadline: float | None = None
+    ) -> PullRequestRef:
         self.resumes.append(resume)
         if self.errors:
             raise self.errors.pop(0)
         self.changes.append(change)
-        existing = self.pulls.get(change.branch)
+        existing = self.pulls.get(change.request_id)
         if existing is not None:
             return PullRequestRef(existing.url, existing.number, existing.branch, created=False)
         number = len(self.pulls) + 1
         ref = PullRequestRef(f"{self.base_url}/{number}", number, change.branch, created=True)
-        self.pulls[change.branch] = ref
+        self.pulls[change.request_id] = ref
         return ref
 
 

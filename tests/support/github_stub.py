@@ -110,6 +110,7 @@ class GitHubStub:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._commits: dict[str, dict[str, bytes]] = {}
+        self._parents: dict[str, tuple[str, ...]] = {}
         self._branches: dict[str, str] = {}
         self.pulls: dict[int, StubPull] = {}
         self.recorded: list[RecordedCall] = []
@@ -124,11 +125,13 @@ class GitHubStub:
             _Route("GET", repo_path + r"/git/refs?/heads/(?P<branch>.+)$", self._get_ref),
             _Route("POST", repo_path + r"/git/refs$", self._create_ref),
             _Route("DELETE", repo_path + r"/git/refs/heads/(?P<branch>.+)$", self._delete_ref),
+            _Route("PATCH", repo_path + r"/git/refs/heads/(?P<branch>.+)$", self._update_ref),
             _Route("GET", repo_path + r"/contents/(?P<path>.+)$", self._get_contents),
             _Route("PUT", repo_path + r"/contents/(?P<path>.+)$", self._put_contents),
             _Route("POST", repo_path + r"/pulls$", self._create_pull),
             _Route("GET", repo_path + r"/pulls$", self._list_pulls),
             _Route("GET", repo_path + r"/pulls/(?P<number>\d+)$", self._get_pull),
+            _Route("PATCH", repo_path + r"/pulls/(?P<number>\d+)$", self._edit_pull),
             _Route(
                 "POST", repo_path + r"/pulls/(?P<number>\d+)/requested_reviewers$", self._request_reviewers
             ),
@@ -215,7 +218,7 @@ class GitHubStub:
             name = branch or self.default_branch
             files = dict(self._commits[self._branches[name]])
             files[path] = content.encode()
-            self._branches[name] = self._new_commit(files)
+            self._branches[name] = self._new_commit(files, (self._branches[name],))
 
     def create_branch(self, branch: str, *, from_branch: str | None = None) -> None:
         """Create ``branch`` at the tip of ``from_branch`` without recording a call."""
@@ -228,8 +231,19 @@ class GitHubStub:
             pull = self.pulls[number]
             files = dict(self._commits[self._branches[pull.base]])
             files.update(self._commits[self._branches[pull.head]])
-            self._branches[pull.base] = self._new_commit(files)
+            parents = (self._branches[pull.base], self._branches[pull.head])
+            self._branches[pull.base] = self._new_commit(files, parents)
             pull.state, pull.merged = "closed", True
+
+    def close_pull(self, number: int) -> None:
+        """Close a PR without merging, as a reviewer would; its branch stays."""
+        with self._lock:
+            self.pulls[number].state = "closed"
+
+    def advance_base(self, path: str, content: str) -> str:
+        """Something else merged to the base branch meanwhile (a new commit); returns its sha."""
+        self.seed_file(path, content)
+        return self.tip(self.default_branch)
 
     # --- failure injection -----------------------------------------------------------------------
     # Each injected answer replaces the next call (or the next call with that method and a path
@@ -359,9 +373,10 @@ class GitHubStub:
         return None
 
     # --- state helpers (called with the lock held) -----------------------------------------------
-    def _new_commit(self, files: dict[str, bytes]) -> str:
+    def _new_commit(self, files: dict[str, bytes], parents: tuple[str, ...] = ()) -> str:
         sha = hashlib.sha1(f"commit {next(self._ids)}".encode(), usedforsecurity=False).hexdigest()
         self._commits[sha] = files
+        self._parents[sha] = parents
         return sha
 
     @property
@@ -461,6 +476,28 @@ class GitHubStub:
         self._branches[branch] = sha
         return 201, self._ref_json(branch)
 
+    def _update_ref(self, *, branch: str, body: Any, **_: Any) -> tuple[int, Any]:
+        sha = str((body or {}).get("sha", ""))
+        if branch not in self._branches:
+            return 422, _error(422, "Reference does not exist")
+        if sha not in self._commits:
+            return 422, _error(422, "Object does not exist")
+        if not (body or {}).get("force") and not self._is_ancestor(self._branches[branch], sha):
+            return 422, _error(422, "Update is not a fast forward")
+        self._branches[branch] = sha
+        return 200, self._ref_json(branch)
+
+    def _is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        seen, todo = set(), [descendant]
+        while todo:
+            sha = todo.pop()
+            if sha == ancestor:
+                return True
+            if sha not in seen:
+                seen.add(sha)
+                todo.extend(self._parents.get(sha, ()))
+        return False
+
     def _delete_ref(self, *, branch: str, **_: Any) -> tuple[int, Any]:
         if self._branches.pop(branch, None) is None:
             return 422, _error(422, "Reference does not exist")
@@ -501,7 +538,7 @@ class GitHubStub:
         if existing is None and given_sha:
             return 422, _error(422, "sha does not match: the file does not exist")
         files[path] = data
-        commit = self._new_commit(files)
+        commit = self._new_commit(files, (parent,))
         self._branches[branch] = commit
         person = {"name": "rds-provisioner", "email": "bot@example.com", "date": _now()}
         return (200 if existing is not None else 201), {
@@ -560,6 +597,17 @@ class GitHubStub:
     def _get_pull(self, *, number: str, **_: Any) -> tuple[int, Any]:
         pull = self.pulls.get(int(number))
         return (200, self._pull_json(pull)) if pull else (404, _error(404, "Not Found"))
+
+    def _edit_pull(self, *, number: str, body: Any, **_: Any) -> tuple[int, Any]:
+        pull = self.pulls.get(int(number))
+        if pull is None:
+            return 404, _error(404, "Not Found")
+        body = body or {}
+        pull.title = str(body.get("title", pull.title))
+        pull.body = body.get("body", pull.body)
+        if body.get("state") in {"open", "closed"} and not pull.merged:
+            pull.state = str(body["state"])
+        return 200, self._pull_json(pull)
 
     def _request_reviewers(self, *, number: str, body: Any, **_: Any) -> tuple[int, Any]:
         pull = self.pulls.get(int(number))

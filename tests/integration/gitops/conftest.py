@@ -12,12 +12,23 @@ from tests.support.github_stub import STUB_TOKEN, GitHubStub
 
 
 def make_change(
-    database: str = "orders", environment: str = "dev", *, labels: tuple[str, ...] = (), version: int = 1
+    database: str = "orders",
+    environment: str = "dev",
+    *,
+    labels: tuple[str, ...] = (),
+    version: int = 1,
+    request_id: str | None = None,
 ) -> ChangeSet:
+    """One request's change; the request id defaults to one per database, like the worker's."""
+    request_id = request_id or f"req-{environment}-{database}"
     return ChangeSet(
+        request_id=request_id,
         branch=f"rds/{environment}/{database}",
         file_path=f"terraform/envs/{environment}/rds_{database}.tf",
-        content=(f'module "rds_{database}" {{\n  source = "../../modules/rds"\n  revision = {version}\n}}\n'),
+        content=(
+            f'module "rds_{database}" {{\n  source = "../../modules/rds"\n  revision = {version}\n'
+            f'  request  = "{request_id}"\n}}\n'
+        ),
         commit_message=f"Add RDS database {database} ({environment})",
         title=f"RDS: {database} ({environment})",
         body=f"Requested by U123: postgres database `{database}` in {environment}.",

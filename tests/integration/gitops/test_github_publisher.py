@@ -20,6 +20,7 @@ PUT_FILE = ("PUT", f"{REPO}/contents/terraform/envs/dev/rds_orders.tf")
 GET_FILE = ("GET", f"{REPO}/contents/terraform/envs/dev/rds_orders.tf")
 OPEN_PR = ("POST", f"{REPO}/pulls")
 LIST_PRS = ("GET", f"{REPO}/pulls")
+RESET_BRANCH = ("PATCH", f"{REPO}/git/refs/heads/rds/dev/orders")
 NEW_REQUEST = [GET_BASE, CREATE_BRANCH, PUT_FILE, OPEN_PR]
 
 
@@ -40,7 +41,14 @@ def test_a_new_request_costs_exactly_four_calls(github: GitHubStub, publisher_fo
     assert "sha" not in put
     assert put["branch"] == "rds/dev/orders"
     assert put["message"] == change.commit_message
-    assert open_pr == {"base": "main", "head": "rds/dev/orders", "title": change.title, "body": change.body}
+    assert open_pr == {
+        "base": "main",
+        "head": "rds/dev/orders",
+        "title": change.title,
+        "body": change.pull_request_body,
+    }
+    assert open_pr["body"].startswith(change.body)
+    assert open_pr["body"].rstrip().endswith(f"<!-- rds-provisioner request_id={change.request_id} -->")
     assert {call.authorization for call in github.recorded} == {f"token {STUB_TOKEN}"}
     assert sleeps == []  # PyGithub's per-request and per-write throttling is off
 
@@ -158,8 +166,10 @@ def test_a_newer_rendering_replaces_an_earlier_one_on_the_branch(
 
     assert ref.created is True
     assert github.files("rds/dev/orders")[newer.file_path] == newer.content
-    assert github.calls == [GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, GET_FILE, PUT_FILE, OPEN_PR]
-    assert github.recorded[5].body["sha"] == git_blob_sha(make_change(version=1).content.encode())
+    # Not our file: the branch is rebuilt on the current base with ours, never patched on top.
+    assert github.calls == [GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, GET_FILE, RESET_BRANCH, PUT_FILE, OPEN_PR]
+    assert github.recorded[5].body == {"sha": github.tip("main"), "force": True}
+    assert "sha" not in github.recorded[6].body
 
 
 def test_concurrent_duplicate_deliveries_open_one_pr(github: GitHubStub, publisher_for: PublisherFactory):
@@ -304,10 +314,29 @@ def test_an_exhausted_time_budget_stops_before_the_next_call(github: GitHubStub)
         client, "acme/infra", call_timeout_seconds=5, time_budget_seconds=50, clock=lambda: next(ticks)
     )
 
-    with pytest.raises(RetryableError, match="time budget"):
+    with pytest.raises(RetryableError, match="might not finish"):
         publisher.open_pull_request(make_change())
 
     assert github.calls == [GET_BASE]
+
+
+def test_the_callers_deadline_stops_publishing_before_its_own_budget(github: GitHubStub):
+    now = 100.0
+    client = Github(auth=Auth.Token(STUB_TOKEN), base_url=github.base_url, lazy=True, retry=None)
+    publisher = GitHubPublisher(
+        client, "acme/infra", call_timeout_seconds=5, time_budget_seconds=50, clock=lambda: now
+    )
+    assert publisher.worst_call_seconds == 3 * 5 + 2 * 1.0  # three attempts plus two backoffs
+
+    # The invocation ends in 15 s: not even one call could be sure to finish.
+    with pytest.raises(RetryableError, match="might not finish"):
+        publisher.open_pull_request(make_change(), deadline=now + 15)
+    assert github.calls == []
+
+    # With 20 s left, each call fits (the clock stands still here, so all four run).
+    ref = publisher.open_pull_request(make_change(), deadline=now + 20)
+    assert ref.created is True
+    assert github.calls == NEW_REQUEST
 
 
 # --- permanent failures --------------------------------------------------------------------------
@@ -428,3 +457,90 @@ def test_pygithub_throttling_and_rate_limit_waits_are_off():
         assert requester_kwargs["retry"].respect_retry_after_header is False
         assert 403 not in requester_kwargs["retry"].status_forcelist
         assert 429 not in requester_kwargs["retry"].status_forcelist
+
+
+# --- a database asked for again after its first PR was closed -------------------------------------
+def _closed_first_request(github: GitHubStub, publisher: GitHubPublisher) -> None:
+    first = publisher.open_pull_request(make_change(request_id="req-first", version=1))
+    github.close_pull(first.number)
+    # Something else was merged to main since the first request's branch was made.
+    github.seed_file("terraform/envs/dev/rds_billing.tf", 'module "rds_billing" {}\n')
+    github.reset_calls()
+
+
+def test_a_name_asked_for_again_gets_a_new_pr_on_a_branch_rebuilt_from_the_current_base(
+    github: GitHubStub, publisher_for: PublisherFactory
+):
+    publisher = publisher_for(github)
+    _closed_first_request(github, publisher)
+    again = make_change(request_id="req-second", version=2)
+
+    ref = publisher.open_pull_request(again)
+
+    assert (ref.number, ref.created) == (2, True)
+    assert github.pulls[1].state == "closed"
+    assert "req-first" in (github.pulls[1].body or "")
+    assert "req-second" in (github.pulls[2].body or "")
+    # The branch is main as it is now plus our file: a plan of it destroys nothing merged since.
+    assert github.files("rds/dev/orders") == {**github.files("main"), again.file_path: again.content}
+    assert github.calls == [GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, GET_FILE, RESET_BRANCH, PUT_FILE, OPEN_PR]
+
+
+def test_a_redelivery_never_takes_an_earlier_requests_closed_pr(
+    github: GitHubStub, publisher_for: PublisherFactory, sleeps
+):
+    publisher = publisher_for(github)
+    _closed_first_request(github, publisher)
+    again = make_change(request_id="req-second", version=2)
+    github.rate_limit_next(method="POST", path="/pulls")
+    with pytest.raises(RetryableError, match="rate limit"):
+        publisher.open_pull_request(again)  # the first attempt stops before the PR is opened
+    github.reset_calls()
+
+    ref = publisher.open_pull_request(again, resume=True)
+
+    assert (ref.number, ref.created) == (2, True)
+    assert ref.url.endswith("/pull/2")
+    assert github.pulls[1].state == "closed"
+    assert github.files("rds/dev/orders") == {**github.files("main"), again.file_path: again.content}
+    # The closed PR was listed and passed over; our branch already held our file.
+    assert github.calls == [LIST_PRS, GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, OPEN_PR]
+
+
+def test_a_branch_an_earlier_request_left_without_its_file_is_rebuilt(
+    github: GitHubStub, publisher_for: PublisherFactory
+):
+    github.create_branch("rds/dev/orders")  # made by an earlier request that stopped right there
+    github.seed_file("terraform/envs/dev/rds_billing.tf", 'module "rds_billing" {}\n')
+    change = make_change()
+
+    ref = publisher_for(github).open_pull_request(change)
+
+    assert ref.created is True
+    assert github.files("rds/dev/orders") == {**github.files("main"), change.file_path: change.content}
+    assert github.calls == [GET_BASE, CREATE_BRANCH, PUT_FILE, RESET_BRANCH, PUT_FILE, OPEN_PR]
+
+
+def test_an_open_pr_an_ended_request_left_behind_is_taken_over(
+    github: GitHubStub, publisher_for: PublisherFactory
+):
+    publisher = publisher_for(github)
+    orphan = publisher.open_pull_request(make_change(request_id="req-gave-up"))
+    again = make_change(request_id="req-second", version=2)
+
+    ref = publisher.open_pull_request(again)
+
+    assert (ref.number, ref.created) == (orphan.number, False)
+    assert len(github.pulls) == 1
+    assert github.pulls[1].body == again.pull_request_body
+    assert github.files("rds/dev/orders")[again.file_path] == again.content
+
+
+def test_a_merged_pr_of_an_earlier_request_is_not_ours(github: GitHubStub, publisher_for: PublisherFactory):
+    publisher = publisher_for(github)
+    first = publisher.open_pull_request(make_change(request_id="req-first"))
+    github.merge_pull(first.number)
+
+    with pytest.raises(DatabaseAlreadyExists):
+        publisher.open_pull_request(make_change(request_id="req-second", version=2), resume=True)
+    assert len(github.pulls) == 1

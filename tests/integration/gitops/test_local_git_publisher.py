@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import threading
@@ -75,14 +76,15 @@ def test_a_new_request_becomes_a_branch_a_commit_and_a_pr(publisher: LocalGitPub
     )
     assert git(repo, "diff", "--name-only", "main", "rds/dev/orders") == change.file_path
     assert git(repo, "ls-tree", "-r", "--name-only", "main").count("rds_orders") == 0
-    record = json.loads((repo / ".git" / "rds-provisioner" / "pulls" / "rds%2Fdev%2Forders.json").read_text())
+    record = json.loads((repo / ".git" / "rds-provisioner" / "pulls" / "000001.json").read_text())
     assert record["number"] == 1
     assert record["state"] == "open"
+    assert record["request_id"] == change.request_id
     pull = publisher.get_pull_request(1)
     assert pull is not None
     assert (pull.title, pull.body, pull.labels, pull.file_path) == (
         change.title,
-        change.body,
+        change.pull_request_body,
         ("terraform",),
         change.file_path,
     )
@@ -116,15 +118,53 @@ def test_redelivery_after_a_crash_before_the_pr_record_reuses_the_branch(publish
     assert len(publisher.list_pull_requests()) == 1
 
 
-def test_a_newer_rendering_is_committed_on_top_of_an_earlier_one(publisher: LocalGitPublisher):
+def test_a_newer_rendering_replaces_an_earlier_one_on_a_branch_from_main(publisher: LocalGitPublisher):
     publisher.open_pull_request(make_change(version=1))
-    (publisher.git_dir / "rds-provisioner" / "pulls" / "rds%2Fdev%2Forders.json").unlink()
+    (publisher.git_dir / "rds-provisioner" / "pulls" / "000001.json").unlink()
 
     publisher.open_pull_request(make_change(version=2))
 
     repo = publisher.repo_path
-    assert git(repo, "rev-list", "--count", "main..rds/dev/orders") == "2"
+    assert git(repo, "rev-list", "--count", "main..rds/dev/orders") == "1"
     assert "revision = 2" in git(repo, "show", f"rds/dev/orders:{make_change().file_path}")
+
+
+def test_a_name_asked_for_again_gets_a_new_pr_on_a_branch_from_the_current_main(publisher: LocalGitPublisher):
+    repo = publisher.repo_path
+    first = publisher.open_pull_request(make_change(request_id="req-first", version=1))
+    closed = publisher.close_pull_request(first.number)
+    publisher.merge_pull_request(publisher.open_pull_request(make_change("billing")).number)
+    again = make_change(request_id="req-second", version=2)
+
+    ref = publisher.open_pull_request(again)
+    resumed = publisher.open_pull_request(again, resume=True)
+
+    assert closed.state == "closed"
+    assert publisher.close_pull_request(first.number) == closed  # closing twice changes nothing
+    assert (ref.number, ref.created) == (3, True)
+    assert resumed == dataclasses.replace(ref, created=False)
+    assert [(p.number, p.state, p.request_id) for p in publisher.list_pull_requests()] == [
+        (1, "closed", "req-first"),
+        (2, "merged", "req-dev-billing"),
+        (3, "open", "req-second"),
+    ]
+    assert git(repo, "rev-parse", "rds/dev/orders^") == git(repo, "rev-parse", "main")
+    assert "revision = 2" in git(repo, "show", f"rds/dev/orders:{again.file_path}")
+    with pytest.raises(PermanentError, match="closed"):
+        publisher.merge_pull_request(first.number)
+
+
+def test_an_open_pr_an_ended_request_left_behind_is_taken_over(publisher: LocalGitPublisher):
+    orphan = publisher.open_pull_request(make_change(request_id="req-gave-up"))
+    again = make_change(request_id="req-second", version=2)
+
+    ref = publisher.open_pull_request(again)
+
+    assert (ref.number, ref.created) == (orphan.number, False)
+    pull = publisher.get_pull_request(orphan.number)
+    assert pull is not None
+    assert (pull.request_id, pull.body) == ("req-second", again.pull_request_body)
+    assert "revision = 2" in git(publisher.repo_path, "show", f"rds/dev/orders:{again.file_path}")
 
 
 def test_concurrent_deliveries_of_one_request_make_one_branch_and_one_pr(publisher: LocalGitPublisher):
