@@ -2,7 +2,9 @@
 
 Who calls it:
 - the GitHub webhook (``backend.handlers.github_webhook``) when a request's PR is closed, merged
-  or not;
+  or not (the PR body's marker names the request);
+- the dead-letter handler (``backend.handlers.dead_letters``) when the queue gave up on a
+  request's message;
 - the local stack's "Merge" button and ``rdsctl merge`` (the same service, so the status has one
   code path);
 - CircleCI after a successful ``terraform apply``, through this module's CLI::
@@ -10,8 +12,9 @@ Who calls it:
       python -m backend.lifecycle applied --environment dev --files terraform/envs/dev/rds_orders.tf
 
 Every event is safe to repeat (GitHub redelivers, CI jobs get re-run): the request is found by
-its name claim, the status change is the store's conditional ``transition`` (re-recording the
-current status changes nothing) and the message goes out through ``notify_once``.
+its id (or, for CI, by its name claim), the status change is the store's conditional
+``transition`` (re-recording the current status changes nothing) and the message goes out
+through ``notify_once``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from backend.store import RequestStore, StatusConflict
 logger = Logger(child=True)
 
 CLOSED_WITHOUT_MERGE = "the pull request was closed without merging"
+GAVE_UP = "the pull request could not be opened after repeated attempts"
 _RDS_FILE = re.compile(r"rds_(?P<name>.+)\.tf")
 
 
@@ -59,36 +63,42 @@ class LifecycleService:
         self._store = store
         self._notifier = notifier
 
-    def pull_request_merged(
-        self,
-        environment: str,
-        database_name: str,
-        *,
-        merged_by: str | None = None,
-        pr_number: int | None = None,
-    ) -> Result:
-        """The request's PR was merged: ``merged``, and "CircleCI is applying it"."""
-        return self._record(
-            environment, database_name, RequestStatus.MERGED, pr_number=pr_number, actor=merged_by
-        )
-
     def pull_request_closed(
         self,
-        environment: str,
-        database_name: str,
+        request_id: str,
         *,
-        closed_by: str | None = None,
-        pr_number: int | None = None,
+        pr_number: int,
+        pr_url: str | None = None,
+        merged: bool,
+        actor: str | None = None,
     ) -> Result:
-        """The PR was closed without merging: ``failed``, which releases the name for a new request."""
-        return self._record(
-            environment,
-            database_name,
-            RequestStatus.FAILED,
-            pr_number=pr_number,
-            actor=closed_by,
-            error=CLOSED_WITHOUT_MERGE,
-        )
+        """The request's PR was closed: merged -> ``merged`` ("CircleCI is applying it"); not
+        merged -> ``failed``, which releases the name for a new request.
+
+        Only the request's own PR counts: an event about another PR (an earlier request's, on a
+        branch of the same name) changes nothing. A PR closed before the worker recorded it (a
+        fast reviewer) is recorded first, from the event.
+        """
+        record = self._store.get(request_id)
+        where = {"request_id": request_id, "pr_number": pr_number, "merged": merged}
+        if record is None:
+            logger.info("no such request; nothing to record", extra=where)
+            return Result(Outcome.UNKNOWN, detail=f"no request {request_id}")
+        if record.pr_number is None and record.status is RequestStatus.ACCEPTED and pr_url:
+            record = self._store.transition(
+                request_id, RequestStatus.PR_OPENED, pr_url=pr_url, pr_number=pr_number
+            ).record
+            notify_once(self._store, self._notifier, record)
+        if record.pr_number != pr_number:
+            logger.warning("event is about another pull request; ignored", extra=where)
+            return Result(
+                Outcome.OTHER_PULL_REQUEST,
+                record,
+                detail=f"request {request_id} belongs to PR #{record.pr_number}, not #{pr_number}",
+            )
+        if merged:
+            return self._record(record, RequestStatus.MERGED, actor=actor)
+        return self._record(record, RequestStatus.FAILED, actor=actor, error=CLOSED_WITHOUT_MERGE)
 
     def applied(self, environment: str, database_name: str) -> Result:
         """CI applied the Terraform: ``applied`` (after ``merged``), and "your database is ready".
@@ -97,41 +107,44 @@ class LifecycleService:
         applied was merged, even if the merge event never arrived (no webhook configured).
         """
         record = self._store.find_by_database(environment, database_name)
-        if record is not None and record.status is RequestStatus.PR_OPENED:
-            self._store.transition(record.request_id, RequestStatus.MERGED)
-        return self._record(environment, database_name, RequestStatus.APPLIED)
+        if record is None:
+            where = {"environment": environment, "database_name": database_name}
+            logger.info("no request holds this database; nothing to record", extra=where)
+            return Result(Outcome.UNKNOWN, detail=f"no request for {environment}/{database_name}")
+        if record.status is RequestStatus.PR_OPENED:
+            record = self._store.transition(record.request_id, RequestStatus.MERGED).record
+        return self._record(record, RequestStatus.APPLIED)
+
+    def gave_up(self, request_id: str) -> Result:
+        """The queue gave up on the request's message (its retries ran out): ``failed``, told, freed.
+
+        Only a request still ``accepted`` ends here: one that got further (its PR is open and only
+        the notification kept failing) keeps its status.
+        """
+        record = self._store.get(request_id)
+        if record is None:
+            return Result(Outcome.UNKNOWN, detail=f"no request {request_id}")
+        if record.status is not RequestStatus.ACCEPTED:
+            return Result(Outcome.UNCHANGED, record, detail=f"request {request_id} is {record.status.value}")
+        cause = record.last_error or "it did not finish in time"
+        reason = f"{GAVE_UP} (the last attempt: {cause}). Nothing was created; please ask again."
+        return self._record(record, RequestStatus.FAILED, error=reason)
 
     def _record(
         self,
-        environment: str,
-        database_name: str,
+        record: RequestRecord,
         status: RequestStatus,
         *,
-        pr_number: int | None = None,
         actor: str | None = None,
         error: str | None = None,
     ) -> Result:
-        where = {"environment": environment, "database_name": database_name, "status": status}
-        record = self._store.find_by_database(environment, database_name)
-        if record is None:
-            logger.info("no request holds this database; nothing to record", extra=where)
-            return Result(Outcome.UNKNOWN, detail=f"no request for {environment}/{database_name}")
-        where["request_id"] = record.request_id
-        if pr_number is not None and record.pr_number is not None and record.pr_number != pr_number:
-            # A stale PR of the same branch (an earlier request, or a fork's look-alike) must not
-            # move the current request.
-            logger.warning("event is about another pull request; ignored", extra={**where, "pr": pr_number})
-            return Result(
-                Outcome.OTHER_PULL_REQUEST,
-                record,
-                detail=f"request {record.request_id} belongs to PR #{record.pr_number}, not #{pr_number}",
-            )
+        where = {"request_id": record.request_id, "status": status, "by": actor}
         try:
             transition = self._store.transition(record.request_id, status, error=error)
         except StatusConflict as conflict:
             logger.warning("status change not allowed", extra={**where, "current": conflict.current})
             return Result(Outcome.CONFLICT, record, detail=str(conflict))
-        logger.info("request status recorded", extra={**where, "changed": transition.changed, "by": actor})
+        logger.info("request status recorded", extra={**where, "changed": transition.changed})
         notified = notify_once(self._store, self._notifier, transition.record)
         outcome = Outcome.RECORDED if transition.changed else Outcome.UNCHANGED
         return Result(outcome, transition.record, notified)
@@ -177,21 +190,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def record_applied(service: LifecycleService, environment: str, paths: Sequence[str]) -> list[str]:
+    """What CircleCI's record-applied job does after a successful apply: one line per database.
+
+    ``paths`` are files on the applied branch; those that are not ``rds_<name>.tf`` files of
+    ``environment`` are left out.
+    """
+    names = database_names(paths, environment)
+    if not names:
+        return [f"no rds_*.tf files of {environment} among the files; nothing to record"]
+    lines = []
+    for name in names:
+        result = service.applied(environment, name)
+        request = f" (request {result.record.request_id})" if result.record else ""
+        suffix = f": {result.detail}" if result.detail else ""
+        lines.append(f"{environment}/{name}: {result.outcome.value}{request}{suffix}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None, *, service: LifecycleService | None = None) -> int:
     args = build_parser().parse_args(argv)
-    names = database_names(args.files, args.environment)
-    if not names:
-        print(f"no rds_*.tf files of {args.environment} among the changed files; nothing to record")
-        return 0
     if service is None:
         from backend.container import get_container
 
         service = get_container().lifecycle
-    for name in names:
-        result = service.applied(args.environment, name)
-        request = f" (request {result.record.request_id})" if result.record else ""
-        suffix = f": {result.detail}" if result.detail else ""
-        print(f"{args.environment}/{name}: {result.outcome.value}{request}{suffix}")
+    for line in record_applied(service, args.environment, args.files):
+        print(line)
     return 0
 
 

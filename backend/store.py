@@ -347,6 +347,17 @@ class RequestStore:
             raise
         return Transition(self._to_record(response["Attributes"]), changed=True)
 
+    def note_failed_attempt(self, request_id: str, reason: str) -> None:
+        """Remember why an attempt of a request still ``accepted`` failed (it will be retried)."""
+        self._conditional(
+            self._table.update_item,
+            Key={"pk": _request_key(request_id)},
+            UpdateExpression="SET last_error = :e",
+            ConditionExpression="#status = :accepted",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":e": reason[:500], ":accepted": RequestStatus.ACCEPTED.value},
+        )
+
     def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
         """Where the Slack confirmation was posted, so the worker answers in its thread."""
         found = self._conditional(

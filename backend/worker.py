@@ -127,7 +127,8 @@ class Worker:
 
         try:
             change = self._change_set(record, message)
-            pull_request = self._publisher.open_pull_request(change, resume=redelivered, deadline=deadline)
+            publish_by = None if deadline is None else deadline - RECORD_AND_NOTIFY_SECONDS
+            pull_request = self._publisher.open_pull_request(change, resume=redelivered, deadline=publish_by)
         except DatabaseAlreadyExists as error:
             return self._finish(record.request_id, RequestStatus.REJECTED, error.message)
         except PermanentError as error:
@@ -151,6 +152,14 @@ class Worker:
             },
         )
         return Result(Outcome.PR_OPENED, transition.record, self._notify_once(transition.record))
+
+    def note_failed_attempt(self, request_id: str, reason: str) -> None:
+        """Remember why this attempt failed: the reason the requester hears if the retries run out."""
+        try:
+            self._store.note_failed_attempt(request_id, reason)
+        except Exception:
+            # Only a better reason is lost; the retry itself must not fail because of it.
+            logger.exception("could not remember why the attempt failed", extra={"request_id": request_id})
 
     def _finish(self, request_id: str, status: RequestStatus, reason: str) -> Result:
         transition = self._store.transition(request_id, status, error=reason)

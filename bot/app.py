@@ -18,6 +18,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
+from backend.secrets import SecretMisconfigured
 from backend.settings import Settings, get_settings
 from bot.listeners import register_listeners
 from bot.notifier import build_web_client
@@ -66,7 +67,11 @@ def create_app(
     def authorize(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult | None:
-        token = given_token or services.bot_token()
+        try:
+            token = given_token or services.bot_token()
+        except SecretMisconfigured as error:
+            logger.error(error.message)
+            return None
         if not token:
             logger.error(
                 "the Slack bot token is not configured (SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_SECRET_ID)"

@@ -204,6 +204,9 @@ class RequestRecord(BaseModel):
     branch: str | None = None
     file_path: str | None = None
     error: str | None = None
+    # Why the last attempt of a request still ``accepted`` failed (it is being retried); the
+    # reason given when the retries run out.
+    last_error: str | None = None
     # Where the Slack confirmation was posted, so the worker replies in its thread.
     slack_channel: str | None = None
     slack_thread_ts: str | None = None

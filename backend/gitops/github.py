@@ -23,6 +23,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -74,6 +75,25 @@ def short_retry() -> Retry:
         respect_retry_after_header=False,
         raise_on_status=False,
     )
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """The time one publish may take: no call starts that could run past ``finish_by``."""
+
+    clock: Callable[[], float]
+    started: float
+    finish_by: float
+    worst_call_seconds: float
+
+    def check(self) -> None:
+        """Refuse to start a call that could run past the caller's deadline; SQS resumes the work."""
+        now = self.clock()
+        if now + self.worst_call_seconds > self.finish_by:
+            raise RetryableError(
+                f"GitHub publishing stopped after {now - self.started:.0f} s: the next call might not "
+                "finish before the worker's time runs out; retrying later"
+            )
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -174,15 +194,20 @@ class GitHubPublisher:
         from requests import exceptions as http
 
         started = self._clock()
-        budget_end = started + self._time_budget_seconds
-        finish_by = budget_end if deadline is None else min(budget_end, deadline)
+        own_end = started + self._time_budget_seconds
+        budget = _Budget(
+            self._clock,
+            started=started,
+            finish_by=own_end if deadline is None else min(own_end, deadline),
+            worst_call_seconds=self._worst_call_seconds,
+        )
         try:
             if resume:
-                self._check_budget(started, finish_by)
+                budget.check()
                 existing = self._find_pull(change)
                 if existing is not None:
-                    return self._reuse(existing, change, started, finish_by)
-            return self._publish(change, started, finish_by)
+                    return self._reuse(existing, change, budget)
+            return self._publish(change, budget)
         except GithubException as exc:
             raise self._classify(exc) from exc
         except (http.Timeout, http.ConnectionError, http.RetryError) as exc:
@@ -191,20 +216,20 @@ class GitHubPublisher:
             raise PermanentError(f"cannot reach GitHub: {type(exc).__name__}: {exc}") from exc
 
     # --- steps -----------------------------------------------------------------------------------
-    def _publish(self, change: ChangeSet, started: float, finish_by: float) -> PullRequestRef:
+    def _publish(self, change: ChangeSet, budget: _Budget) -> PullRequestRef:
         repo = self._repo_handle()
-        self._check_budget(started, finish_by)
+        budget.check()
         base_sha = repo.get_git_ref(f"heads/{self._base_branch}").object.sha
-        self._check_budget(started, finish_by)
+        budget.check()
         created_ref = self._create_branch(repo, change.branch, base_sha)
-        self._check_budget(started, finish_by)
-        self._put_file(repo, change, base_sha, created_ref, started, finish_by)
-        self._check_budget(started, finish_by)
-        pull, created = self._open_or_find_pull(repo, change, started, finish_by)
+        budget.check()
+        self._put_file(repo, change, base_sha, created_ref, budget)
+        budget.check()
+        pull, created = self._open_or_find_pull(repo, change, budget)
         if created:
-            self._decorate_new(pull, change, started, finish_by)
+            self._decorate_new(pull, change, budget)
         else:
-            self._add_missing_labels(pull, change, started, finish_by)
+            self._add_missing_labels(pull, change, budget)
         return PullRequestRef(url=pull.html_url, number=pull.number, branch=change.branch, created=created)
 
     def _create_branch(self, repo: Repository, branch: str, base_sha: str) -> GitRef | None:
@@ -225,8 +250,7 @@ class GitHubPublisher:
         change: ChangeSet,
         base_sha: str,
         created_ref: GitRef | None,
-        started: float,
-        finish_by: float,
+        budget: _Budget,
     ) -> None:
         """Put our file on the branch, which must end up as the current base plus that file."""
         from github import GithubException
@@ -244,16 +268,16 @@ class GitHubPublisher:
             if created_ref is None and parent != base_sha:
                 # The branch existed without our file, on an older base: an earlier request for this
                 # database made it and stopped there. Built on, its plan would undo newer merges.
-                self._rebuild_branch(repo, change, base_sha, started, finish_by)
+                self._rebuild_branch(repo, change, base_sha, budget)
             return
         # 422 on a PUT without sha: the file is already on the branch. Either we put it (an
         # earlier attempt, a concurrent duplicate), it came with the base branch, or an earlier
         # request for the same database left its branch behind.
-        self._check_budget(started, finish_by)
+        budget.check()
         on_branch = self._file_sha(repo, change.file_path, change.branch)
         if on_branch == _blob_sha(change):
             return
-        self._check_budget(started, finish_by)
+        budget.check()
         on_base = self._file_sha(repo, change.file_path, self._base_branch)
         if on_base is not None:
             if created_ref is not None:
@@ -264,16 +288,14 @@ class GitHubPublisher:
             )
         if on_branch is None:  # gone between the two calls: let the redelivery start afresh
             raise RetryableError(f"{change.file_path} changed on {change.branch} while publishing")
-        self._rebuild_branch(repo, change, base_sha, started, finish_by)
+        self._rebuild_branch(repo, change, base_sha, budget)
 
-    def _rebuild_branch(
-        self, repo: Repository, change: ChangeSet, base_sha: str, started: float, finish_by: float
-    ) -> None:
+    def _rebuild_branch(self, repo: Repository, change: ChangeSet, base_sha: str, budget: _Budget) -> None:
         """Point the branch at the current base (a forced update, as ``git push -f``) and add our file."""
         from urllib.parse import quote
 
         logger.info("rebuilding a branch an earlier request left behind", extra={"branch": change.branch})
-        self._check_budget(started, finish_by)
+        budget.check()
         # PATCH /git/refs/{ref}; PyGithub's lazy GitRef would address /git/ref/{ref}, which
         # GitHub serves for GET only.
         repo.requester.requestJsonAndCheck(
@@ -281,11 +303,11 @@ class GitHubPublisher:
             f"{repo.url}/git/refs/heads/{quote(change.branch)}",
             input={"sha": base_sha, "force": True},
         )
-        self._check_budget(started, finish_by)
+        budget.check()
         repo.create_file(change.file_path, change.commit_message, change.content, branch=change.branch)
 
     def _open_or_find_pull(
-        self, repo: Repository, change: ChangeSet, started: float, finish_by: float
+        self, repo: Repository, change: ChangeSet, budget: _Budget
     ) -> tuple[PullRequest, bool]:
         from github import GithubException
 
@@ -302,11 +324,11 @@ class GitHubPublisher:
             # main and branch" (ours was merged already): an earlier attempt opened it.
             if exc.status != 422:
                 raise
-            self._check_budget(started, finish_by)
+            budget.check()
             existing = self._find_pull(change)
             if existing is not None:
                 return existing, False
-            self._check_budget(started, finish_by)
+            budget.check()
             orphan = self._open_pull_of_branch(change.branch)
             if orphan is None:
                 if "no commits between" in _message(exc).lower():
@@ -315,7 +337,7 @@ class GitHubPublisher:
                 raise
         # An open PR of an earlier request whose request has ended (it was opened, but the
         # request gave up before recording it): the branch now holds our file, so it becomes ours.
-        self._check_budget(started, finish_by)
+        budget.check()
         orphan.edit(title=change.title, body=change.pull_request_body)
         logger.warning(
             "took over an open pull request an ended request left behind",
@@ -340,20 +362,20 @@ class GitHubPublisher:
         repo = self._repo_handle()
         return list(repo.get_pulls(state=state, head=f"{self._owner}:{branch}", base=self._base_branch))
 
-    def _reuse(self, pull: PullRequest, change: ChangeSet, started: float, finish_by: float) -> PullRequestRef:
-        self._add_missing_labels(pull, change, started, finish_by)
+    def _reuse(self, pull: PullRequest, change: ChangeSet, budget: _Budget) -> PullRequestRef:
+        self._add_missing_labels(pull, change, budget)
         return PullRequestRef(url=pull.html_url, number=pull.number, branch=change.branch, created=False)
 
-    def _decorate_new(self, pull: PullRequest, change: ChangeSet, started: float, finish_by: float) -> None:
+    def _decorate_new(self, pull: PullRequest, change: ChangeSet, budget: _Budget) -> None:
         from github import GithubException
 
         if change.labels:
-            self._check_budget(started, finish_by)
+            budget.check()
             pull.add_to_labels(*change.labels)
         if self._reviewers:
             users = [name for name in self._reviewers if "/" not in name]
             teams = [name.split("/", 1)[1] for name in self._reviewers if "/" in name]
-            self._check_budget(started, finish_by)
+            budget.check()
             try:
                 pull.create_review_request(reviewers=users, team_reviewers=teams)
             except GithubException as exc:
@@ -363,15 +385,13 @@ class GitHubPublisher:
                     raise
                 logger.warning("could not request reviewers", extra={"error": _message(exc)})
 
-    def _add_missing_labels(
-        self, pull: PullRequest, change: ChangeSet, started: float, finish_by: float
-    ) -> None:
+    def _add_missing_labels(self, pull: PullRequest, change: ChangeSet, budget: _Budget) -> None:
         # A list or create answer carries the labels, so a PR labelled earlier costs nothing more;
         # one an attempt left unlabelled (it stopped after opening the PR) gets them now.
         present = {label.name for label in pull.labels}
         missing = [label for label in change.labels if label not in present]
         if missing:
-            self._check_budget(started, finish_by)
+            budget.check()
             pull.add_to_labels(*missing)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -390,15 +410,6 @@ class GitHubPublisher:
         if isinstance(content, list):  # a directory with that name: not our file either
             return ""
         return str(content.sha)
-
-    def _check_budget(self, started: float, finish_by: float) -> None:
-        """Refuse to start a call that could run past the caller's deadline; SQS resumes the work."""
-        now = self._clock()
-        if now + self._worst_call_seconds > finish_by:
-            raise RetryableError(
-                f"GitHub publishing stopped after {now - started:.0f} s: the next call might not finish "
-                "before the worker's time runs out; retrying later"
-            )
 
     def _classify(self, exc: Any) -> ProvisionerError:
         """Map a GitHub error answer to retryable or permanent.

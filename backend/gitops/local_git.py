@@ -279,7 +279,9 @@ class LocalGitPublisher:
                     base_sha=base_sha,
                     head_sha=head_sha,
                 )
-                self._write_atomically(self._pull_path(orphan.number), adopted.to_json(), replace_existing=True)
+                self._write_atomically(
+                    self._pull_path(orphan.number), adopted.to_json(), replace_existing=True
+                )
                 return adopted, False
             number = max((pull.number for pull in self.list_pull_requests()), default=0) + 1
             pull = LocalPullRequest(

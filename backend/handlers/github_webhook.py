@@ -1,10 +1,11 @@
 """GitHub webhook Lambda (API Gateway REST proxy): POST /github/webhook -> the request lifecycle.
 
 Thin: check the signature, pick out the one event that matters (``pull_request`` ``closed`` of a
-request branch ``rds/<environment>/<database_name>`` into the configured repository's base
-branch), and hand it to ``LifecycleService``. The HMAC signature is the authentication (GitHub
-cannot send an API key): ``X-Hub-Signature-256`` must be the HMAC-SHA256 of the raw body with the
-webhook secret, or the answer is 401 and nothing else happens.
+PR rds-provisioner opened, whose body names its request, from a branch of the configured
+repository into its base branch), and hand it to ``LifecycleService``. The HMAC signature is
+the authentication (GitHub cannot send an API key): ``X-Hub-Signature-256`` must be the
+HMAC-SHA256 of the raw body with the webhook secret, or the answer is 401 and nothing else
+happens.
 
 Answers: 200 with a note for events that change nothing (other events, other repositories or
 branches, redeliveries), 400 for a signed body that is not a pull_request event, 409 when the
@@ -28,8 +29,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from backend.container import get_container
 from backend.domain import RetryableError
-from backend.domain.naming import parse_branch_name
+from backend.domain.naming import request_id_of_pull_request
 from backend.lifecycle import Outcome
+from backend.secrets import SecretMisconfigured
 
 logger = Logger()
 
@@ -58,6 +60,8 @@ class _Ref(BaseModel):
 class _PullRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     number: int
+    html_url: str | None = None
+    body: str | None = None
     merged: bool = False
     head: _Ref
     base: _Ref
@@ -112,7 +116,11 @@ def _same(left: str, right: str) -> bool:
 def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
     container = get_container()
     settings = container.settings
-    secret = container.secret(settings.github_webhook_secret, settings.github_webhook_secret_secret_id)
+    try:
+        secret = container.secret(settings.github_webhook_secret, settings.github_webhook_secret_secret_id)
+    except SecretMisconfigured as error:
+        logger.error(error.message)
+        return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, "The webhook secret is misconfigured; see the log")
     if not secret:
         logger.error("no webhook secret configured (GITHUB_WEBHOOK_SECRET[_SECRET_ID]); refusing")
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, "The webhook secret is not configured")
@@ -142,22 +150,18 @@ def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
         return _answer(HTTPStatus.OK, "ignored: the branch is not in the repository (a fork)")
     if pull.base.ref != settings.github_base_branch:
         return _answer(HTTPStatus.OK, f"ignored: the pull request targets {pull.base.ref}")
-    parsed = parse_branch_name(pull.head.ref)
-    if parsed is None or parsed[0] not in settings.environments:
-        return _answer(HTTPStatus.OK, f"ignored: {pull.head.ref} is not a request branch")
+    request_id = request_id_of_pull_request(pull.body)
+    if request_id is None:
+        return _answer(HTTPStatus.OK, f"ignored: #{pull.number} was not opened by rds-provisioner")
 
-    environment, database_name = parsed
-    lifecycle = container.lifecycle
-    if pull.merged:
-        merged_by = pull.merged_by.login if pull.merged_by else None
-        result = lifecycle.pull_request_merged(
-            environment, database_name, merged_by=merged_by, pr_number=pull.number
-        )
-    else:
-        closed_by = payload.sender.login if payload.sender else None
-        result = lifecycle.pull_request_closed(
-            environment, database_name, closed_by=closed_by, pr_number=pull.number
-        )
+    actor = pull.merged_by if pull.merged else payload.sender
+    result = container.lifecycle.pull_request_closed(
+        request_id,
+        pr_number=pull.number,
+        pr_url=pull.html_url,
+        merged=pull.merged,
+        actor=actor.login if actor else None,
+    )
     code = HTTPStatus.CONFLICT if result.outcome is Outcome.CONFLICT else HTTPStatus.OK
     return _answer(
         code,

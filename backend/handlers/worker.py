@@ -5,6 +5,16 @@ Each record succeeds or fails on its own (Powertools ``BatchProcessor``): a Retr
 visible again after the visibility timeout, and after ``maxReceiveCount`` receives it moves to the
 DLQ, whose alarm calls a human. Nothing is swallowed.
 
+Time: the Lambda timeout covers the whole batch. Before each record the handler checks what is
+left of the invocation: a record it could not finish is not started but sent back to the queue as
+a fresh copy (processing is idempotent by request id) and the original acknowledged, so a slow
+batch never burns the receive count of records it did not even try; if the copy cannot be sent,
+the record fails like any other. Within a record, publishing stops at the invocation's deadline
+(``Worker.process(deadline=...)``), leaving time to record the outcome.
+
+Why an attempt failed is remembered on the request (``last_error``); when SQS gives up on the
+message (DLQ), ``backend.handlers.dead_letters`` ends the request with that reason.
+
 A message that violates the contract (not JSON, wrong schema_version, invalid request) can never
 succeed. It is failed like any other record rather than dropped: it reaches the DLQ after
 ``maxReceiveCount`` receives, where the alarm fires and the body is kept for inspection, and an
@@ -15,6 +25,7 @@ wasted receives are the price of never losing a message silently.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -35,6 +46,9 @@ metrics = Metrics(namespace="RdsProvisioner")
 
 # SQS's ceiling for a message's visibility timeout (12 hours).
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+# Kept back from the invocation's remaining time for the batch response and the metrics flush.
+SAFETY_SECONDS = 3.0
+DEFERRED = "deferred"
 
 
 class InvalidMessage(Exception):
@@ -79,20 +93,41 @@ def _postpone(record: SQSRecord, seconds: float) -> None:
         logger.warning("could not postpone the retry", extra={"error": str(error)})
 
 
-def _handle_record(record: SQSRecord, worker: Worker) -> str:
+def _defer(record: SQSRecord) -> str:
+    """Send a fresh copy of a record there is no time for, so SQS counts no receive against it."""
+    container = get_container()
+    queue_url = container.settings.requests_queue_url
+    if not queue_url:
+        raise RetryableError("no time left in this invocation for the record")
+    try:
+        container.sqs.send_message(QueueUrl=queue_url, MessageBody=record.body)
+    except (BotoCoreError, ClientError) as error:
+        raise RetryableError(f"no time left, and the record could not be re-queued: {error}") from error
+    metrics.add_metric(name="RecordsDeferred", unit=MetricUnit.Count, value=1)
+    logger.info("no time left in this invocation; re-queued", extra={"sqs_message_id": record.message_id})
+    return DEFERRED
+
+
+def _handle_record(record: SQSRecord, worker: Worker, ends_at: float) -> str:
     message = _parse(record)
+    if ends_at - time.monotonic() < worker.seconds_needed:
+        return _defer(record)
     logger.set_correlation_id(message.request_id)
     logger.append_keys(request_id=message.request_id, sqs_message_id=record.message_id)
     try:
-        result = worker.process(message, redelivered=_receive_count(record) > 1)
+        result = worker.process(message, redelivered=_receive_count(record) > 1, deadline=ends_at)
     except RetryableError as error:
         metrics.add_metric(name="RetryableFailures", unit=MetricUnit.Count, value=1)
         logger.warning(
             "retryable failure; SQS will redeliver",
             extra={"error": error.message, "retry_after_seconds": error.retry_after_seconds},
         )
+        worker.note_failed_attempt(message.request_id, error.message)
         if error.retry_after_seconds is not None:
             _postpone(record, error.retry_after_seconds)
+        raise
+    except Exception as error:
+        worker.note_failed_attempt(message.request_id, f"an internal error ({type(error).__name__})")
         raise
     finally:
         logger.remove_keys(["request_id", "sqs_message_id"])
@@ -111,6 +146,7 @@ def _handle_record(record: SQSRecord, worker: Worker) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     worker = get_container().worker
+    ends_at = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
     # One processor per invocation: it holds the batch's state, and the local stack may run
     # several invocations at once in one process.
     # raise_on_entire_batch_failure=False: a batch where every record failed answers with every
@@ -120,7 +156,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response: dict[str, Any] = dict(
         process_partial_response(
             event=event,
-            record_handler=lambda record: _handle_record(record, worker),
+            record_handler=lambda record: _handle_record(record, worker, ends_at),
             processor=processor,
             context=context,
         )

@@ -57,6 +57,7 @@ _LAMBDA_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("/requests/<request_id>", "/requests/{request_id}", "api"),
     ("/openapi.json", "/openapi.json", "api"),
     ("/slack/events", "/slack/events", "slack"),
+    ("/github/webhook", "/github/webhook", "github_webhook"),
 )
 
 
@@ -75,7 +76,8 @@ class LocalGateway:
         self._access_log = access_log
         self._functions = dict(functions)
         self._pages = dict(pages or {})
-        # POST-only: called with the route's arguments plus ``wants_json`` (the Accept header).
+        # POST-only: called with the route's arguments plus ``wants_json`` (the Accept header) and
+        # ``body`` (the request body, bytes).
         self._actions = dict(actions or {})
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         rules = [
@@ -88,7 +90,12 @@ class LocalGateway:
             Rule("/_local/prs.json", endpoint=("page", "prs_json")),
             Rule("/_local/prs", endpoint=("page", "prs"), strict_slashes=False),
             Rule("/_local/prs/<int:number>", endpoint=("page", "pr"), strict_slashes=False),
-            Rule("/_local/prs/<int:number>/merge", endpoint=("action", "merge"), methods=["POST"]),
+            Rule(
+                "/_local/prs/<int:number>/<any(merge, close):verb>",
+                endpoint=("action", "review"),
+                methods=["POST"],
+            ),
+            Rule("/_local/ci/applied", endpoint=("action", "ci_applied"), methods=["POST"]),
         ]
         self._urls = Map(rules)
         self._in_flight = 0
@@ -137,7 +144,11 @@ class LocalGateway:
             renderer = self._actions.get(name)
             if renderer is None:
                 return _json_response(404, {"message": "Not Found"})
-            arguments = {**arguments, "wants_json": "application/json" in request.headers.get("Accept", "")}
+            arguments = {
+                **arguments,
+                "wants_json": "application/json" in request.headers.get("Accept", ""),
+                "body": request.get_data(cache=False),
+            }
         else:
             renderer = self._pages.get(name)
             if renderer is None or request.method not in {"GET", "HEAD"}:

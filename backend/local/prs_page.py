@@ -28,8 +28,10 @@ pre.body { white-space: pre-wrap; }
 .hunk { color: #6e7781; display: block; }
 .meta { color: #57606a; }
 .state { font-weight: 600; }
-form.merge button { font: inherit; padding: .3rem .9rem; color: #fff; background: #1f883d; }
-form.merge button { border: 0; border-radius: 6px; cursor: pointer; }
+form.review { display: inline-block; margin-right: .5rem; }
+form.review button { font: inherit; padding: .3rem .9rem; color: #fff; background: #1f883d; }
+form.review button { border: 0; border-radius: 6px; cursor: pointer; }
+form.review button.close { background: #6e7781; }
 """
 
 
@@ -44,15 +46,23 @@ class LocalPullRequests(Protocol):
 
 
 @runtime_checkable
-class MergeablePullRequests(LocalPullRequests, Protocol):
-    """A source the merge action can merge with (``LocalGitPublisher``)."""
+class ReviewablePullRequests(LocalPullRequests, Protocol):
+    """A source the review actions can merge or close with (``LocalGitPublisher``)."""
 
     def merge_pull_request(self, number: int) -> Any: ...
 
+    def close_pull_request(self, number: int) -> Any: ...
+
 
 PublisherSource = Callable[[], LocalPullRequests | None]
-# Called with the merged pull request; returns what became of its request (for the JSON answer).
-MergeHook = Callable[[Any], Mapping[str, Any]]
+# Called with the merged or closed pull request; returns what became of its request (for the JSON
+# answer). It does what GitHub's pull_request "closed" webhook event does.
+ReviewHook = Callable[[Any], Mapping[str, Any]]
+# What a reviewer can do to an open pull request: the action's name -> the source's method.
+REVIEW_ACTIONS: Mapping[str, Callable[[ReviewablePullRequests, int], Any]] = {
+    "merge": lambda source, number: source.merge_pull_request(number),
+    "close": lambda source, number: source.close_pull_request(number),
+}
 
 
 def _field(pr: Any, *names: str, default: Any = "") -> Any:
@@ -143,9 +153,11 @@ def detail_page(pr: Any, diff: str) -> str:
     file_path = str(_field(pr, "file_path", "path"))
     state = str(_field(pr, "state", default="open"))
     body = str(_field(pr, "body"))
-    merge = (
-        f'<form class=merge method=post action="/_local/prs/{number}/merge">'
-        "<button type=submit>Merge pull request</button></form>\n"
+    review = (
+        f'<form class=review method=post action="/_local/prs/{number}/merge">'
+        "<button type=submit>Merge pull request</button></form>"
+        f'<form class=review method=post action="/_local/prs/{number}/close">'
+        "<button type=submit class=close>Close pull request</button></form>\n"
         if state == "open"
         else ""
     )
@@ -156,7 +168,7 @@ def detail_page(pr: Any, diff: str) -> str:
         f"<p><span class=state>{escape(state)}</span> · "
         f"<code>{escape(branch)}</code> into <code>{escape(base)}</code> · "
         f"<code>{escape(file_path)}</code></p>\n"
-        f"{merge}"
+        f"{review}"
         f"<h2>Description</h2>\n<pre class=body>{escape(body)}</pre>\n"
         f"<h2>Changes</h2>\n<pre>{render_diff(diff)}</pre>",
     )
@@ -166,9 +178,10 @@ def pages(
     publisher: PublisherSource,
     *,
     index_links: Callable[[], Iterable[tuple[str, str]]],
-    on_merged: MergeHook | None = None,
+    on_reviewed: ReviewHook | None = None,
 ) -> dict[str, Callable[..., Page]]:
-    """The gateway's page renderers: ``index``, ``prs``, ``pr`` (by number) and the ``merge`` action."""
+    """The gateway's page renderers: ``index``, ``prs``, ``pr`` (by number), and ``review``, the
+    action behind the Merge and Close buttons."""
 
     def unavailable() -> Page:
         return Page(
@@ -208,10 +221,10 @@ def pages(
             )
         return Page(200, json.dumps(summaries(source.list_pull_requests())), "application/json")
 
-    def merge(number: int, wants_json: bool = False) -> Page:
-        """Merge like a reviewer's click; the form is answered with the PR page, rdsctl with JSON."""
+    def review(number: int, verb: str, wants_json: bool = False, **_: Any) -> Page:
+        """Merge or close like a reviewer's click; the form is answered with the PR page, rdsctl with JSON."""
         source = publisher()
-        if not isinstance(source, MergeablePullRequests):
+        if not isinstance(source, ReviewablePullRequests):
             return unavailable()
         if source.get_pull_request(number) is None:
             return Page(
@@ -220,13 +233,13 @@ def pages(
                 "application/json",
             )
         try:
-            merged = source.merge_pull_request(number)
+            reviewed = REVIEW_ACTIONS[verb](source, number)
         except PermanentError as error:
             return Page(409, json.dumps({"message": error.message}), "application/json")
-        request = dict(on_merged(merged)) if on_merged is not None else {}
+        request = dict(on_reviewed(reviewed)) if on_reviewed is not None else {}
         if not wants_json:
             return Page(303, "", location=f"/_local/prs/{number}")
-        (summary,) = summaries([merged])
+        (summary,) = summaries([reviewed])
         return Page(200, json.dumps({**summary, "request": request}), "application/json")
 
-    return {"index": index, "prs": prs, "pr": pr, "prs_json": prs_json, "merge": merge}
+    return {"index": index, "prs": prs, "pr": pr, "prs_json": prs_json, "review": review}

@@ -36,11 +36,13 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 # Names and local values of the secrets the SAM template references.
 GITHUB_TOKEN_SECRET = "github-token"  # noqa: S105 - secret names, not values
+GITHUB_WEBHOOK_SECRET_SECRET = "rds-provisioner/github-webhook-secret"  # noqa: S105
 SLACK_BOT_TOKEN_SECRET = "rds-provisioner/slack-bot-token"  # noqa: S105
 SLACK_SIGNING_SECRET_SECRET = "rds-provisioner/slack-signing-secret"  # noqa: S105
 
 LOCAL_API_KEY = "local-dev-key"
 LOCAL_SIGNING_SECRET = "local-signing-secret"  # noqa: S105 - the documented local default
+LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105 - the documented local default
 LOCAL_BOT_TOKEN = "xoxb-local"  # noqa: S105 - the stand-in accepts any token
 LOCAL_BOT_USER_ID = "U0LOCALBOT"
 LOCAL_BOT_ID = "B0LOCALBOT"
@@ -191,6 +193,7 @@ class LocalStack:
         self.resources: AwsResources | None = None
         self.gateway: GatewayServer | None = None
         self.poller: QueuePoller | None = None
+        self.dead_letter_poller: QueuePoller | None = None
         self.moto_url = ""
         self.slack_url = ""
         self.socket_mode = bool(base.slack_bot_token and base.slack_app_token)
@@ -255,6 +258,7 @@ class LocalStack:
         base = self.base
         return {
             GITHUB_TOKEN_SECRET: base.github_token or "local-placeholder-no-github-token",
+            GITHUB_WEBHOOK_SECRET_SECRET: base.github_webhook_secret or LOCAL_WEBHOOK_SECRET,
             SLACK_BOT_TOKEN_SECRET: base.slack_bot_token or LOCAL_BOT_TOKEN,
             SLACK_SIGNING_SECRET_SECRET: base.slack_signing_secret or LOCAL_SIGNING_SECRET,
         }
@@ -290,6 +294,9 @@ class LocalStack:
             "slack_bot_user_id": base.slack_bot_user_id or LOCAL_BOT_USER_ID,
             "slack_bot_id": base.slack_bot_id or LOCAL_BOT_ID,
             "slack_team_id": base.slack_team_id or LOCAL_TEAM_ID,
+            # As in AWS, the webhook function reads its secret from Secrets Manager (moto here).
+            "github_webhook_secret": None,
+            "github_webhook_secret_secret_id": GITHUB_WEBHOOK_SECRET_SECRET,
         }
         if not self.socket_mode:
             # As in AWS, the functions read the Slack secrets from Secrets Manager (moto here).
@@ -326,6 +333,9 @@ class LocalStack:
         publisher.ensure_repository(seed_dir=self.options.terraform_seed())
 
     def _start_poller(self, settings: Settings) -> None:
+        """The event source mappings SAM declares: the worker on the queue, the dead-letter
+        function on its DLQ."""
+        from backend.handlers.dead_letters import lambda_handler as dead_letter_handler
         from backend.handlers.worker import lambda_handler as worker_handler
         from backend.local.poller import QueuePoller
 
@@ -338,7 +348,17 @@ class LocalStack:
             region=settings.aws_region,
             log=self.out,
         )
+        self.dead_letter_poller = QueuePoller(
+            sqs=self._client("sqs"),
+            queue_url=self.resources.dlq_url,
+            queue_arn=self.resources.dlq_arn,
+            handler=dead_letter_handler,
+            region=settings.aws_region,
+            function_name="rds-provisioner-dead-letters",
+            log=self.out,
+        )
         self.poller.start()
+        self.dead_letter_poller.start()
 
     def _build_gateway(self) -> Any:
         from backend.local import prs_page
@@ -354,14 +374,20 @@ class LocalStack:
 
             return lambda_handler(event, context)
 
+        def github_webhook(event: dict[str, Any], context: Any) -> Any:
+            from backend.handlers.github_webhook import lambda_handler
+
+            return lambda_handler(event, context)
+
         renderers = prs_page.pages(
-            self._local_publisher, index_links=self._index_links, on_merged=self._record_merge
+            self._local_publisher, index_links=self._index_links, on_reviewed=self._record_review
         )
-        actions = {"merge": renderers.pop("merge")}
+        actions = {"review": renderers.pop("review"), "ci_applied": self._ci_applied}
         return LocalGateway(
             {
                 "api": Function("rds-provisioner-api", api),
                 "slack": Function("rds-provisioner-slack", slack, timeout_seconds=10),
+                "github_webhook": Function("rds-provisioner-github-webhook", github_webhook),
             },
             pages=renderers,
             actions=actions,
@@ -369,20 +395,23 @@ class LocalStack:
         )
 
     @staticmethod
-    def _record_merge(pull: Any) -> dict[str, Any]:
-        """What GitHub's webhook does after a merge: the same lifecycle service records ``merged``.
+    def _record_review(pull: Any) -> dict[str, Any]:
+        """What GitHub's ``pull_request`` ``closed`` webhook does: the same lifecycle service records
+        ``merged`` (a merge) or ``failed`` (closed without merging) for the PR's own request.
 
-        ``applied`` is never recorded locally: nothing runs terraform here.
+        ``applied`` is recorded by ``POST /_local/ci/applied`` (``rdsctl applied``), which stands in
+        for CircleCI: nothing runs terraform here.
         """
         from backend.container import get_container
-        from backend.domain.naming import parse_branch_name
 
-        parsed = parse_branch_name(pull.branch)
-        if parsed is None:
-            return {"outcome": "not a request branch"}
-        environment, database_name = parsed
-        result = get_container().lifecycle.pull_request_merged(
-            environment, database_name, merged_by="local", pr_number=pull.number
+        if not pull.request_id:
+            return {"outcome": "not opened for a request"}
+        result = get_container().lifecycle.pull_request_closed(
+            pull.request_id,
+            pr_number=pull.number,
+            pr_url=pull.url,
+            merged=pull.state == "merged",
+            actor="local",
         )
         return {
             "outcome": result.outcome.value,
@@ -390,6 +419,25 @@ class LocalStack:
             "status": result.record.status.value if result.record else None,
             "notified": result.notified,
         }
+
+    @staticmethod
+    def _ci_applied(body: bytes = b"", **_: Any) -> Any:
+        """``POST /_local/ci/applied`` ``{"environment": ..., "files": [...]}``: what CircleCI's
+        record-applied job runs after a successful ``terraform apply``."""
+        from backend.container import get_container
+        from backend.lifecycle import record_applied
+        from backend.local.gateway import Page
+
+        try:
+            payload = json.loads(body or b"{}")
+            environment, files = payload["environment"], payload["files"]
+            if not isinstance(environment, str) or not isinstance(files, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            message = 'send JSON {"environment": "dev", "files": ["terraform/envs/dev/rds_<name>.tf"]}'
+            return Page(400, json.dumps({"message": message}), "application/json")
+        lines = record_applied(get_container().lifecycle, environment, [str(f) for f in files])
+        return Page(200, json.dumps({"results": lines}), "application/json")
 
     def _local_publisher(self) -> Any:
         settings = self.settings
@@ -430,6 +478,8 @@ class LocalStack:
                 self._socket_handler.close()
             if self.poller is not None:
                 report.drain = self.poller.drain_and_stop(self.options.drain_seconds)
+            if self.dead_letter_poller is not None:
+                self.dead_letter_poller.drain_and_stop(min(2.0, self.options.drain_seconds))
             if self._moto is not None and self.options.persist_state and self.resources is not None:
                 report.saved_items, report.saved_messages = self._save_state()
             if self._slack is not None:

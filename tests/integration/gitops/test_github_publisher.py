@@ -11,7 +11,7 @@ from backend.domain import DatabaseAlreadyExists, PermanentError, RetryableError
 from backend.gitops.github import GitHubPublisher
 from backend.settings import Settings
 from tests.integration.gitops.conftest import PublisherFactory, make_change
-from tests.support.github_stub import STUB_TOKEN, GitHubStub, git_blob_sha
+from tests.support.github_stub import STUB_TOKEN, GitHubStub
 
 REPO = "/repos/acme/infra"
 GET_BASE = ("GET", f"{REPO}/git/ref/heads/main")
@@ -22,6 +22,8 @@ OPEN_PR = ("POST", f"{REPO}/pulls")
 LIST_PRS = ("GET", f"{REPO}/pulls")
 RESET_BRANCH = ("PATCH", f"{REPO}/git/refs/heads/rds/dev/orders")
 NEW_REQUEST = [GET_BASE, CREATE_BRANCH, PUT_FILE, OPEN_PR]
+# The branch exists with another request's file: checked on the branch and main, reset, written.
+TAKE_OVER_A_LEFT_BRANCH = [GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, GET_FILE, RESET_BRANCH, PUT_FILE]
 
 
 def test_a_new_request_costs_exactly_four_calls(github: GitHubStub, publisher_for: PublisherFactory, sleeps):
@@ -167,7 +169,16 @@ def test_a_newer_rendering_replaces_an_earlier_one_on_the_branch(
     assert ref.created is True
     assert github.files("rds/dev/orders")[newer.file_path] == newer.content
     # Not our file: the branch is rebuilt on the current base with ours, never patched on top.
-    assert github.calls == [GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, GET_FILE, RESET_BRANCH, PUT_FILE, OPEN_PR]
+    assert github.calls == [
+        GET_BASE,
+        CREATE_BRANCH,
+        PUT_FILE,
+        GET_FILE,
+        GET_FILE,
+        RESET_BRANCH,
+        PUT_FILE,
+        OPEN_PR,
+    ]
     assert github.recorded[5].body == {"sha": github.tip("main"), "force": True}
     assert "sha" not in github.recorded[6].body
 
@@ -483,7 +494,16 @@ def test_a_name_asked_for_again_gets_a_new_pr_on_a_branch_rebuilt_from_the_curre
     assert "req-second" in (github.pulls[2].body or "")
     # The branch is main as it is now plus our file: a plan of it destroys nothing merged since.
     assert github.files("rds/dev/orders") == {**github.files("main"), again.file_path: again.content}
-    assert github.calls == [GET_BASE, CREATE_BRANCH, PUT_FILE, GET_FILE, GET_FILE, RESET_BRANCH, PUT_FILE, OPEN_PR]
+    assert github.calls == [
+        GET_BASE,
+        CREATE_BRANCH,
+        PUT_FILE,
+        GET_FILE,
+        GET_FILE,
+        RESET_BRANCH,
+        PUT_FILE,
+        OPEN_PR,
+    ]
 
 
 def test_a_redelivery_never_takes_an_earlier_requests_closed_pr(

@@ -43,6 +43,16 @@ class RequestFactory:
         return view
 
 
+def close_pr(pipeline: Pipeline, request_id: str, *, merged: bool, actor: str | None = None) -> Any:
+    """What GitHub's ``pull_request`` ``closed`` event does to the request's own PR."""
+    record = pipeline.container.store.get(request_id)
+    assert record is not None
+    assert record.pr_number is not None
+    return pipeline.container.lifecycle.pull_request_closed(
+        request_id, pr_number=record.pr_number, pr_url=record.pr_url, merged=merged, actor=actor
+    )
+
+
 @pytest.fixture
 def requests(pipeline: Pipeline) -> RequestFactory:
     return RequestFactory(pipeline)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.lifecycle import database_names, main
-from tests.integration.lifecycle.conftest import RequestFactory
+from tests.integration.lifecycle.conftest import RequestFactory, close_pr
 from tests.support.aws import Pipeline
 
 
@@ -29,7 +29,7 @@ def test_applied_records_each_request_once_and_tells_each_requester(
 ):
     orders = requests.pr_opened("orders")
     ledger = requests.pr_opened("ledger")
-    pipeline.container.lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    close_pr(pipeline, orders["request_id"], merged=True)
     files = [
         "--files",
         "terraform/envs/dev/rds_orders.tf",

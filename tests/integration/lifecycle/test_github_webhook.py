@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from backend.domain.naming import pull_request_marker
 from backend.handlers import github_webhook
 from backend.handlers.github_webhook import signature_of
 from backend.local.events import LambdaContext, apigw_proxy_event
@@ -15,6 +16,7 @@ from tests.support.aws import Pipeline
 
 
 def closed_event(
+    request_id: str | None,
     *,
     merged: bool,
     branch: str = "rds/dev/orders",
@@ -23,12 +25,18 @@ def closed_event(
     head_repository: str | None = None,
     base: str = "main",
 ) -> dict[str, Any]:
-    """The parts of GitHub's pull_request payload that matter, shaped as GitHub sends them."""
+    """The parts of GitHub's pull_request payload that matter, shaped as GitHub sends them.
+
+    The body ends with the marker rds-provisioner writes into its PRs (none for ``request_id=None``).
+    """
+    marker = f"\n\n{pull_request_marker(request_id)}\n" if request_id else ""
     return {
         "action": "closed",
         "number": number,
         "pull_request": {
             "number": number,
+            "html_url": f"https://github.com/{repository}/pull/{number}",
+            "body": f"Adds the PostgreSQL database `orders` to **dev**.{marker}",
             "state": "closed",
             "merged": merged,
             "merged_by": {"login": "reviewer"} if merged else None,
@@ -81,8 +89,8 @@ def test_signature_matches_githubs_documented_example():
 def test_a_merged_pull_request_records_merged_once(webhook_pipeline: Pipeline):
     request_id = open_request(webhook_pipeline)
 
-    first = deliver(closed_event(merged=True))
-    redelivered = deliver(closed_event(merged=True))
+    first = deliver(closed_event(request_id, merged=True))
+    redelivered = deliver(closed_event(request_id, merged=True))
 
     assert first[0] == 200
     assert first[1] | {"message": ""} == {
@@ -101,7 +109,7 @@ def test_a_merged_pull_request_records_merged_once(webhook_pipeline: Pipeline):
 def test_closed_without_merge_fails_the_request(webhook_pipeline: Pipeline):
     request_id = open_request(webhook_pipeline)
 
-    status, body = deliver(closed_event(merged=False))
+    status, body = deliver(closed_event(request_id, merged=False))
 
     assert (status, body["status"]) == (200, "failed")
     view = webhook_pipeline.get(request_id).json
@@ -115,7 +123,7 @@ def test_closed_without_merge_fails_the_request(webhook_pipeline: Pipeline):
         "sha256=" + "0" * 64,  # forged
         "sha1=0123",  # the legacy header's format
         signature_of(b"another body", WEBHOOK_SECRET),  # a real signature of something else
-        signature_of(json.dumps(closed_event(merged=True)).encode(), "not-the-secret"),
+        signature_of(json.dumps(closed_event("any", merged=True)).encode(), "not-the-secret"),
     ],
     ids=["missing", "forged", "sha1", "other-body", "other-secret"],
 )
@@ -124,7 +132,7 @@ def test_unsigned_or_forged_deliveries_are_401_and_change_nothing(webhook_pipeli
     items_before = webhook_pipeline.item_count()
     events_before = list(webhook_pipeline.notifier.events)
 
-    status, body = deliver(closed_event(merged=False), secret=None, signature=signature)
+    status, body = deliver(closed_event(request_id, merged=False), secret=None, signature=signature)
 
     assert status == 401, body
     assert webhook_pipeline.get(request_id).json["status"] == "pr_opened"
@@ -133,8 +141,8 @@ def test_unsigned_or_forged_deliveries_are_401_and_change_nothing(webhook_pipeli
 
 
 def test_a_body_changed_after_signing_is_refused(webhook_pipeline: Pipeline):
-    open_request(webhook_pipeline)
-    signed = json.dumps(closed_event(merged=True)).encode()
+    request_id = open_request(webhook_pipeline)
+    signed = json.dumps(closed_event(request_id, merged=True)).encode()
     tampered = signed.replace(b'"merged": true', b'"merged": false')
 
     status, _ = deliver(tampered, secret=None, signature=signature_of(signed, WEBHOOK_SECRET))
@@ -145,51 +153,85 @@ def test_a_body_changed_after_signing_is_refused(webhook_pipeline: Pipeline):
 @pytest.mark.parametrize(
     ("event", "payload", "note"),
     [
-        ("ping", {"zen": "Keep it logically awesome.", "hook_id": 1}, "pong"),
-        ("push", {"ref": "refs/heads/main"}, "ignored: push"),
-        ("pull_request", {**closed_event(merged=True), "action": "opened"}, "ignored: pull_request opened"),
-        ("pull_request", closed_event(merged=True, repository="someone/else"), "ignored: not"),
+        ("ping", lambda _id: {"zen": "Keep it logically awesome.", "hook_id": 1}, "pong"),
+        ("push", lambda _id: {"ref": "refs/heads/main"}, "ignored: push"),
         (
             "pull_request",
-            closed_event(merged=False, head_repository="forker/infrastructure"),
+            lambda rid: {**closed_event(rid, merged=True), "action": "opened"},
+            "ignored: pull_request opened",
+        ),
+        (
+            "pull_request",
+            lambda rid: closed_event(rid, merged=True, repository="someone/else"),
+            "ignored: not",
+        ),
+        (
+            "pull_request",
+            lambda rid: closed_event(rid, merged=False, head_repository="forker/infrastructure"),
             "ignored: the branch",
         ),
-        ("pull_request", closed_event(merged=True, base="develop"), "ignored: the pull request targets"),
-        ("pull_request", closed_event(merged=True, branch="feature/orders"), "ignored: feature/orders"),
-        ("pull_request", closed_event(merged=True, branch="rds/staging/orders"), "ignored: rds/staging"),
+        (
+            "pull_request",
+            lambda rid: closed_event(rid, merged=True, base="develop"),
+            "ignored: the pull request targets",
+        ),
+        ("pull_request", lambda _id: closed_event(None, merged=True), "ignored: #1 was not opened by"),
     ],
-    ids=["ping", "push", "opened", "other-repo", "fork", "other-base", "other-branch", "unknown-env"],
+    ids=["ping", "push", "opened", "other-repo", "fork", "other-base", "not-ours"],
 )
 def test_events_that_are_not_a_request_merge_are_acknowledged_and_ignored(
     webhook_pipeline: Pipeline, event, payload, note
 ):
     request_id = open_request(webhook_pipeline)
 
-    status, body = deliver(payload, event=event)
+    status, body = deliver(payload(request_id), event=event)
 
     assert status == 200
     assert body["message"].startswith(note)
     assert webhook_pipeline.get(request_id).json["status"] == "pr_opened"
 
 
-def test_a_stale_pull_request_of_the_same_branch_does_not_touch_the_request(webhook_pipeline: Pipeline):
+def test_another_pull_request_of_the_same_request_does_not_touch_it(webhook_pipeline: Pipeline):
     request_id = open_request(webhook_pipeline)
 
-    status, body = deliver(closed_event(merged=False, number=42))
+    status, body = deliver(closed_event(request_id, merged=False, number=42))
 
     assert (status, body["outcome"]) == (200, "other_pull_request")
     assert webhook_pipeline.get(request_id).json["status"] == "pr_opened"
 
 
-def test_merged_before_the_request_has_a_pr_is_a_conflict(webhook_pipeline: Pipeline):
+def test_a_late_event_of_an_earlier_requests_pr_never_changes_a_new_request(webhook_pipeline: Pipeline):
+    first = open_request(webhook_pipeline)
+    deliver(closed_event(first, merged=False, number=1))  # closed: the name is free again
     answer = webhook_pipeline.post(
         {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
     )
+    second = answer.json["request_id"]
 
-    status, body = deliver(closed_event(merged=True))
+    # GitHub redelivers the old PR's "closed" before the new request has a PR of its own.
+    status, body = deliver(closed_event(first, merged=False, number=1))
 
-    assert (status, body["outcome"]) == (409, "conflict")
-    assert webhook_pipeline.get(answer.json["request_id"]).json["status"] == "accepted"
+    assert (status, body["outcome"], body["request_id"]) == (200, "unchanged", first)
+    assert webhook_pipeline.get(second).json["status"] == "accepted"
+    webhook_pipeline.run_worker()
+    assert webhook_pipeline.get(second).json["status"] == "pr_opened"
+
+
+def test_a_pr_merged_before_the_worker_recorded_it_is_recorded_from_the_event(webhook_pipeline: Pipeline):
+    answer = webhook_pipeline.post(
+        {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
+    )
+    request_id = answer.json["request_id"]
+
+    status, body = deliver(closed_event(request_id, merged=True, number=7))
+
+    assert (status, body["outcome"], body["status"]) == (200, "recorded", "merged")
+    view = webhook_pipeline.get(request_id).json
+    assert view["pr_url"] == f"https://github.com/{REPOSITORY}/pull/7"
+    assert [kind for kind, rid in webhook_pipeline.notifier.events if rid == request_id] == [
+        "pr_opened",
+        "pr_merged",
+    ]
 
 
 def test_a_signed_body_that_is_not_a_pull_request_payload_is_400(webhook_pipeline: Pipeline):
@@ -199,6 +241,6 @@ def test_a_signed_body_that_is_not_a_pull_request_payload_is_400(webhook_pipelin
 
 def test_without_a_configured_secret_everything_is_refused(pipeline: Pipeline):
     # The plain pipeline has no webhook secret at all.
-    status, body = deliver(closed_event(merged=True))
+    status, body = deliver(closed_event("any", merged=True))
     assert status == 500
     assert "not configured" in body["message"]

@@ -6,16 +6,15 @@ import pytest
 
 from backend.domain import RequestStatus
 from backend.lifecycle import CLOSED_WITHOUT_MERGE, Outcome
-from tests.integration.lifecycle.conftest import RequestFactory
+from tests.integration.lifecycle.conftest import RequestFactory, close_pr
 from tests.support.aws import Pipeline
 
 
 def test_merge_records_merged_and_tells_the_requester_once(pipeline: Pipeline, requests: RequestFactory):
     view = requests.pr_opened()
-    lifecycle = pipeline.container.lifecycle
 
-    first = lifecycle.pull_request_merged("dev", "orders", merged_by="reviewer", pr_number=1)
-    again = lifecycle.pull_request_merged("dev", "orders", merged_by="reviewer", pr_number=1)
+    first = close_pr(pipeline, view["request_id"], merged=True, actor="reviewer")
+    again = close_pr(pipeline, view["request_id"], merged=True, actor="reviewer")
 
     assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
     assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
@@ -26,7 +25,7 @@ def test_merge_records_merged_and_tells_the_requester_once(pipeline: Pipeline, r
 def test_applied_after_merge_is_final_and_keeps_the_name(pipeline: Pipeline, requests: RequestFactory):
     view = requests.pr_opened()
     lifecycle = pipeline.container.lifecycle
-    lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    close_pr(pipeline, view["request_id"], merged=True)
 
     first = lifecycle.applied("dev", "orders")
     again = lifecycle.applied("dev", "orders")
@@ -62,15 +61,13 @@ def test_closed_without_merge_fails_the_request_and_frees_the_name(
     pipeline: Pipeline, requests: RequestFactory
 ):
     view = requests.pr_opened()
-    lifecycle = pipeline.container.lifecycle
 
-    first = lifecycle.pull_request_closed("dev", "orders", closed_by="reviewer", pr_number=1)
-    # Redelivery: the claim is gone, so there is nothing left to change or to tell.
-    again = lifecycle.pull_request_closed("dev", "orders", closed_by="reviewer", pr_number=1)
+    first = close_pr(pipeline, view["request_id"], merged=False, actor="reviewer")
+    # Redelivery: already failed, so there is nothing left to change or to tell.
+    again = close_pr(pipeline, view["request_id"], merged=False, actor="reviewer")
 
     assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
-    assert again.outcome is Outcome.UNKNOWN
-    assert not again.notified
+    assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
     status = pipeline.get(view["request_id"]).json
     assert (status["status"], status["error"]) == ("failed", CLOSED_WITHOUT_MERGE)
     assert pipeline.notifier.events[-1] == ("request_failed", view["request_id"])
@@ -83,20 +80,33 @@ def test_closed_without_merge_fails_the_request_and_frees_the_name(
 def test_an_event_about_another_pull_request_changes_nothing(pipeline: Pipeline, requests: RequestFactory):
     view = requests.pr_opened()
 
-    result = pipeline.container.lifecycle.pull_request_closed("dev", "orders", pr_number=99)
+    result = pipeline.container.lifecycle.pull_request_closed(view["request_id"], pr_number=99, merged=False)
 
     assert result.outcome is Outcome.OTHER_PULL_REQUEST
     assert pipeline.get(view["request_id"]).json["status"] == "pr_opened"
     assert len(pipeline.notifier.events) == 1
 
 
-def test_a_status_the_lifecycle_forbids_is_a_conflict(pipeline: Pipeline):
-    answer = pipeline.post({"database_name": "orders", "database_engine": "postgres", "environment": "dev"})
-    # No worker run: the request is still accepted, and accepted cannot become merged.
+def test_a_status_the_lifecycle_forbids_is_a_conflict(pipeline: Pipeline, requests: RequestFactory):
+    view = requests.pr_opened()
+    close_pr(pipeline, view["request_id"], merged=False)
+    # A merge of a closed PR (a reopened one, say) cannot revive a failed request.
 
-    result = pipeline.container.lifecycle.pull_request_merged("dev", "orders")
+    result = close_pr(pipeline, view["request_id"], merged=True)
 
     assert result.outcome is Outcome.CONFLICT
+    assert pipeline.get(view["request_id"]).json["status"] == "failed"
+    assert [kind for kind, _ in pipeline.notifier.events] == ["pr_opened", "request_failed"]
+
+
+def test_an_event_without_a_pr_url_for_a_request_without_a_pr_changes_nothing(pipeline: Pipeline):
+    answer = pipeline.post({"database_name": "orders", "database_engine": "postgres", "environment": "dev"})
+
+    result = pipeline.container.lifecycle.pull_request_closed(
+        answer.json["request_id"], pr_number=3, merged=True
+    )
+
+    assert result.outcome is Outcome.OTHER_PULL_REQUEST
     assert pipeline.get(answer.json["request_id"]).json["status"] == "accepted"
     assert pipeline.notifier.events == []
 
@@ -109,13 +119,12 @@ def test_unknown_database_is_reported_not_raised(pipeline: Pipeline):
 
 def test_a_failed_notification_is_sent_by_the_redelivery(pipeline: Pipeline, requests: RequestFactory):
     view = requests.pr_opened()
-    lifecycle = pipeline.container.lifecycle
     pipeline.notifier.fail_next = 1
 
     with pytest.raises(ConnectionError):
-        lifecycle.pull_request_merged("dev", "orders", pr_number=1)
-    redelivered = lifecycle.pull_request_merged("dev", "orders", pr_number=1)
-    third = lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+        close_pr(pipeline, view["request_id"], merged=True)
+    redelivered = close_pr(pipeline, view["request_id"], merged=True)
+    third = close_pr(pipeline, view["request_id"], merged=True)
 
     assert (redelivered.outcome, redelivered.notified) == (Outcome.UNCHANGED, True)
     assert not third.notified
@@ -130,7 +139,7 @@ def test_a_stale_worker_delivery_does_not_repeat_the_merge_message(
     from backend.events import ProvisionMessage
 
     view = requests.pr_opened()
-    pipeline.container.lifecycle.pull_request_merged("dev", "orders", pr_number=1)
+    close_pr(pipeline, view["request_id"], merged=True)
     record = pipeline.container.store.get(view["request_id"])
     assert record is not None
 
