@@ -174,6 +174,7 @@ REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
         "GITHUB_WEBHOOK_SECRET_SECRET_ID",
         "SLACK_BOT_TOKEN_SECRET_ID",
     ),
+    "dead_letters": ("REQUESTS_TABLE_NAME", "SLACK_BOT_TOKEN_SECRET_ID"),
 }
 
 

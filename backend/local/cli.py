@@ -5,6 +5,8 @@
     rdsctl list
     rdsctl prs
     rdsctl merge 1
+    rdsctl close 1
+    rdsctl applied dev terraform/envs/dev/rds_orders.tf
     rdsctl slack "/provision-rds billing mysql dev"
 
 Every command goes through the stack's HTTP endpoints (standard library only); ``slack`` signs
@@ -195,9 +197,11 @@ def cmd_prs(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_merge(client: Client, args: argparse.Namespace) -> int:
+def cmd_review(client: Client, args: argparse.Namespace) -> int:
+    """``merge`` or ``close``: what a reviewer does to a local PR (and GitHub's webhook then tells us)."""
+    verb = args.command_name
     status, _headers, raw = client.request(
-        "POST", f"/_local/prs/{args.number}/merge", headers={"Accept": "application/json"}
+        "POST", f"/_local/prs/{args.number}/{verb}", headers={"Accept": "application/json"}
     )
     if status == 503:
         raise CliError("the local pull requests are not available (GITOPS_BACKEND=github?)")
@@ -211,12 +215,31 @@ def cmd_merge(client: Client, args: argparse.Namespace) -> int:
         _print_json(data)
         return 0
     request = data.get("request") or {}
-    print(f"#{data['number']} {data['state']}: {data['branch']} into main ({data['file_path']})")
+    where = f"{data['branch']} into main" if data["state"] == "merged" else data["branch"]
+    print(f"#{data['number']} {data['state']}: {where} ({data['file_path']})")
     if request.get("request_id"):
         print(f"request {request['request_id']}: {request.get('status')} ({request.get('outcome')})")
     else:
         print(f"no request recorded ({request.get('outcome', 'unknown')})")
-    print("locally nothing applies Terraform, so the request stays 'merged'")
+    if data["state"] == "merged":
+        print(
+            "locally nothing applies Terraform, so the request stays 'merged'; "
+            f"`rdsctl applied dev {data['file_path']}` stands in for CircleCI's apply"
+        )
+    return 0
+
+
+def cmd_applied(client: Client, args: argparse.Namespace) -> int:
+    """What CircleCI's record-applied job runs after a successful ``terraform apply`` (a stand-in)."""
+    status, data = client.api(
+        "POST", "/_local/ci/applied", {"environment": args.environment, "files": args.files}
+    )
+    if status != 200 or not isinstance(data, dict):
+        raise CliError(_explain_error(status, data))
+    if args.json:
+        _print_json(data)
+        return 0
+    print("\n".join(data["results"]))
     return 0
 
 
@@ -344,11 +367,21 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     prs = commands.add_parser("prs", help="local pull requests with branch and file")
     prs.add_argument("--json", action="store_true")
 
-    merge = commands.add_parser(
-        "merge", help="merge a local pull request (as a reviewer would); its request becomes 'merged'"
+    for verb, help_text in (
+        ("merge", "merge a local pull request (as a reviewer would); its request becomes 'merged'"),
+        ("close", "close a local pull request without merging; its request ends 'failed', the name is free"),
+    ):
+        review = commands.add_parser(verb, help=help_text)
+        review.add_argument("number", type=int, help="the pull request number (see `rdsctl prs`)")
+        review.add_argument("--json", action="store_true")
+
+    applied = commands.add_parser(
+        "applied",
+        help="stand in for CircleCI after a successful terraform apply: record these files' requests applied",
     )
-    merge.add_argument("number", type=int, help="the pull request number (see `rdsctl prs`)")
-    merge.add_argument("--json", action="store_true")
+    applied.add_argument("environment", help="dev or prod")
+    applied.add_argument("files", nargs="+", help="terraform/envs/<environment>/rds_<name>.tf files")
+    applied.add_argument("--json", action="store_true")
 
     slack = commands.add_parser(
         "slack", help='send a signed slash command, e.g. "/provision-rds orders postgres dev"'
@@ -374,8 +407,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(client, args)
         if args.command_name == "prs":
             return cmd_prs(client, args)
-        if args.command_name == "merge":
-            return cmd_merge(client, args)
+        if args.command_name in {"merge", "close"}:
+            return cmd_review(client, args)
+        if args.command_name == "applied":
+            return cmd_applied(client, args)
         return cmd_slack(client, args, settings)
     except CliError as exc:
         print(f"rdsctl: {exc}", file=sys.stderr)

@@ -62,8 +62,16 @@ def eventually(check: Callable[[], T | None], *, timeout: float = 30.0, what: st
 
 
 class StackProcess:
-    def __init__(self, state_dir: Path, log_path: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.extra_env = dict(env or {})
+        self.extra_args = args
         self.state_dir = state_dir
         self.log_path = log_path
         self.url = ""
@@ -85,6 +93,7 @@ class StackProcess:
                 str(self.state_dir),
                 "--seed-dir",
                 str(REPO_ROOT / "terraform"),
+                *self.extra_args,
             ],
             cwd=REPO_ROOT,
             env=env,
@@ -155,12 +164,29 @@ class StackProcess:
             check=False,
         )
 
-    def wait_for_status(self, request_id: str, timeout: float = 30.0) -> dict[str, Any]:
-        def settled() -> dict[str, Any] | None:
-            status, data = self.api("GET", f"/requests/{request_id}")
-            return data if status == 200 and data["status"] != "accepted" else None
+    def wait_for_status(
+        self, request_id: str, timeout: float = 30.0, *, status: str | None = None
+    ) -> dict[str, Any]:
+        """The request once it has left ``accepted`` (or reached ``status``, when given)."""
 
-        return eventually(settled, timeout=timeout, what=f"request {request_id} to leave 'accepted'")
+        def settled() -> dict[str, Any] | None:
+            code, data = self.api("GET", f"/requests/{request_id}")
+            if code != 200:
+                return None
+            done = data["status"] == status if status else data["status"] != "accepted"
+            return data if done else None
+
+        wanted = f"'{status}'" if status else "a status past 'accepted'"
+        return eventually(settled, timeout=timeout, what=f"request {request_id} to reach {wanted}")
+
+    def submit(self, name: str, engine: str = "postgres", environment: str = "dev") -> str:
+        code, accepted = self.api(
+            "POST",
+            "/provision-rds",
+            {"database_name": name, "database_engine": engine, "environment": environment},
+        )
+        assert code == 202, accepted
+        return str(accepted["request_id"])
 
     # --- what it left behind -------------------------------------------------------------------
     @property

@@ -264,28 +264,52 @@ class Pipeline:
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
 
-    def deliver(self, messages: list[QueueMessage]) -> dict[str, Any]:
+    def deliver(self, messages: list[QueueMessage], *, timeout_seconds: float = 60.0) -> dict[str, Any]:
         """Run the worker handler on ``messages`` as one SQS batch; returns its answer."""
         from backend.handlers import worker
 
         event = sqs_event(messages, queue_arn=self.resources.queue_arn, region=REGION)
-        answer: dict[str, Any] = worker.lambda_handler(event, LambdaContext(function_name="worker"))
+        context = LambdaContext(function_name="worker", timeout_seconds=timeout_seconds)
+        answer: dict[str, Any] = worker.lambda_handler(event, context)
         return answer
 
-    def settle(self, answer: dict[str, Any], messages: list[QueueMessage]) -> None:
+    def settle(
+        self, answer: dict[str, Any], messages: list[QueueMessage], *, queue_url: str | None = None
+    ) -> None:
         """Do what Lambda's SQS integration does: delete the successes, release the failures."""
         failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+        url = queue_url or self.resources.queue_url
         for message in messages:
             if message.message_id in failed:
                 self.sqs.change_message_visibility(
-                    QueueUrl=self.resources.queue_url,
-                    ReceiptHandle=message.receipt_handle,
-                    VisibilityTimeout=0,
+                    QueueUrl=url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
                 )
             else:
-                self.sqs.delete_message(
-                    QueueUrl=self.resources.queue_url, ReceiptHandle=message.receipt_handle
-                )
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message.receipt_handle)
+
+    def run_until_dead(self) -> int:
+        """Deliver until SQS gives up and moves the message to the DLQ; the number of receives."""
+        receives = 0
+        while messages := self.receive():
+            receives += 1
+            self.settle(self.deliver(messages), messages)
+        return receives
+
+    def run_dead_letters(self) -> list[dict[str, Any]]:
+        """Run the dead-letter function on what the DLQ holds, settled like Lambda's SQS integration."""
+        from backend.handlers import dead_letters
+
+        answers: list[dict[str, Any]] = []
+        while messages := self.receive(queue_url=self.resources.dlq_url):
+            event = sqs_event(messages, queue_arn=self.resources.dlq_arn, region=REGION)
+            answer: dict[str, Any] = dead_letters.lambda_handler(
+                event, LambdaContext(function_name="dead-letters")
+            )
+            answers.append(answer)
+            self.settle(answer, messages, queue_url=self.resources.dlq_url)
+            if answer.get("batchItemFailures"):
+                break
+        return answers
 
     def run_worker(self) -> list[dict[str, Any]]:
         """Feed the queue to the worker until it is empty or only failures are left; the answers."""

@@ -235,6 +235,16 @@ class GitHubStub:
             self._branches[pull.base] = self._new_commit(files, parents)
             pull.state, pull.merged = "closed", True
 
+    def recover(self) -> None:
+        """Drop every injected failure still waiting: GitHub is back."""
+        with self._lock:
+            self._injected.clear()
+
+    def pull_payload(self, number: int) -> dict[str, Any]:
+        """The PR as GitHub's API (and its webhook payloads) show it."""
+        with self._lock:
+            return self._pull_json(self.pulls[number])
+
     def close_pull(self, number: int) -> None:
         """Close a PR without merging, as a reviewer would; its branch stays."""
         with self._lock:

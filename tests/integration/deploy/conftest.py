@@ -17,6 +17,7 @@ FUNCTION_ROLES = {
     "SlackFunction": "slack",
     "WorkerFunction": "worker",
     "GitHubWebhookFunction": "github_webhook",
+    "DeadLetterFunction": "dead_letters",
 }
 
 

@@ -65,13 +65,14 @@ def test_cfn_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_four_functions_are_declared(template):
+def test_the_five_functions_are_declared(template):
     handlers = {name: resource["Properties"]["Handler"] for name, resource in functions(template).items()}
     assert handlers == {
         "ApiFunction": "backend.handlers.api.lambda_handler",
         "SlackFunction": "bot.app.lambda_handler",
         "WorkerFunction": "backend.handlers.worker.lambda_handler",
         "GitHubWebhookFunction": "backend.handlers.github_webhook.lambda_handler",
+        "DeadLetterFunction": "backend.handlers.dead_letters.lambda_handler",
     }
 
 
@@ -221,17 +222,42 @@ def test_functions_get_only_what_they_use():
     assert not any(action.endswith("*") for action in api | slack | worker)
 
 
-def test_the_webhook_function_may_only_move_statuses():
+@pytest.mark.parametrize("role", ["GitHubWebhookFunctionRole", "DeadLetterFunctionRole"])
+def test_the_lifecycle_functions_may_only_move_statuses(role):
     resources = _translate(load_template())["Resources"]
-    webhook = _policy_actions(resources["GitHubWebhookFunctionRole"])
-    assert {a for a in webhook if a.startswith("dynamodb:")} == {
+    actions = _policy_actions(resources[role])
+    assert {a for a in actions if a.startswith("dynamodb:")} == {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }
-    assert "secretsmanager:GetSecretValue" in webhook
-    assert not {"sns:Publish", "dynamodb:Scan", "dynamodb:PutItem"} & webhook
-    assert not any(action.endswith("*") for action in webhook)
+    assert "secretsmanager:GetSecretValue" in actions
+    assert not {"sns:Publish", "dynamodb:Scan", "dynamodb:PutItem"} & actions
+    assert not any(action.endswith("*") for action in actions)
+
+
+def test_the_dead_letter_function_consumes_the_dlq_and_each_queue_outlasts_its_function(template):
+    resources = template["Resources"]
+    (event,) = resources["DeadLetterFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["RequestsDeadLetterQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    timeout = function_property(template, "DeadLetterFunction", "Timeout")
+    assert resources["RequestsDeadLetterQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_the_worker_may_requeue_only_on_its_own_queue(template):
+    resources = _translate(load_template())["Resources"]
+    assert {a for a in _policy_actions(resources["WorkerFunctionRole"]) if a.startswith("sqs:Send")} == {
+        "sqs:SendMessage"
+    }
+    (statement,) = [
+        statement
+        for policy in template["Resources"]["WorkerFunction"]["Properties"]["Policies"]
+        for statement in (policy.get("Statement", []) if isinstance(policy, Mapping) else [])
+        if statement.get("Action") == "sqs:SendMessage"
+    ]
+    assert statement["Resource"] == {"Fn::GetAtt": ["RequestsQueue", "Arn"]}
 
 
 def test_the_slack_function_cannot_invoke_functions():

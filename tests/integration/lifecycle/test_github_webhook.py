@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from backend.domain.naming import pull_request_marker
 from backend.handlers import github_webhook
 from backend.handlers.github_webhook import signature_of
 from backend.local.events import LambdaContext, apigw_proxy_event
-from tests.integration.lifecycle.conftest import REPOSITORY, WEBHOOK_SECRET
+from tests.integration.lifecycle.conftest import REPOSITORY, WEBHOOK_SECRET, WEBHOOK_SECRET_ID
 from tests.support.aws import Pipeline
 
 
@@ -244,3 +246,42 @@ def test_without_a_configured_secret_everything_is_refused(pipeline: Pipeline):
     status, body = deliver(closed_event("any", merged=True))
     assert status == 500
     assert "not configured" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [{"value": WEBHOOK_SECRET}, {"webhook_secret": WEBHOOK_SECRET}],
+    ids=["value-key", "console-single-key"],
+)
+def test_a_secret_stored_as_a_json_object_works(webhook_pipeline: Pipeline, stored):
+    request_id = open_request(webhook_pipeline)
+    webhook_pipeline.container.secretsmanager.put_secret_value(
+        SecretId=WEBHOOK_SECRET_ID, SecretString=json.dumps(stored)
+    )
+
+    status, body = deliver(closed_event(request_id, merged=True))
+
+    assert (status, body["status"]) == (200, "merged")
+
+
+def test_a_secret_of_the_wrong_shape_is_a_500_whose_log_names_it(webhook_pipeline: Pipeline):
+    handler = github_webhook.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    logs = io.StringIO()
+    request_id = open_request(webhook_pipeline)
+    webhook_pipeline.container.secretsmanager.put_secret_value(
+        SecretId=WEBHOOK_SECRET_ID, SecretString=json.dumps({"one": WEBHOOK_SECRET, "two": "other"})
+    )
+
+    previous = handler.setStream(logs)
+    try:
+        status, body = deliver(closed_event(request_id, merged=True))
+    finally:
+        handler.setStream(previous)
+
+    assert status == 500
+    assert "misconfigured" in body["message"]
+    logged = logs.getvalue()
+    assert WEBHOOK_SECRET_ID in logged
+    assert WEBHOOK_SECRET not in logged
+    assert webhook_pipeline.get(request_id).json["status"] == "pr_opened"

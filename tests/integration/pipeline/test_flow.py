@@ -134,9 +134,11 @@ def test_a_permanent_publisher_error_fails_the_request_and_tells_the_requester(a
     assert notifier.events == [("request_failed", request_id)]
 
 
-def test_retryable_failures_reach_the_dlq_after_max_receives_and_nothing_is_lost(aws_resources, tmp_path):
+def test_exhausted_retries_end_the_request_failed_told_once_and_the_name_free(aws_resources, tmp_path):
     notifier = RecordingNotifier()
-    publisher = RecordingPublisher(errors=[RetryableError("GitHub 502") for _ in range(10)])
+    publisher = RecordingPublisher(
+        errors=[RetryableError("GitHub answered 502: Bad Gateway") for _ in range(10)]
+    )
     container = make_container(aws_resources, publisher=publisher, notifier=notifier)
     set_container(container)
     try:
@@ -148,15 +150,68 @@ def test_retryable_failures_reach_the_dlq_after_max_receives_and_nothing_is_lost
             answer = pipeline.deliver(messages)
             assert [f["itemIdentifier"] for f in answer["batchItemFailures"]] == [messages[0].message_id]
             pipeline.settle(answer, messages)
-        dead = pipeline.receive(queue_url=aws_resources.dlq_url)
+        # Until the DLQ's consumer runs, the request is still in the works (and says why it waits).
+        waiting = pipeline.get(request_id).json
+        first = pipeline.run_dead_letters()
+        dlq_left = pipeline.queue_depth(aws_resources.dlq_url)
+        # SQS delivers at least once: the same dead letter again changes and tells nothing.
+        again = container.lifecycle.gave_up(request_id)
+        view = pipeline.get(request_id).json
+        retry = pipeline.post(ORDERS)
     finally:
         set_container(None)
 
     assert receives == 5  # maxReceiveCount
-    (letter,) = dead
-    assert request_id in letter.body
-    assert container.store.get(request_id).status.value == "accepted"  # type: ignore[union-attr]
-    assert notifier.events == []
+    assert waiting["status"] == "accepted"
+    assert first == [{"batchItemFailures": []}]
+    assert dlq_left == 0
+    assert view["status"] == "failed"
+    assert "GitHub answered 502: Bad Gateway" in view["error"]
+    assert "Nothing was created" in view["error"]
+    assert again.outcome.value == "unchanged"
+    assert notifier.events == [("request_failed", request_id)]
+    assert retry.status == 202, retry.body  # the name is free again
+
+
+def test_a_dead_letter_that_is_not_a_message_is_consumed_and_counted(pipeline: Pipeline):
+    pipeline.sqs.send_message(QueueUrl=pipeline.resources.dlq_url, MessageBody="not json")
+
+    answers = pipeline.run_dead_letters()
+
+    assert answers == [{"batchItemFailures": []}]
+    assert pipeline.queue_depth(pipeline.resources.dlq_url) == 0
+
+
+def test_a_dead_letter_of_a_request_that_got_further_keeps_its_status(pipeline: Pipeline):
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    (message,) = pipeline.receive()
+    pipeline.settle(pipeline.deliver([message]), [message])  # pr_opened
+    pipeline.sqs.send_message(QueueUrl=pipeline.resources.dlq_url, MessageBody=message.body)
+
+    pipeline.run_dead_letters()
+
+    assert pipeline.get(request_id).json["status"] == "pr_opened"
+    assert [kind for kind, _ in pipeline.notifier.events] == ["pr_opened"]
+
+
+def test_records_the_invocation_has_no_time_for_go_back_without_burning_a_receive(pipeline: Pipeline):
+    ids = [
+        pipeline.post({**ORDERS, "database_name": name}).json["request_id"] for name in ("orders", "billing")
+    ]
+    messages = pipeline.receive()
+    assert len(messages) == 2
+
+    # 12 s left: less than a record needs (one GitHub step plus recording), so none is started.
+    answer = pipeline.deliver(messages, timeout_seconds=12)
+    pipeline.settle(answer, messages)
+
+    assert answer == {"batchItemFailures": []}  # not failures: nothing was tried
+    assert {pipeline.get(i).json["status"] for i in ids} == {"accepted"}
+    requeued = pipeline.receive()
+    assert sorted(m.body for m in requeued) == sorted(m.body for m in messages)
+    assert {m.receive_count for m in requeued} == {1}  # fresh copies: no receive was spent
+    pipeline.settle(pipeline.deliver(requeued), requeued)
+    assert {pipeline.get(i).json["status"] for i in ids} == {"pr_opened"}
 
 
 # --- against the stub GitHub ----------------------------------------------------------------------
