@@ -16,12 +16,12 @@ from backend.settings import Settings, get_settings
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
-    from backend.gitops.base import PullRequestPublisher
-    from backend.intake import IntakeService
-    from backend.lifecycle import LifecycleService
-    from backend.notify import Notifier
-    from backend.store import RequestStore
-    from backend.worker import Worker
+    from backend.adapters.gitops.base import PullRequestPublisher
+    from backend.adapters.store import RequestStore
+    from backend.services.intake import IntakeService
+    from backend.services.lifecycle import LifecycleService
+    from backend.services.notifications import Notifier
+    from backend.services.provisioner import Provisioner
 
 
 @dataclass
@@ -56,20 +56,20 @@ class Container:
         return resource.Table(self.settings.requests_table_name)
 
     def secret(self, value: str | None, secret_id: str | None) -> str | None:
-        from backend.secrets import resolve_secret
+        from backend.adapters.secrets import resolve_secret
 
         return resolve_secret(value, secret_id, self.secretsmanager if secret_id else None)
 
     # --- services ----------------------------------------------------------------------------
     @cached_property
     def store(self) -> RequestStore:
-        from backend.store import RequestStore
+        from backend.adapters.store import RequestStore
 
         return RequestStore(self.dynamodb_table, retention_days=self.settings.request_retention_days)
 
     @cached_property
     def intake(self) -> IntakeService:
-        from backend.intake import IntakeService
+        from backend.services.intake import IntakeService
 
         return IntakeService(
             self.store,
@@ -81,10 +81,10 @@ class Container:
     @cached_property
     def publisher(self) -> PullRequestPublisher:
         if self.settings.gitops_backend == "github":
-            from backend.gitops.github import GitHubPublisher
+            from backend.adapters.gitops.github import GitHubPublisher
 
             return GitHubPublisher.from_settings(self.settings, secret=self.secret)
-        from backend.gitops.local_git import LocalGitPublisher
+        from backend.adapters.gitops.local_git import LocalGitPublisher
 
         return LocalGitPublisher(
             self.settings.local_gitops_path,
@@ -101,7 +101,7 @@ class Container:
         token = self.slack_bot_token
         if not token:
             return None
-        from bot.notifier import build_web_client
+        from backend.adapters.slack import build_web_client
 
         return build_web_client(token, base_url=self.settings.slack_api_url)
 
@@ -109,18 +109,18 @@ class Container:
     def notifier(self) -> Notifier:
         client = self.slack_client
         if client is None:
-            from backend.notify import LoggingNotifier
+            from backend.services.notifications import LoggingNotifier
 
             return LoggingNotifier()
-        from bot.notifier import SlackNotifier
+        from backend.adapters.slack import SlackNotifier
 
         return SlackNotifier(client)
 
     @cached_property
-    def worker(self) -> Worker:
-        from backend.worker import Worker
+    def provisioner(self) -> Provisioner:
+        from backend.services.provisioner import Provisioner
 
-        return Worker(
+        return Provisioner(
             self.store,
             self.publisher,
             self.notifier,
@@ -129,7 +129,7 @@ class Container:
 
     @cached_property
     def lifecycle(self) -> LifecycleService:
-        from backend.lifecycle import LifecycleService
+        from backend.services.lifecycle import LifecycleService
 
         return LifecycleService(self.store, self.notifier)
 

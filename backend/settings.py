@@ -33,7 +33,7 @@ class Settings:
     """Everything the functions and the local stack can be configured with.
 
     Secret values come either directly (``*_token`` fields, for the local stack and tests) or
-    by Secrets Manager name/ARN (``*_secret_id`` fields, for AWS); ``backend.secrets`` resolves
+    by Secrets Manager name/ARN (``*_secret_id`` fields, for AWS); ``backend.adapters.secrets`` resolves
     them lazily so nothing is fetched at import time.
     """
 

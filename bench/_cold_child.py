@@ -46,7 +46,7 @@ def _init_slack() -> None:
 def _init_worker() -> None:
     from backend.container import Container
 
-    worker = Container(SETTINGS).worker
+    worker = Container(SETTINGS).provisioner
     worker.renderer  # noqa: B018 - jinja2 and the templates load on the first message
 
 
@@ -54,7 +54,7 @@ TARGETS: dict[str, tuple[str, Callable[[], None] | None]] = {
     "boto3": ("boto3", None),
     "api": ("backend.handlers.api", _init_api),
     "slack": ("bot.app", _init_slack),
-    "worker": ("backend.handlers.worker", _init_worker),
+    "worker": ("backend.handlers.provisioner", _init_worker),
 }
 
 

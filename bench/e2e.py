@@ -77,7 +77,7 @@ def _latencies_ms(records: Iterable[dict[str, Any]]) -> list[float]:
 
 
 def _drive(stack: StackProcess, requests: int) -> tuple[list[Row], dict[str, Any]]:
-    from backend.gitops.local_git import LocalGitPublisher
+    from backend.adapters.gitops.local_git import LocalGitPublisher
 
     problems: list[str] = []
     accepted: dict[str, str] = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.adapters.store import RequestStore, Transition
 from backend.domain import RequestStatus, RetryableError
-from backend.store import RequestStore, Transition
 from bench.report import Row
 
 MINIMUM_NEW = 4  # read the base ref, create the branch, put the file, open the PR
@@ -34,7 +34,7 @@ def run() -> tuple[list[Row], dict[str, Any]]:
 
     from backend.container import set_container
     from backend.local.resources import ensure_resources
-    from backend.worker import Worker
+    from backend.services.provisioner import Provisioner
     from tests.support.aws import REGION, Pipeline, RecordingNotifier, make_container
     from tests.support.github_stub import STUB_TOKEN, GitHubStub
 
@@ -52,7 +52,7 @@ def run() -> tuple[list[Row], dict[str, Any]]:
             github_token=STUB_TOKEN,
         )
         pipeline = Pipeline(resources, container, notifier)
-        normal_worker = container.worker
+        normal_worker = container.provisioner
         set_container(container)
         try:
 
@@ -96,13 +96,13 @@ def run() -> tuple[list[Row], dict[str, Any]]:
                 ("SNS duplicate after a crash (no resume)", False),
             ):
                 crashing.crashed = False
-                container.worker = Worker(crashing, container.publisher, notifier)
+                container.provisioner = Provisioner(crashing, container.publisher, notifier)
                 submit(f"bench_crash_{int(resume)}")
                 messages = pipeline.receive()
                 answer = pipeline.deliver(messages)
                 if not answer.get("batchItemFailures"):
                     raise RuntimeError("the simulated crash did not fail the record")
-                container.worker = normal_worker
+                container.provisioner = normal_worker
                 if resume:
                     pipeline.settle(answer, messages)  # visible again: receive count 2
                 else:

@@ -18,15 +18,15 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
-from backend.secrets import SecretMisconfigured
+from backend.adapters.secrets import SecretMisconfigured
+from backend.adapters.slack import build_web_client
 from backend.settings import Settings, get_settings
 from bot.listeners import register_listeners
-from bot.notifier import build_web_client
 from bot.services import BotServices
 
 if TYPE_CHECKING:
-    from backend.intake import IntakeService
-    from backend.store import RequestStore
+    from backend.adapters.store import RequestStore
+    from backend.services.intake import IntakeService
 
 logger = Logger()
 

@@ -9,8 +9,8 @@ from backend.container import Container, get_container
 from backend.settings import Settings
 
 if TYPE_CHECKING:
-    from backend.intake import IntakeService
-    from backend.store import RequestStore
+    from backend.adapters.store import RequestStore
+    from backend.services.intake import IntakeService
 
 
 class BotServices:

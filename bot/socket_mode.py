@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from backend.adapters.slack import build_web_client
 from backend.settings import Settings, get_settings
 from bot.app import create_app
-from bot.notifier import build_web_client
 
 
 def build_handler(settings: Settings) -> SocketModeHandler:

@@ -25,8 +25,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from backend.adapters.queue import ProvisionMessage
 from backend.container import get_container
-from backend.events import ProvisionMessage
 
 logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")

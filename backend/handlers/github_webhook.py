@@ -27,11 +27,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from backend.adapters.secrets import SecretMisconfigured
 from backend.container import get_container
 from backend.domain import RetryableError
 from backend.domain.naming import request_id_of_pull_request
-from backend.lifecycle import Outcome
-from backend.secrets import SecretMisconfigured
+from backend.services.lifecycle import LifecycleOutcome
 
 logger = Logger()
 
@@ -162,7 +162,7 @@ def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
         merged=pull.merged,
         actor=actor.login if actor else None,
     )
-    code = HTTPStatus.CONFLICT if result.outcome is Outcome.CONFLICT else HTTPStatus.OK
+    code = HTTPStatus.CONFLICT if result.outcome is LifecycleOutcome.CONFLICT else HTTPStatus.OK
     return _answer(
         code,
         result.detail or result.outcome.value,

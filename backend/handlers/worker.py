@@ -1,4 +1,4 @@
-"""Worker Lambda: SQS batches of ProvisionMessages -> ``Worker.process``, with partial batch failure.
+"""Worker Lambda: SQS batches of ProvisionMessages -> ``Provisioner.process``, with partial batch failure.
 
 Each record succeeds or fails on its own (Powertools ``BatchProcessor``): a RetryableError (GitHub
 5xx, rate limit, DynamoDB throttling) or any unexpected error fails only that record, SQS makes it
@@ -10,7 +10,7 @@ left of the invocation: a record it could not finish is not started but sent bac
 a fresh copy (processing is idempotent by request id) and the original acknowledged, so a slow
 batch never burns the receive count of records it did not even try; if the copy cannot be sent,
 the record fails like any other. Within a record, publishing stops at the invocation's deadline
-(``Worker.process(deadline=...)``), leaving time to record the outcome.
+(``Provisioner.process(deadline=...)``), leaving time to record the outcome.
 
 Why an attempt failed is remembered on the request (``last_error``); when SQS gives up on the
 message (DLQ), ``backend.handlers.dead_letters`` ends the request with that reason.
@@ -36,10 +36,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from backend.adapters.queue import ProvisionMessage
 from backend.container import get_container
 from backend.domain import RetryableError
-from backend.events import ProvisionMessage
-from backend.worker import Outcome, Worker
+from backend.services.provisioner import Provisioner, ProvisionOutcome
 
 logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")
@@ -108,7 +108,7 @@ def _defer(record: SQSRecord) -> str:
     return DEFERRED
 
 
-def _handle_record(record: SQSRecord, worker: Worker, ends_at: float) -> str:
+def _handle_record(record: SQSRecord, worker: Provisioner, ends_at: float) -> str:
     message = _parse(record)
     if ends_at - time.monotonic() < worker.seconds_needed:
         return _defer(record)
@@ -133,10 +133,10 @@ def _handle_record(record: SQSRecord, worker: Worker, ends_at: float) -> str:
         logger.remove_keys(["request_id", "sqs_message_id"])
         logger.set_correlation_id(None)
     metric = {
-        Outcome.PR_OPENED: "PullRequestsOpened",
-        Outcome.FAILED: "RequestsFailed",
-        Outcome.REJECTED: "RequestsRejected",
-        Outcome.SKIPPED: "DeliveriesSkipped",
+        ProvisionOutcome.PR_OPENED: "PullRequestsOpened",
+        ProvisionOutcome.FAILED: "RequestsFailed",
+        ProvisionOutcome.REJECTED: "RequestsRejected",
+        ProvisionOutcome.SKIPPED: "DeliveriesSkipped",
     }[result.outcome]
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return result.outcome.value
@@ -145,7 +145,7 @@ def _handle_record(record: SQSRecord, worker: Worker, ends_at: float) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    worker = get_container().worker
+    worker = get_container().provisioner
     ends_at = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
     # One processor per invocation: it holds the batch's state, and the local stack may run
     # several invocations at once in one process.

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from backend.local.gateway import GatewayServer
     from backend.local.poller import DrainResult, QueuePoller
     from backend.local.resources import AwsResources
-    from backend.notify import Notifier
+    from backend.services.notifications import Notifier
 
 logger = Logger(child=True)
 
@@ -323,7 +323,7 @@ class LocalStack:
     def _start_gitops(self, settings: Settings) -> None:
         if settings.gitops_backend != "local":
             return
-        from backend.gitops.local_git import LocalGitPublisher
+        from backend.adapters.gitops.local_git import LocalGitPublisher
 
         publisher = LocalGitPublisher(
             settings.local_gitops_path,
@@ -424,8 +424,8 @@ class LocalStack:
     def _ci_applied(body: bytes = b"", **_: Any) -> Any:
         """``POST /_local/ci/applied`` ``{"environment": ..., "files": [...]}``: what CircleCI's
         record-applied job runs after a successful ``terraform apply``."""
+        from backend.cli.record_applied import record_applied
         from backend.container import get_container
-        from backend.lifecycle import record_applied
         from backend.local.gateway import Page
 
         try:
@@ -443,7 +443,7 @@ class LocalStack:
         settings = self.settings
         if settings is None or settings.gitops_backend != "local":
             return None
-        from backend.gitops.local_git import LocalGitPublisher
+        from backend.adapters.gitops.local_git import LocalGitPublisher
 
         return LocalGitPublisher(
             settings.local_gitops_path,

@@ -19,7 +19,7 @@ from backend.domain import (
     ValidationFailed,
 )
 from bot import blocks
-from bot.listeners.confirm import confirm_in_dm
+from bot.confirmations import confirm_in_dm
 from bot.services import BotServices
 
 POSITIONAL_FIELDS = (blocks.DATABASE_NAME, blocks.DATABASE_ENGINE, blocks.ENVIRONMENT)

@@ -17,7 +17,7 @@ from backend.domain import (
     ValidationFailed,
 )
 from bot import blocks
-from bot.listeners.confirm import confirm_in_dm
+from bot.confirmations import confirm_in_dm
 from bot.services import BotServices
 
 

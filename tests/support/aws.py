@@ -25,14 +25,14 @@ from typing import Any
 
 import pytest
 
+from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef
 from backend.container import Container, set_container
 from backend.domain import ProvisionRequest, RequestRecord, Source
-from backend.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef
 from backend.local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
 from backend.local.resources import AwsResources, ensure_resources
-from backend.notify import Notifier
+from backend.services.notifications import Notifier
+from backend.services.provisioner import Provisioner, Renderer
 from backend.settings import Settings
-from backend.worker import Renderer, Worker
 
 REGION = "us-east-1"
 API_KEY = "test-api-key"
@@ -194,7 +194,7 @@ def make_container(
         settings = settings.with_overrides(local_gitops_path=gitops_path)
     container = Container(settings)
     if publisher is None and gitops_path is not None:
-        from backend.gitops.local_git import LocalGitPublisher
+        from backend.adapters.gitops.local_git import LocalGitPublisher
 
         local = LocalGitPublisher(
             gitops_path, base_branch=settings.github_base_branch, pr_base_url=settings.local_pr_base_url
@@ -209,7 +209,7 @@ def make_container(
     if notifier is not None:
         container.notifier = notifier
     if renderer is not None:
-        container.worker = Worker(
+        container.provisioner = Provisioner(
             container.store,
             container.publisher,
             container.notifier,

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from backend.adapters.queue import ProvisionMessage
 from backend.domain import Source, parse_request
-from backend.events import ProvisionMessage
 
 
 def _message() -> ProvisionMessage:

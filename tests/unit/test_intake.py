@@ -15,6 +15,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from backend.adapters.queue import ProvisionMessage
+from backend.adapters.store import RequestStore
 from backend.domain import (
     AlreadyRequested,
     IdempotencyConflict,
@@ -24,10 +26,8 @@ from backend.domain import (
     Source,
     ValidationFailed,
 )
-from backend.events import ProvisionMessage
-from backend.intake import IntakeService
 from backend.local.resources import AwsResources
-from backend.store import RequestStore
+from backend.services.intake import IntakeService
 from tests.support.aws import REGION, aws_resources  # noqa: F401
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.secrets import SecretMisconfigured, secret_value
+from backend.adapters.secrets import SecretMisconfigured, secret_value
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Worker.process: one PR and one notification per request, whatever SQS does.
+"""Provisioner.process: one PR and one notification per request, whatever SQS does.
 
 Real RequestStore on moto's in-process DynamoDB; a recording publisher and notifier; the stub
 renderer (same signatures as backend.render) so the worker's own logic is what is tested.
@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
+from backend.adapters.queue import ProvisionMessage
+from backend.adapters.store import RequestStore
 from backend.domain import (
     DatabaseAlreadyExists,
     PermanentError,
@@ -18,11 +20,9 @@ from backend.domain import (
     RetryableError,
     Source,
 )
-from backend.events import ProvisionMessage
-from backend.intake import IntakeService
 from backend.local.resources import AwsResources
-from backend.store import RequestStore
-from backend.worker import Outcome, Worker
+from backend.services.intake import IntakeService
+from backend.services.provisioner import Provisioner, ProvisionOutcome
 from tests.support.aws import REGION, RecordingNotifier, RecordingPublisher, StubRenderer, aws_resources  # noqa: F401
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
@@ -55,8 +55,8 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def worker(store, publisher, notifier) -> Worker:
-    return Worker(store, publisher, notifier, labels=("rds-provisioner",), renderer=StubRenderer())
+def worker(store, publisher, notifier) -> Provisioner:
+    return Provisioner(store, publisher, notifier, labels=("rds-provisioner",), renderer=StubRenderer())
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_opens_the_pr_records_it_and_notifies(worker, store, publisher, notifier
 
     result = worker.process(message)
 
-    assert result.outcome is Outcome.PR_OPENED
+    assert result.outcome is ProvisionOutcome.PR_OPENED
     assert result.notified
     (change,) = publisher.changes
     assert change.branch == "rds/dev/orders"
@@ -96,7 +96,7 @@ def test_three_deliveries_one_pr_one_notification(worker, publisher, notifier, s
 
     outcomes = [worker.process(message, redelivered=n > 0).outcome for n in range(3)]
 
-    assert outcomes == [Outcome.PR_OPENED, Outcome.SKIPPED, Outcome.SKIPPED]
+    assert outcomes == [ProvisionOutcome.PR_OPENED, ProvisionOutcome.SKIPPED, ProvisionOutcome.SKIPPED]
     assert len(publisher.changes) == 1
     assert notifier.events == [("pr_opened", message.request_id)]
 
@@ -107,7 +107,7 @@ def test_an_existing_database_is_rejected_told_and_its_name_freed(worker, store,
 
     result = worker.process(message)
 
-    assert result.outcome is Outcome.REJECTED
+    assert result.outcome is ProvisionOutcome.REJECTED
     record = store.get(message.request_id)
     assert record is not None
     assert record.status is RequestStatus.REJECTED
@@ -115,7 +115,7 @@ def test_an_existing_database_is_rejected_told_and_its_name_freed(worker, store,
     assert notifier.events == [("request_failed", message.request_id)]
     assert store.find_by_database("dev", "orders") is None
     # And a redelivery changes nothing and tells nobody twice.
-    assert worker.process(message, redelivered=True).outcome is Outcome.SKIPPED
+    assert worker.process(message, redelivered=True).outcome is ProvisionOutcome.SKIPPED
     assert len(notifier.events) == 1
 
 
@@ -123,7 +123,7 @@ def test_a_permanent_error_fails_the_request_and_notifies(worker, store, publish
     message = submit()
     publisher.errors.append(PermanentError("bad credentials"))
 
-    assert worker.process(message).outcome is Outcome.FAILED
+    assert worker.process(message).outcome is ProvisionOutcome.FAILED
 
     record = store.get(message.request_id)
     assert record is not None
@@ -141,7 +141,7 @@ def test_a_retryable_error_propagates_and_changes_nothing(worker, store, publish
     assert store.get(message.request_id).status is RequestStatus.ACCEPTED
     assert notifier.events == []
     # The redelivery succeeds and tells the publisher it is one.
-    assert worker.process(message, redelivered=True).outcome is Outcome.PR_OPENED
+    assert worker.process(message, redelivered=True).outcome is ProvisionOutcome.PR_OPENED
     assert publisher.resumes == [False, True]
     assert notifier.events == [("pr_opened", message.request_id)]
 
@@ -158,7 +158,7 @@ def test_a_failed_notification_is_retried_by_the_redelivery_without_a_second_pr(
 
     result = worker.process(message, redelivered=True)
 
-    assert (result.outcome, result.notified) == (Outcome.SKIPPED, True)
+    assert (result.outcome, result.notified) == (ProvisionOutcome.SKIPPED, True)
     assert len(publisher.changes) == 1
     assert notifier.events == [("pr_opened", message.request_id)]
 
@@ -167,7 +167,7 @@ def test_a_message_for_an_unknown_request_is_skipped(worker, publisher, notifier
     message = submit()
     ghost = message.model_copy(update={"request_id": "never-recorded"})
 
-    assert worker.process(ghost).outcome is Outcome.SKIPPED
+    assert worker.process(ghost).outcome is ProvisionOutcome.SKIPPED
     assert publisher.changes == []
     assert notifier.events == []
 
@@ -179,7 +179,7 @@ def test_a_renderer_writing_the_wrong_path_fails_the_request(store, publisher, n
             return type(rendered)("terraform/envs/dev/shared.tf", rendered.content)
 
     message = submit()
-    result = Worker(store, publisher, notifier, renderer=WrongPath()).process(message)
+    result = Provisioner(store, publisher, notifier, renderer=WrongPath()).process(message)
 
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is ProvisionOutcome.FAILED
     assert publisher.changes == []

@@ -5,8 +5,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from backend.gitops.base import ChangeSet
-from backend.gitops.github import GitHubPublisher
+from backend.adapters.gitops.base import ChangeSet
+from backend.adapters.gitops.github import GitHubPublisher
 from backend.settings import Settings
 from tests.support.github_stub import STUB_TOKEN, GitHubStub
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 from github import Auth, Github
 
+from backend.adapters.gitops.github import GitHubPublisher
 from backend.domain import DatabaseAlreadyExists, PermanentError, RetryableError
-from backend.gitops.github import GitHubPublisher
 from backend.settings import Settings
 from tests.integration.gitops.conftest import PublisherFactory, make_change
 from tests.support.github_stub import STUB_TOKEN, GitHubStub

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.adapters.gitops.local_git import LocalGitPublisher
 from backend.domain import DatabaseAlreadyExists, NotFound, PermanentError
-from backend.gitops.local_git import LocalGitPublisher
 from tests.integration.gitops.conftest import make_change
 
 PR_BASE = "http://127.0.0.1:3000/_local/prs"

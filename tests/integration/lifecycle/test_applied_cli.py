@@ -1,10 +1,10 @@
-"""``python -m backend.lifecycle applied``: what CircleCI's apply job runs after terraform apply."""
+"""``python -m backend.cli.record_applied``: what CircleCI's apply job runs after terraform apply."""
 
 from __future__ import annotations
 
 import pytest
 
-from backend.lifecycle import database_names, main
+from backend.cli.record_applied import database_names, main
 from tests.integration.lifecycle.conftest import RequestFactory, close_pr
 from tests.support.aws import Pipeline
 
@@ -38,9 +38,9 @@ def test_applied_records_each_request_once_and_tells_each_requester(
     ]
 
     # Through the process's container, as the CI job does.
-    assert main(["applied", "--environment", "dev", *files]) == 0
+    assert main(["--environment", "dev", *files]) == 0
     # A re-run of the job records and sends nothing more.
-    assert main(["applied", "--environment", "dev", *files]) == 0
+    assert main(["--environment", "dev", *files]) == 0
 
     output = capsys.readouterr().out
     assert f"dev/orders: recorded (request {orders['request_id']})" in output
@@ -54,7 +54,7 @@ def test_applied_records_each_request_once_and_tells_each_requester(
 
 
 def test_no_rds_files_is_not_an_error(pipeline: Pipeline, capsys: pytest.CaptureFixture[str]):
-    assert main(["applied", "--environment", "prod", "--files", "terraform/envs/prod/versions.tf"]) == 0
-    assert main(["applied", "--environment", "prod", "--files"]) == 0
+    assert main(["--environment", "prod", "--files", "terraform/envs/prod/versions.tf"]) == 0
+    assert main(["--environment", "prod", "--files"]) == 0
     assert "nothing to record" in capsys.readouterr().out
     assert pipeline.notifier.events == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.domain import RequestStatus
-from backend.lifecycle import CLOSED_WITHOUT_MERGE, Outcome
+from backend.services.lifecycle import CLOSED_WITHOUT_MERGE, LifecycleOutcome
 from tests.integration.lifecycle.conftest import RequestFactory, close_pr
 from tests.support.aws import Pipeline
 
@@ -16,8 +16,8 @@ def test_merge_records_merged_and_tells_the_requester_once(pipeline: Pipeline, r
     first = close_pr(pipeline, view["request_id"], merged=True, actor="reviewer")
     again = close_pr(pipeline, view["request_id"], merged=True, actor="reviewer")
 
-    assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
-    assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
+    assert (first.outcome, first.notified) == (LifecycleOutcome.RECORDED, True)
+    assert (again.outcome, again.notified) == (LifecycleOutcome.UNCHANGED, False)
     assert pipeline.get(view["request_id"]).json["status"] == "merged"
     assert [e for e in pipeline.notifier.events if e[0] == "pr_merged"] == [("pr_merged", view["request_id"])]
 
@@ -30,8 +30,8 @@ def test_applied_after_merge_is_final_and_keeps_the_name(pipeline: Pipeline, req
     first = lifecycle.applied("dev", "orders")
     again = lifecycle.applied("dev", "orders")
 
-    assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
-    assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
+    assert (first.outcome, first.notified) == (LifecycleOutcome.RECORDED, True)
+    assert (again.outcome, again.notified) == (LifecycleOutcome.UNCHANGED, False)
     assert first.record is not None
     assert first.record.status is RequestStatus.APPLIED
     kinds = [kind for kind, _ in pipeline.notifier.events]
@@ -51,7 +51,7 @@ def test_applied_without_a_merge_event_passes_through_merged_silently(
 
     result = pipeline.container.lifecycle.applied("dev", "orders")
 
-    assert result.outcome is Outcome.RECORDED
+    assert result.outcome is LifecycleOutcome.RECORDED
     assert result.record is not None
     assert result.record.status is RequestStatus.APPLIED
     assert [kind for kind, _ in pipeline.notifier.events] == ["pr_opened", "database_applied"]
@@ -66,8 +66,8 @@ def test_closed_without_merge_fails_the_request_and_frees_the_name(
     # Redelivery: already failed, so there is nothing left to change or to tell.
     again = close_pr(pipeline, view["request_id"], merged=False, actor="reviewer")
 
-    assert (first.outcome, first.notified) == (Outcome.RECORDED, True)
-    assert (again.outcome, again.notified) == (Outcome.UNCHANGED, False)
+    assert (first.outcome, first.notified) == (LifecycleOutcome.RECORDED, True)
+    assert (again.outcome, again.notified) == (LifecycleOutcome.UNCHANGED, False)
     status = pipeline.get(view["request_id"]).json
     assert (status["status"], status["error"]) == ("failed", CLOSED_WITHOUT_MERGE)
     assert pipeline.notifier.events[-1] == ("request_failed", view["request_id"])
@@ -82,7 +82,7 @@ def test_an_event_about_another_pull_request_changes_nothing(pipeline: Pipeline,
 
     result = pipeline.container.lifecycle.pull_request_closed(view["request_id"], pr_number=99, merged=False)
 
-    assert result.outcome is Outcome.OTHER_PULL_REQUEST
+    assert result.outcome is LifecycleOutcome.OTHER_PULL_REQUEST
     assert pipeline.get(view["request_id"]).json["status"] == "pr_opened"
     assert len(pipeline.notifier.events) == 1
 
@@ -94,7 +94,7 @@ def test_a_status_the_lifecycle_forbids_is_a_conflict(pipeline: Pipeline, reques
 
     result = close_pr(pipeline, view["request_id"], merged=True)
 
-    assert result.outcome is Outcome.CONFLICT
+    assert result.outcome is LifecycleOutcome.CONFLICT
     assert pipeline.get(view["request_id"]).json["status"] == "failed"
     assert [kind for kind, _ in pipeline.notifier.events] == ["pr_opened", "request_failed"]
 
@@ -106,14 +106,14 @@ def test_an_event_without_a_pr_url_for_a_request_without_a_pr_changes_nothing(pi
         answer.json["request_id"], pr_number=3, merged=True
     )
 
-    assert result.outcome is Outcome.OTHER_PULL_REQUEST
+    assert result.outcome is LifecycleOutcome.OTHER_PULL_REQUEST
     assert pipeline.get(answer.json["request_id"]).json["status"] == "accepted"
     assert pipeline.notifier.events == []
 
 
 def test_unknown_database_is_reported_not_raised(pipeline: Pipeline):
     result = pipeline.container.lifecycle.applied("prod", "nothing_here")
-    assert result.outcome is Outcome.UNKNOWN
+    assert result.outcome is LifecycleOutcome.UNKNOWN
     assert result.record is None
 
 
@@ -126,7 +126,7 @@ def test_a_failed_notification_is_sent_by_the_redelivery(pipeline: Pipeline, req
     redelivered = close_pr(pipeline, view["request_id"], merged=True)
     third = close_pr(pipeline, view["request_id"], merged=True)
 
-    assert (redelivered.outcome, redelivered.notified) == (Outcome.UNCHANGED, True)
+    assert (redelivered.outcome, redelivered.notified) == (LifecycleOutcome.UNCHANGED, True)
     assert not third.notified
     assert [e for e in pipeline.notifier.events if e[0] == "pr_merged"] == [("pr_merged", view["request_id"])]
 
@@ -135,15 +135,15 @@ def test_a_stale_worker_delivery_does_not_repeat_the_merge_message(
     pipeline: Pipeline, requests: RequestFactory
 ):
     """The worker and the lifecycle share one notify-once: whoever comes second sends nothing."""
+    from backend.adapters.queue import ProvisionMessage
     from backend.domain import Source
-    from backend.events import ProvisionMessage
 
     view = requests.pr_opened()
     close_pr(pipeline, view["request_id"], merged=True)
     record = pipeline.container.store.get(view["request_id"])
     assert record is not None
 
-    result = pipeline.container.worker.process(
+    result = pipeline.container.provisioner.process(
         ProvisionMessage(
             request_id=record.request_id,
             request=record.request,

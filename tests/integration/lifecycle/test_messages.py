@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backend.adapters.slack import SlackNotifier, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
 from backend.local.slack_api import SlackApiStandIn
 from bot import blocks
-from bot.notifier import SlackNotifier, build_web_client
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_spec
 
+from backend.adapters.queue import ProvisionMessage
 from backend.container import set_container
-from backend.events import ProvisionMessage
 from backend.handlers import api
 from backend.local.events import LambdaContext, apigw_proxy_event
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import pytest
 
+from backend.adapters.gitops.github import GitHubPublisher
+from backend.adapters.gitops.local_git import LocalGitPublisher
 from backend.container import set_container
 from backend.domain import PermanentError, RetryableError
-from backend.gitops.github import GitHubPublisher
-from backend.gitops.local_git import LocalGitPublisher
 from backend.local.events import QueueMessage
 from backend.settings import Settings
 from tests.support.aws import (

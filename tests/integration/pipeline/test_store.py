@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, StatusConflict
 from backend.domain import AlreadyRequested, NotFound, RequestRecord, RequestStatus, Source
 from backend.local.resources import AwsResources
-from backend.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, StatusConflict
 from tests.support.aws import REGION
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -19,13 +19,13 @@ from moto import mock_aws
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
+from backend.adapters.slack import build_web_client
 from backend.container import Container
 from backend.local.events import LambdaContext, apigw_proxy_event
 from backend.local.resources import AwsResources, ensure_resources
 from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings
 from bot.app import create_app
-from bot.notifier import build_web_client
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from backend.adapters.queue import ProvisionMessage
 from backend.domain import RequestStatus
-from backend.events import ProvisionMessage
 from backend.local.slack_api import dm_channel_for
 from bot import blocks
 from tests.integration.slack.driver import ADMIN, USER, SlackDriver, SlackHarness, modal_state

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk import WebClient
 
+from backend.adapters.slack import SlackNotifier, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
 from backend.local.slack_api import SlackApiStandIn, dm_channel_for
-from bot.notifier import SlackNotifier, build_web_client
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from backend.adapters.gitops.base import ChangeSet, PullRequestRef
 from backend.domain import DatabaseAlreadyExists, PermanentError, ProvisionerError, RetryableError
-from backend.gitops.base import ChangeSet, PullRequestRef
 
 if TYPE_CHECKING:
     from github import Github

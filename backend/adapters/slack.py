@@ -90,7 +90,7 @@ def build_web_client(
 
 
 class SlackNotifier:
-    """``backend.notify.Notifier`` over the Slack Web API."""
+    """``backend.services.notifications.Notifier`` over the Slack Web API."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client

@@ -18,6 +18,9 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher
+from backend.adapters.queue import ProvisionMessage
+from backend.adapters.store import RequestStore
 from backend.domain import (
     DatabaseAlreadyExists,
     PermanentError,
@@ -26,10 +29,7 @@ from backend.domain import (
     RequestStatus,
     Source,
 )
-from backend.events import ProvisionMessage
-from backend.gitops.base import ChangeSet, PullRequestPublisher
-from backend.notify import Notifier, notify_once
-from backend.store import RequestStore
+from backend.services.notifications import Notifier, notify_once
 
 logger = Logger(child=True)
 
@@ -57,7 +57,7 @@ class Renderer(Protocol):
     ) -> tuple[str, str]: ...
 
 
-class Outcome(StrEnum):
+class ProvisionOutcome(StrEnum):
     PR_OPENED = "pr_opened"
     FAILED = "failed"
     REJECTED = "rejected"
@@ -66,14 +66,14 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Result:
-    outcome: Outcome
+class ProvisionResult:
+    outcome: ProvisionOutcome
     record: RequestRecord | None
     # True when this delivery sent the notification.
     notified: bool = False
 
 
-class Worker:
+class Provisioner:
     def __init__(
         self,
         store: RequestStore,
@@ -105,7 +105,7 @@ class Worker:
 
     def process(
         self, message: ProvisionMessage, *, redelivered: bool = False, deadline: float | None = None
-    ) -> Result:
+    ) -> ProvisionResult:
         """Handle one delivery of ``message``; ``redelivered`` when SQS has handed it out before.
 
         ``deadline`` (``time.monotonic()``) is when publishing must stop so the outcome can still
@@ -116,14 +116,14 @@ class Worker:
             # Intake writes the record before it publishes, so a message without a record is one
             # whose publish was reported failed (the caller got 503 and the record was undone).
             logger.warning("no such request; skipping", extra={"request_id": message.request_id})
-            return Result(Outcome.SKIPPED, None)
+            return ProvisionResult(ProvisionOutcome.SKIPPED, None)
         if record.status is not RequestStatus.ACCEPTED:
             logger.info(
                 "request already handled", extra={"request_id": record.request_id, "status": record.status}
             )
             # An earlier delivery may have recorded the outcome but failed to notify.
             notified = self._notify_once(record)
-            return Result(Outcome.SKIPPED, record, notified)
+            return ProvisionResult(ProvisionOutcome.SKIPPED, record, notified)
 
         try:
             change = self._change_set(record, message)
@@ -151,7 +151,9 @@ class Worker:
                 "changed": transition.changed,
             },
         )
-        return Result(Outcome.PR_OPENED, transition.record, self._notify_once(transition.record))
+        return ProvisionResult(
+            ProvisionOutcome.PR_OPENED, transition.record, self._notify_once(transition.record)
+        )
 
     def note_failed_attempt(self, request_id: str, reason: str) -> None:
         """Remember why this attempt failed: the reason the requester hears if the retries run out."""
@@ -161,11 +163,11 @@ class Worker:
             # Only a better reason is lost; the retry itself must not fail because of it.
             logger.exception("could not remember why the attempt failed", extra={"request_id": request_id})
 
-    def _finish(self, request_id: str, status: RequestStatus, reason: str) -> Result:
+    def _finish(self, request_id: str, status: RequestStatus, reason: str) -> ProvisionResult:
         transition = self._store.transition(request_id, status, error=reason)
         logger.warning("request ended", extra={"request_id": request_id, "status": status, "error": reason})
-        outcome = Outcome.REJECTED if status is RequestStatus.REJECTED else Outcome.FAILED
-        return Result(outcome, transition.record, self._notify_once(transition.record))
+        outcome = ProvisionOutcome.REJECTED if status is RequestStatus.REJECTED else ProvisionOutcome.FAILED
+        return ProvisionResult(outcome, transition.record, self._notify_once(transition.record))
 
     def _change_set(self, record: RequestRecord, message: ProvisionMessage) -> ChangeSet:
         request = record.request

@@ -18,6 +18,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from backend.adapters.queue import ProvisionMessage
+from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, fingerprint
 from backend.domain import (
     FieldError,
     IdempotencyConflict,
@@ -30,8 +32,6 @@ from backend.domain import (
     check_prod_access,
     parse_request,
 )
-from backend.events import ProvisionMessage
-from backend.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, fingerprint
 
 logger = Logger(child=True)
 

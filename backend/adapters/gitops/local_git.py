@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backend.adapters.gitops.base import ChangeSet, PullRequestRef
 from backend.domain import DatabaseAlreadyExists, NotFound, PermanentError, RetryableError
-from backend.gitops.base import ChangeSet, PullRequestRef
 
 ZERO_OID = "0" * 40
 IDENTITY_NAME = "rds-provisioner"

@@ -1,0 +1,1 @@
+"""Adapters: the edges (DynamoDB, SNS/SQS, GitHub, local git, Secrets Manager, Slack)."""
