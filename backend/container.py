@@ -1,8 +1,8 @@
-"""Builds the clients and services once per process, lazily, from Settings.
+"""Wiring only: builds the adapters and services once per process, lazily, from Settings.
 
 Handlers ask the container for what they need; tests build a Container with their own settings
-(or hand services their own fakes) instead of patching modules. Nothing here touches the network
-until a property is first read.
+(or set its properties to their own fakes) instead of patching modules. Nothing here touches the
+network until a property is first read.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from backend.settings import Settings, get_settings
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from backend.adapters.chat import ChatSender
     from backend.adapters.gitops.base import PullRequestPublisher
     from backend.adapters.store import RequestStore
     from backend.services.intake import IntakeService
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 @dataclass
 class Container:
     settings: Settings
+    # Where API requests are announced (the local stack's stand-in channel); None in AWS.
+    api_channel: str | None = None
 
     # --- AWS clients -------------------------------------------------------------------------
     @cached_property
@@ -60,23 +63,12 @@ class Container:
 
         return resolve_secret(value, secret_id, self.secretsmanager if secret_id else None)
 
-    # --- services ----------------------------------------------------------------------------
+    # --- adapters ----------------------------------------------------------------------------
     @cached_property
     def store(self) -> RequestStore:
         from backend.adapters.store import RequestStore
 
         return RequestStore(self.dynamodb_table, retention_days=self.settings.request_retention_days)
-
-    @cached_property
-    def intake(self) -> IntakeService:
-        from backend.services.intake import IntakeService
-
-        return IntakeService(
-            self.store,
-            self.sns,
-            self.settings.requests_topic_arn,
-            prod_allowed_slack_users=self.settings.prod_allowed_slack_users,
-        )
 
     @cached_property
     def publisher(self) -> PullRequestPublisher:
@@ -106,26 +98,39 @@ class Container:
         return build_web_client(token, base_url=self.settings.slack_api_url)
 
     @cached_property
-    def notifier(self) -> Notifier:
+    def chat(self) -> ChatSender:
         client = self.slack_client
         if client is None:
-            from backend.services.notifications import LoggingNotifier
+            from backend.adapters.chat import LoggingChat
 
-            return LoggingNotifier()
-        from backend.adapters.slack import SlackNotifier
+            return LoggingChat()
+        from backend.adapters.slack import SlackSender
 
-        return SlackNotifier(client)
+        return SlackSender(client)
+
+    # --- services ----------------------------------------------------------------------------
+    @cached_property
+    def intake(self) -> IntakeService:
+        from backend.services.intake import IntakeService
+
+        return IntakeService(
+            self.store,
+            self.sns,
+            self.settings.requests_topic_arn,
+            prod_allowed_slack_users=self.settings.prod_allowed_slack_users,
+        )
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from backend.services.notifications import ChatNotifier
+
+        return ChatNotifier(self.chat, api_channel=self.api_channel)
 
     @cached_property
     def provisioner(self) -> Provisioner:
         from backend.services.provisioner import Provisioner
 
-        return Provisioner(
-            self.store,
-            self.publisher,
-            self.notifier,
-            labels=self.settings.github_pr_labels,
-        )
+        return Provisioner(self.store, self.publisher, self.notifier, labels=self.settings.github_pr_labels)
 
     @cached_property
     def lifecycle(self) -> LifecycleService:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from slack_bolt import BoltContext
+
 from backend.container import Container, get_container
 from backend.settings import Settings
 
@@ -56,3 +58,14 @@ class BotServices:
 
     def bot_token(self) -> str | None:
         return self.container.slack_bot_token
+
+
+# The key under which ``register_listeners`` puts the services into every request's Bolt context.
+CONTEXT_KEY = "rds_provisioner_services"
+
+
+def services_of(context: BoltContext) -> BotServices:
+    """The services of the app handling this request (listeners get them through ``context``)."""
+    services = context[CONTEXT_KEY]
+    assert isinstance(services, BotServices)
+    return services

@@ -1,8 +1,8 @@
-"""Posts a request's progress back to its requester in Slack (used by the worker and the lifecycle).
+"""Slack as the product's chat (``ChatSender``): a WebClient that waits out short rate limits.
 
-The message goes to ``record.slack_channel`` (the DM the confirmation was posted in) or, when
-no confirmation was recorded, to the requester's user id, which Slack turns into the DM with
-the app. Only Slack-sourced requests have a Slack user to tell; API requests are skipped.
+Used by the functions that tell requesters what happened (worker, webhook, dead letters) and by
+the Bolt app for its DM confirmations. It needs ``slack_sdk`` only, not Bolt, so the functions
+that only post messages do not carry the Slack app.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from backend.domain import RequestRecord, RetryableError, Source
-from bot import blocks
+from backend.adapters.chat import Posted
+from backend.adapters.slack_blocks import Message
+from backend.domain import RetryableError
 
 logger = Logger(child=True)
 
@@ -47,19 +48,20 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     ) -> bool:
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
-        return _retry_after(response) <= self.max_wait_seconds
+        wait = retry_after(response.headers) if response is not None else None
+        return (wait or 0.0) <= self.max_wait_seconds
 
 
-def _retry_after(response: HttpResponse | None) -> float:
-    if response is None:
-        return 0.0
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after" and values:
+def retry_after(headers: Any) -> float | None:
+    """Seconds in a ``Retry-After`` header (slack_sdk gives header values as lists or strings)."""
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
             try:
-                return float(values[0])
-            except ValueError:
-                return 0.0
-    return 0.0
+                return float(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def build_web_client(
@@ -89,39 +91,18 @@ def build_web_client(
     return client
 
 
-class SlackNotifier:
-    """``backend.services.notifications.Notifier`` over the Slack Web API."""
+class SlackSender:
+    """``ChatSender`` over the Slack Web API."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def pr_opened(self, record: RequestRecord) -> None:
-        self._post(record, blocks.pr_opened(record))
-
-    def request_failed(self, record: RequestRecord) -> None:
-        self._post(record, blocks.request_failed(record))
-
-    def pr_merged(self, record: RequestRecord) -> None:
-        self._post(record, blocks.pr_merged(record))
-
-    def database_applied(self, record: RequestRecord) -> None:
-        self._post(record, blocks.database_applied(record))
-
-    def _post(self, record: RequestRecord, message: dict[str, Any]) -> None:
-        if record.source is not Source.SLACK:
-            logger.debug(
-                "not a Slack request; nobody to tell in Slack", extra={"request_id": record.request_id}
-            )
-            return
-        arguments: dict[str, Any] = {
-            "channel": record.slack_channel or record.requested_by,
-            "unfurl_links": False,
-            **message,
-        }
-        if record.slack_thread_ts:
-            arguments["thread_ts"] = record.slack_thread_ts
+    def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> Posted | None:
+        arguments: dict[str, Any] = {"channel": channel, "unfurl_links": False, **message}
+        if thread_ts:
+            arguments["thread_ts"] = thread_ts
         try:
-            self._client.chat_postMessage(**arguments)
+            response = self._client.chat_postMessage(**arguments)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error")
@@ -130,24 +111,17 @@ class SlackNotifier:
                 # SQS redeliver later rather than lose the message.
                 raise RetryableError(
                     f"Slack answered {status} ({error}) to chat.postMessage",
-                    retry_after_seconds=_retry_after_of(exc.response.headers),
+                    retry_after_seconds=retry_after(exc.response.headers),
                 ) from exc
             # channel_not_found, not_in_channel, invalid_auth, ...: retrying cannot help, and the
             # request itself succeeded; say so loudly instead of failing the request.
             logger.error(
-                "could not tell the requester in Slack",
-                extra={"request_id": record.request_id, "slack_error": error, "status": status},
+                "could not post to Slack", extra={"channel": channel, "slack_error": error, "status": status}
             )
+            return None
         except OSError as exc:  # connection refused, timeout, DNS: transient by nature
             raise RetryableError(f"Slack unreachable: {exc}") from exc
-
-
-def _retry_after_of(headers: Any) -> float | None:
-    for name, value in dict(headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return float(raw)
-            except (TypeError, ValueError):
-                return None
-    return None
+        posted_channel, ts = response.get("channel"), response.get("ts")
+        if isinstance(posted_channel, str) and isinstance(ts, str):
+            return Posted(posted_channel, ts)
+        return None

@@ -13,22 +13,18 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from backend.container import Container, set_container
-from backend.domain import RequestStatus, Source
 from backend.settings import Settings, set_settings
 
 if TYPE_CHECKING:
-    from backend.domain import RequestRecord
     from backend.local.gateway import GatewayServer
     from backend.local.poller import DrainResult, QueuePoller
     from backend.local.resources import AwsResources
-    from backend.services.notifications import Notifier
 
 logger = Logger(child=True)
 
@@ -91,70 +87,6 @@ class ShutdownReport:
     drain: DrainResult | None = None
     saved_items: int = 0
     saved_messages: int = 0
-
-
-class AnnouncingNotifier:
-    """The container's notifier, plus an announcement in a channel for API requests.
-
-    API requests have no Slack user to tell (the Slack notifier skips them); locally their
-    outcome is posted to ``channel`` so it shows up beside the Slack ones.
-    """
-
-    def __init__(self, inner: Notifier, client: Any, channel: str) -> None:
-        self._inner = inner
-        self._client = client
-        self._channel = channel
-
-    def pr_opened(self, record: RequestRecord) -> None:
-        self._inner.pr_opened(record)
-        self._announce(record)
-
-    def request_failed(self, record: RequestRecord) -> None:
-        self._inner.request_failed(record)
-        self._announce(record)
-
-    def pr_merged(self, record: RequestRecord) -> None:
-        self._inner.pr_merged(record)
-        self._announce(record)
-
-    def database_applied(self, record: RequestRecord) -> None:
-        self._inner.database_applied(record)
-        self._announce(record)
-
-    def _announce(self, record: RequestRecord) -> None:
-        if record.source is not Source.API:
-            return
-        from bot import blocks
-
-        build = {
-            RequestStatus.PR_OPENED: blocks.pr_opened,
-            RequestStatus.MERGED: blocks.pr_merged,
-            RequestStatus.APPLIED: blocks.database_applied,
-        }.get(record.status, blocks.request_failed)
-        try:
-            self._client.chat_postMessage(channel=self._channel, unfurl_links=False, **build(record))
-        except Exception as exc:
-            # A courtesy of the local stack: never worth failing (and redelivering) the request.
-            logger.warning("could not announce the API request", extra={"error": repr(exc)})
-
-
-@dataclass
-class LocalContainer(Container):
-    """The process container of the local stack: the normal one, plus announcements of API requests.
-
-    ``announce_channel`` is set with the Slack stand-in only: a real workspace (Socket Mode)
-    has no such channel, and the deployed stack does not announce either.
-    """
-
-    announce_channel: str | None = None
-
-    @cached_property
-    def notifier(self) -> Notifier:
-        inner: Notifier = Container.notifier.func(self)  # type: ignore[attr-defined]
-        client = self.slack_client
-        if client is None or not self.announce_channel:
-            return inner
-        return AnnouncingNotifier(inner, client, self.announce_channel)
 
 
 def _lambda_environment(settings: Settings) -> None:
@@ -310,9 +242,9 @@ class LocalStack:
             }
         settings = self.resources.configure(base.with_overrides(**changes))
         set_settings(settings)
-        set_container(
-            LocalContainer(settings, announce_channel=None if self.socket_mode else LOCAL_API_CHANNEL)
-        )
+        # API requests have no Slack user; locally their outcome is announced in a channel of the
+        # stand-in, so both paths show up side by side (a real workspace has no such channel).
+        set_container(Container(settings, api_channel=None if self.socket_mode else LOCAL_API_CHANNEL))
         self.settings = settings
         if self.socket_mode:
             from bot.socket_mode import build_handler

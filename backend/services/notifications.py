@@ -1,33 +1,171 @@
-"""How the worker and the lifecycle tell a requester what happened to their request."""
+"""Telling a requester what happened to their request: one table from status to message.
+
+Whoever records a status (the provisioner, the webhook, CI, the dead-letter function) calls
+``notify_once``, so redeliveries and races between them still send one message per status. The
+message goes to the requester's DM (in the confirmation's thread when there is one) for Slack
+requests; API requests have no Slack user, so they are announced in ``api_channel`` when one is
+configured (the local stack's ``#rds-provisioner``) and only logged otherwise.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from backend.domain.models import RequestRecord, RequestStatus
+from backend.adapters.chat import ChatSender
+from backend.adapters.slack_blocks import (
+    COMMAND,
+    STATUS_EMOJI,
+    Message,
+    context,
+    describe,
+    escape,
+    message,
+    pull_request_link,
+    section,
+)
+from backend.domain import RequestRecord, RequestStatus, Source, policy_for
 
 logger = Logger(child=True)
 
 
+# --- the messages --------------------------------------------------------------------------------
+def _pr_opened(record: RequestRecord) -> Message:
+    policy = policy_for(record.environment)
+    text = f"Pull request opened for {describe(record)}"
+    if record.pr_url:
+        text += f": {record.pr_url}"
+    details = "\n".join(
+        [
+            f"*Database:* `{record.database_name}`",
+            f"*Engine:* {record.database_engine.value}",
+            f"*Environment:* {record.environment.value}",
+            f"*Instance class:* `{policy.instance_class}`",
+        ]
+    )
+    return message(
+        text,
+        [
+            section(f":mag: The {pull_request_link(record)} for {describe(record)} is open."),
+            section(details),
+            context(f"Request `{record.request_id}` · once it is reviewed and merged, CircleCI applies it."),
+        ],
+    )
+
+
+def _ended(record: RequestRecord) -> Message:
+    rejected = record.status is RequestStatus.REJECTED
+    verb = "was rejected" if rejected else "failed"
+    reason = record.error or "no reason was recorded"
+    if rejected:
+        next_step = (
+            f"Nothing was changed. Fix the request and send it again with `{COMMAND}`, "
+            "or pick another name if this database already exists."
+        )
+    else:
+        next_step = (
+            f"Nothing was merged. Try again with `{COMMAND}`; if it keeps failing, ask the platform "
+            f"team and quote request `{record.request_id}`."
+        )
+    return message(
+        f"Your request for {describe(record)} {verb}: {reason}",
+        [
+            section(f"{STATUS_EMOJI[record.status]} Your request for {describe(record)} {verb}."),
+            section(f"*Reason:* {escape(reason)}"),
+            context(f"{next_step} · request `{record.request_id}`"),
+        ],
+    )
+
+
+def _merged(record: RequestRecord) -> Message:
+    return message(
+        f"The pull request for {describe(record)} was merged; CircleCI is applying it.",
+        [
+            section(
+                f"{STATUS_EMOJI[RequestStatus.MERGED]} The {pull_request_link(record)} for "
+                f"{describe(record)} was merged; CircleCI is applying it."
+            ),
+            context(f"Request `{record.request_id}` · I'll tell you here when the database is ready."),
+        ],
+    )
+
+
+def _applied(record: RequestRecord) -> Message:
+    """Where to find the new database; names of outputs and secrets only, never a secret value."""
+    request = record.request
+    env_dir = f"terraform/envs/{record.environment.value}"
+    module = request.module_name
+    text = (
+        f"Your database is ready: {describe(record)}, RDS instance `{request.rds_identifier}`. "
+        f"Endpoint: `terraform output {module}_endpoint` in {env_dir}; the master password lives "
+        f"in Secrets Manager (`terraform output {module}_master_user_secret_arn`)."
+    )
+    where = "\n".join(
+        [
+            f"*RDS instance:* `{request.rds_identifier}`",
+            f"*Endpoint:* `terraform output {module}_endpoint` in `{env_dir}` "
+            f"(or the RDS console, instance `{request.rds_identifier}`)",
+            "*Master password:* in AWS Secrets Manager, managed by RDS; the secret's ARN is "
+            f"`terraform output {module}_master_user_secret_arn` (the module output "
+            "`master_user_secret_arn`). Prefer IAM database authentication for applications.",
+        ]
+    )
+    return message(
+        text,
+        [
+            section(f"{STATUS_EMOJI[RequestStatus.APPLIED]} Your database is ready: {describe(record)}."),
+            section(where),
+            context(f"Request `{record.request_id}` · applied by CircleCI"),
+        ],
+    )
+
+
+# What the requester hears when their request reaches a status. ``accepted`` is missing on
+# purpose: the frontend that took the request has already answered.
+MESSAGES: Mapping[RequestStatus, Callable[[RequestRecord], Message]] = {
+    RequestStatus.PR_OPENED: _pr_opened,
+    RequestStatus.MERGED: _merged,
+    RequestStatus.APPLIED: _applied,
+    RequestStatus.FAILED: _ended,
+    RequestStatus.REJECTED: _ended,
+}
+
+
+def message_for(record: RequestRecord) -> Message | None:
+    build = MESSAGES.get(record.status)
+    return None if build is None else build(record)
+
+
+# --- sending -------------------------------------------------------------------------------------
 class Notifier(Protocol):
-    def pr_opened(self, record: RequestRecord) -> None:
-        """The PR for ``record`` is open (``record.pr_url``)."""
+    def notify(self, record: RequestRecord) -> None:
+        """Tell ``record``'s requester about its current status (nothing for ``accepted``)."""
         ...
 
-    def request_failed(self, record: RequestRecord) -> None:
-        """``record`` ended ``failed`` or ``rejected``; ``record.error`` says why."""
-        ...
 
-    def pr_merged(self, record: RequestRecord) -> None:
-        """The PR for ``record`` was merged; CircleCI applies it next."""
-        ...
+class ChatNotifier:
+    """``Notifier`` over a chat: the requester's DM thread, or ``api_channel`` for API requests."""
 
-    def database_applied(self, record: RequestRecord) -> None:
-        """CircleCI applied ``record``'s Terraform: the database exists."""
-        ...
+    def __init__(self, chat: ChatSender, *, api_channel: str | None = None) -> None:
+        self._chat = chat
+        self._api_channel = api_channel
+
+    def notify(self, record: RequestRecord) -> None:
+        built = message_for(record)
+        if built is None:
+            return
+        if record.source is Source.SLACK:
+            channel = record.slack_channel or record.requested_by
+            self._chat.post(channel, built, thread_ts=record.slack_thread_ts)
+        elif self._api_channel:
+            self._chat.post(self._api_channel, built)
+        else:
+            logger.info(
+                "request status (an API request: nobody to tell in Slack)",
+                extra={"request_id": record.request_id, "status": record.status, "text": built["text"]},
+            )
 
 
 class NotificationClaims(Protocol):
@@ -38,57 +176,16 @@ class NotificationClaims(Protocol):
     def release_notification(self, request_id: str, status: RequestStatus) -> None: ...
 
 
-def _sender(notifier: Notifier, status: RequestStatus) -> Callable[[RequestRecord], None] | None:
-    if status is RequestStatus.PR_OPENED:
-        return notifier.pr_opened
-    if status is RequestStatus.MERGED:
-        return notifier.pr_merged
-    if status is RequestStatus.APPLIED:
-        return notifier.database_applied
-    if status in {RequestStatus.FAILED, RequestStatus.REJECTED}:
-        return notifier.request_failed
-    return None  # accepted: the frontend that took the request already answered
-
-
 def notify_once(claims: NotificationClaims, notifier: Notifier, record: RequestRecord) -> bool:
     """Tell the requester about ``record``'s status unless someone already did; True if this call did.
 
-    Whoever records a status (worker, webhook, CI) calls this, so redeliveries and races between
-    them still send one message per status. A notifier failure gives the claim back (so a retry
-    notifies) and propagates.
+    A notifier failure gives the claim back (so a retry notifies) and propagates.
     """
-    send = _sender(notifier, record.status)
-    if send is None or not claims.claim_notification(record.request_id, record.status):
+    if record.status not in MESSAGES or not claims.claim_notification(record.request_id, record.status):
         return False
     try:
-        send(record)
+        notifier.notify(record)
     except Exception:
         claims.release_notification(record.request_id, record.status)
         raise
     return True
-
-
-class LoggingNotifier:
-    """Used when no Slack bot token is configured (API-only installations)."""
-
-    def pr_opened(self, record: RequestRecord) -> None:
-        logger.info("pull request opened", extra={"request_id": record.request_id, "pr_url": record.pr_url})
-
-    def request_failed(self, record: RequestRecord) -> None:
-        logger.warning(
-            "request did not succeed",
-            extra={"request_id": record.request_id, "status": record.status, "error": record.error},
-        )
-
-    def pr_merged(self, record: RequestRecord) -> None:
-        logger.info("pull request merged", extra={"request_id": record.request_id, "pr_url": record.pr_url})
-
-    def database_applied(self, record: RequestRecord) -> None:
-        logger.info(
-            "database applied",
-            extra={
-                "request_id": record.request_id,
-                "environment": record.environment,
-                "database_name": record.database_name,
-            },
-        )

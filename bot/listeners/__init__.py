@@ -1,14 +1,23 @@
-"""Slack listeners; each module registers its own on the app (Bolt's starter-template layout)."""
+"""Slack listeners, one module per kind (Bolt's starter-template layout): top-level callbacks, each
+module's ``register`` wires its own. The services reach them through Bolt's ``context``."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
 
-from bot.listeners import commands, home, views
-from bot.services import BotServices
+from slack_bolt import App, BoltContext
+
+from bot.listeners import actions, commands, events, views
+from bot.services import CONTEXT_KEY, BotServices
 
 
 def register_listeners(app: App, services: BotServices) -> None:
-    commands.register(app, services)
-    views.register(app, services)
-    home.register(app, services)
+    def provide_services(context: BoltContext, next: Callable[[], None]) -> None:
+        context[CONTEXT_KEY] = services
+        next()
+
+    app.middleware(provide_services)
+    commands.register(app)
+    views.register(app)
+    events.register(app)
+    actions.register(app)

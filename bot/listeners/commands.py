@@ -5,39 +5,36 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.domain import (
-    AlreadyRequested,
-    FieldError,
-    NotAllowed,
-    QueueUnavailable,
-    RetryableError,
-    Source,
-    ValidationFailed,
-)
+from backend.domain import FieldError, Source
 from bot import blocks
 from bot.confirmations import confirm_in_dm
-from bot.services import BotServices
+from bot.intake_answers import REFUSALS, answer_for
+from bot.services import BotServices, services_of
 
 POSITIONAL_FIELDS = (blocks.DATABASE_NAME, blocks.DATABASE_ENGINE, blocks.ENVIRONMENT)
 
 
-def register(app: App, services: BotServices) -> None:
-    @app.command(blocks.COMMAND)
-    def provision_rds(ack: Ack, command: dict[str, Any], client: WebClient, logger: logging.Logger) -> None:
-        words = (command.get("text") or "").split()
-        subcommand = words[0].lower() if words else ""
-        if not words:
-            open_modal(ack, client, command["trigger_id"], logger)
-        elif subcommand == "help":
-            ack(**blocks.help_message())
-        elif subcommand == "status":
-            show_status(ack, services, words[1:])
-        else:
-            submit(ack, client, services, command, words=words, logger=logger)
+def provision_rds(
+    ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    words = (command.get("text") or "").split()
+    subcommand = words[0].lower() if words else ""
+    if not words:
+        open_modal(ack, client, command["trigger_id"], logger)
+    elif subcommand == "help":
+        ack(**blocks.help_message())
+    elif subcommand == "status":
+        show_status(ack, services_of(context), words[1:])
+    else:
+        submit(ack, client, services_of(context), command, words=words, logger=logger)
+
+
+def register(app: App) -> None:
+    app.command(blocks.COMMAND)(provision_rds)
 
 
 def open_modal(ack: Ack, client: WebClient, trigger_id: str, logger: logging.Logger) -> None:
@@ -69,35 +66,20 @@ def submit(
     words: list[str],
     logger: logging.Logger,
 ) -> None:
+    typed = command.get("text", "")
     if len(words) > len(POSITIONAL_FIELDS):
         extra = " ".join(words[len(POSITIONAL_FIELDS) :])
-        ack(
-            **blocks.invalid_command(
-                [FieldError("text", f"expected 3 words, got {len(words)} (unexpected: {extra})")],
-                text=command.get("text", ""),
-            )
-        )
+        problem = FieldError("text", f"expected 3 words, got {len(words)} (unexpected: {extra})")
+        ack(**blocks.invalid_command([problem], text=typed))
         return
     data = dict(zip(POSITIONAL_FIELDS, words, strict=False))
-    user_id: str = command["user_id"]
     try:
-        submission = services.intake.submit(data, requested_by=user_id, source=Source.SLACK)
-    except ValidationFailed as exc:
-        ack(**blocks.invalid_command(exc.errors, text=command.get("text", "")))
-        return
-    except NotAllowed as exc:
-        ack(**blocks.not_allowed(exc.message))
-        return
-    except AlreadyRequested as exc:
-        ack(**blocks.already_requested(exc.message, exc.existing_request_id))
-        return
-    except QueueUnavailable:
-        ack(**blocks.queue_unavailable())
-        return
-    except RetryableError:
-        # DynamoDB throttled or unreachable: intake changed nothing, so the person may just retry.
-        logger.exception("submission failed transiently")
-        ack(**blocks.try_again_later())
+        submission = services.intake.submit(data, requested_by=command["user_id"], source=Source.SLACK)
+    except REFUSALS as refused:
+        answer = answer_for(refused)
+        if answer.ours:
+            logger.exception("submission failed on our side")
+        ack(**answer.command(refused, typed))
         return
     ack(**blocks.submitted(submission.record))
     confirm_in_dm(client, services, submission.record, logger)

@@ -5,50 +5,37 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from backend.domain import (
-    AlreadyRequested,
-    NotAllowed,
-    QueueUnavailable,
-    RetryableError,
-    Source,
-    ValidationFailed,
-)
+from backend.domain import Source
 from bot import blocks
 from bot.confirmations import confirm_in_dm
-from bot.services import BotServices
+from bot.intake_answers import REFUSALS, answer_for
+from bot.services import services_of
 
 
-def register(app: App, services: BotServices) -> None:
-    @app.view(blocks.MODAL_CALLBACK_ID)
-    def submit_modal(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, logger: logging.Logger
-    ) -> None:
-        user_id: str = body["user"]["id"]
-        data = blocks.modal_values(view.get("state", {}).get("values", {}))
-        try:
-            submission = services.intake.submit(data, requested_by=user_id, source=Source.SLACK)
-        except ValidationFailed as exc:
-            ack(response_action="errors", errors=blocks.modal_errors(exc.errors))
-            return
-        except NotAllowed as exc:
-            ack(response_action="errors", errors={blocks.ENVIRONMENT: exc.message})
-            return
-        except AlreadyRequested as exc:
-            hint = f" (request {exc.existing_request_id})" if exc.existing_request_id else ""
-            ack(response_action="errors", errors={blocks.DATABASE_NAME: exc.message + hint})
-            return
-        except (QueueUnavailable, RetryableError):
-            logger.exception("submission failed transiently")
-            ack(
-                response_action="errors",
-                errors={
-                    blocks.DATABASE_NAME: "The request could not be queued right now; nothing was "
-                    "recorded. Please submit again in a minute."
-                },
-            )
-            return
-        ack()  # closes the modal; the confirmation goes to the DM below
-        confirm_in_dm(client, services, submission.record, logger)
+def provision_modal_submitted(  # noqa: PLR0917 - Bolt injects listener arguments by name
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    logger: logging.Logger,
+) -> None:
+    services = services_of(context)
+    data = blocks.modal_values(view.get("state", {}).get("values", {}))
+    try:
+        submission = services.intake.submit(data, requested_by=body["user"]["id"], source=Source.SLACK)
+    except REFUSALS as refused:
+        answer = answer_for(refused)
+        if answer.ours:
+            logger.exception("submission failed on our side")
+        ack(response_action="errors", errors=answer.modal(refused))
+        return
+    ack()  # closes the modal; the confirmation goes to the DM below
+    confirm_in_dm(client, services, submission.record, logger)
+
+
+def register(app: App) -> None:
+    app.view(blocks.MODAL_CALLBACK_ID)(provision_modal_submitted)

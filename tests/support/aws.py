@@ -21,13 +21,13 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef
 from backend.container import Container, set_container
-from backend.domain import ProvisionRequest, RequestRecord, Source
+from backend.domain import ProvisionRequest, RequestRecord, RequestStatus, Source
 from backend.local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
 from backend.local.resources import AwsResources, ensure_resources
 from backend.services.notifications import Notifier
@@ -49,25 +49,22 @@ class RecordingNotifier:
         self.fail_next = 0
         self._lock = threading.Lock()
 
-    def _record(self, kind: str, record: RequestRecord) -> None:
+    # The kind of message each status gets, as the events name it.
+    KINDS: ClassVar[dict[RequestStatus, str]] = {
+        RequestStatus.PR_OPENED: "pr_opened",
+        RequestStatus.MERGED: "pr_merged",
+        RequestStatus.APPLIED: "database_applied",
+        RequestStatus.FAILED: "request_failed",
+        RequestStatus.REJECTED: "request_failed",
+    }
+
+    def notify(self, record: RequestRecord) -> None:
         with self._lock:
             if self.fail_next:
                 self.fail_next -= 1
                 raise ConnectionError("notifier down")
-            self.events.append((kind, record.request_id))
+            self.events.append((self.KINDS[record.status], record.request_id))
             self.records.append(record)
-
-    def pr_opened(self, record: RequestRecord) -> None:
-        self._record("pr_opened", record)
-
-    def request_failed(self, record: RequestRecord) -> None:
-        self._record("request_failed", record)
-
-    def pr_merged(self, record: RequestRecord) -> None:
-        self._record("pr_merged", record)
-
-    def database_applied(self, record: RequestRecord) -> None:
-        self._record("database_applied", record)
 
 
 @dataclass

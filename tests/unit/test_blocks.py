@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,17 @@ from backend.domain import (
     Source,
     parse_request,
 )
+from backend.services.notifications import message_for
 from bot import blocks
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+def notification(record: RequestRecord) -> dict[str, Any]:
+    """What the requester is told when ``record`` reaches its status."""
+    built = message_for(record)
+    assert built is not None
+    return built
 
 
 def record(**changes: object) -> RequestRecord:
@@ -126,7 +135,7 @@ def test_submitted_names_the_request_id_and_how_to_follow_it():
     ("environment", "instance_class"), [(Environment.DEV, "db.t3.micro"), (Environment.PROD, "db.t3.medium")]
 )
 def test_pr_opened_has_link_database_engine_environment_and_instance_class(environment, instance_class):
-    message = blocks.pr_opened(
+    message = notification(
         record(status=RequestStatus.PR_OPENED, environment=environment, pr_url="https://example.test/pr/7")
     )
     text = all_text(message)
@@ -136,8 +145,8 @@ def test_pr_opened_has_link_database_engine_environment_and_instance_class(envir
 
 
 def test_failed_and_rejected_say_why_and_what_next():
-    failed = blocks.request_failed(record(status=RequestStatus.FAILED, error="GitHub said no"))
-    rejected = blocks.request_failed(record(status=RequestStatus.REJECTED, error="already exists"))
+    failed = notification(record(status=RequestStatus.FAILED, error="GitHub said no"))
+    rejected = notification(record(status=RequestStatus.REJECTED, error="already exists"))
     assert "failed" in failed["text"]
     assert "GitHub said no" in failed["text"]
     assert "was rejected" in rejected["text"]
@@ -175,7 +184,7 @@ def test_status_message_shows_status_error_and_pr():
 
 
 def test_long_texts_stay_under_slack_limits():
-    message = blocks.request_failed(record(status=RequestStatus.FAILED, error="x" * 5000))
+    message = notification(record(status=RequestStatus.FAILED, error="x" * 5000))
     for block in message["blocks"]:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000

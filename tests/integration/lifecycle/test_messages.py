@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from backend.adapters.slack import SlackNotifier, build_web_client
+from backend.adapters.slack import SlackSender, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
 from backend.local.slack_api import SlackApiStandIn
-from bot import blocks
+from backend.services.notifications import ChatNotifier, message_for
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def notification(record: RequestRecord) -> dict[str, Any]:
+    """What the requester is told when ``record`` reaches its status."""
+    built = message_for(record)
+    assert built is not None
+    return built
 
 
 def record(status: RequestStatus, **changes: object) -> RequestRecord:
@@ -43,13 +51,13 @@ def slack_api() -> Iterator[SlackApiStandIn]:
 
 
 def test_merged_says_circleci_is_applying_it():
-    message = blocks.pr_merged(record(RequestStatus.MERGED))
+    message = notification(record(RequestStatus.MERGED))
     assert "CircleCI is applying it" in message["text"]
     assert "https://github.example/acme/infra/pull/7" in json.dumps(message["blocks"])
 
 
 def test_applied_says_where_the_endpoint_and_the_password_secret_are():
-    message = blocks.database_applied(record(RequestStatus.APPLIED))
+    message = notification(record(RequestStatus.APPLIED))
     text = message["text"] + json.dumps(message["blocks"])
     assert message["text"].startswith("Your database is ready")
     assert "billing-ledger-prod" in text  # the RDS identifier
@@ -61,16 +69,16 @@ def test_applied_says_where_the_endpoint_and_the_password_secret_are():
 
 
 @pytest.mark.parametrize(
-    ("status", "send", "expected"),
+    ("status", "expected"),
     [
-        (RequestStatus.MERGED, "pr_merged", "CircleCI is applying it"),
-        (RequestStatus.APPLIED, "database_applied", "Your database is ready"),
+        (RequestStatus.MERGED, "CircleCI is applying it"),
+        (RequestStatus.APPLIED, "Your database is ready"),
     ],
 )
-def test_slack_notifier_answers_in_the_requesters_thread(slack_api: SlackApiStandIn, status, send, expected):
-    notifier = SlackNotifier(build_web_client("xoxb-test", base_url=slack_api.base_url))
+def test_slack_notifier_answers_in_the_requesters_thread(slack_api: SlackApiStandIn, status, expected):
+    notifier = ChatNotifier(SlackSender(build_web_client("xoxb-test", base_url=slack_api.base_url)))
 
-    getattr(notifier, send)(record(status))
+    notifier.notify(record(status))
 
     (call,) = [c for c in slack_api.calls if c["method"] == "chat.postMessage"]
     assert call["args"]["channel"] == "D0REQUESTER"
@@ -79,6 +87,6 @@ def test_slack_notifier_answers_in_the_requesters_thread(slack_api: SlackApiStan
 
 
 def test_api_requests_have_nobody_to_tell_in_slack(slack_api: SlackApiStandIn):
-    notifier = SlackNotifier(build_web_client("xoxb-test", base_url=slack_api.base_url))
-    notifier.database_applied(record(RequestStatus.APPLIED, source=Source.API, slack_channel=None))
+    notifier = ChatNotifier(SlackSender(build_web_client("xoxb-test", base_url=slack_api.base_url)))
+    notifier.notify(record(RequestStatus.APPLIED, source=Source.API, slack_channel=None))
     assert [c for c in slack_api.calls if c["method"] == "chat.postMessage"] == []

@@ -1,4 +1,4 @@
-"""SlackNotifier against the Slack API stand-in: the right channel, the right thread, 429s retried."""
+"""ChatNotifier over SlackSender, against the stand-in: the right channel and thread, 429s retried."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk import WebClient
 
-from backend.adapters.slack import SlackNotifier, build_web_client
+from backend.adapters.slack import SlackSender, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
 from backend.local.slack_api import SlackApiStandIn, dm_channel_for
+from backend.services.notifications import ChatNotifier
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -26,6 +27,10 @@ def slack_api() -> Iterator[SlackApiStandIn]:
 @pytest.fixture
 def client(slack_api: SlackApiStandIn) -> WebClient:
     return build_web_client(BOT_TOKEN, base_url=slack_api.base_url, max_rate_limit_wait_seconds=5)
+
+
+def notifier(client: WebClient) -> ChatNotifier:
+    return ChatNotifier(SlackSender(client))
 
 
 def record(**changes: object) -> RequestRecord:
@@ -49,7 +54,7 @@ def record(**changes: object) -> RequestRecord:
 
 
 def test_pr_opened_is_posted_in_the_confirmation_thread(client: WebClient, slack_api: SlackApiStandIn):
-    SlackNotifier(client).pr_opened(record())
+    notifier(client).notify(record())
 
     [posted] = slack_api.calls_to("chat.postMessage")
     assert posted["channel"] == "D0DM"
@@ -61,7 +66,7 @@ def test_pr_opened_is_posted_in_the_confirmation_thread(client: WebClient, slack
 
 
 def test_without_a_confirmation_it_goes_to_the_users_dm(client: WebClient, slack_api: SlackApiStandIn):
-    SlackNotifier(client).pr_opened(record(slack_channel=None, slack_thread_ts=None))
+    notifier(client).notify(record(slack_channel=None, slack_thread_ts=None))
 
     [posted] = slack_api.calls_to("chat.postMessage")
     assert posted["channel"] == USER
@@ -69,7 +74,7 @@ def test_without_a_confirmation_it_goes_to_the_users_dm(client: WebClient, slack
 
 
 def test_failure_says_why_and_what_next(client: WebClient, slack_api: SlackApiStandIn):
-    SlackNotifier(client).request_failed(
+    notifier(client).notify(
         record(status=RequestStatus.REJECTED, pr_url=None, error="orders already exists in prod")
     )
 
@@ -80,16 +85,16 @@ def test_failure_says_why_and_what_next(client: WebClient, slack_api: SlackApiSt
 
 
 def test_api_requests_get_no_slack_message(client: WebClient, slack_api: SlackApiStandIn):
-    notifier = SlackNotifier(client)
-    notifier.pr_opened(record(source=Source.API, requested_by="api-key:ci", slack_channel=None))
-    notifier.request_failed(record(source=Source.API, status=RequestStatus.FAILED, error="boom"))
+    api_notifier = notifier(client)
+    api_notifier.notify(record(source=Source.API, requested_by="api-key:ci", slack_channel=None))
+    api_notifier.notify(record(source=Source.API, status=RequestStatus.FAILED, error="boom"))
     assert slack_api.calls == []
 
 
 def test_a_429_is_retried_after_retry_after(client: WebClient, slack_api: SlackApiStandIn):
     slack_api.fail_next("chat.postMessage", status=429, retry_after=0)
 
-    SlackNotifier(client).pr_opened(record())
+    notifier(client).notify(record())
 
     assert [r["status"] for r in slack_api.rejected] == [429]
     assert len(slack_api.calls_to("chat.postMessage")) == 1
@@ -99,7 +104,7 @@ def test_a_rate_limit_longer_than_the_budget_is_left_to_sqs(client: WebClient, s
     slack_api.fail_next("chat.postMessage", status=429, retry_after=30)
 
     with pytest.raises(RetryableError) as raised:
-        SlackNotifier(client).pr_opened(record())
+        notifier(client).notify(record())
 
     assert raised.value.retry_after_seconds == 30
     assert len(slack_api.rejected) == 1  # declined to sleep 30 s inside the worker
@@ -109,12 +114,12 @@ def test_a_rate_limit_longer_than_the_budget_is_left_to_sqs(client: WebClient, s
 def test_slack_outage_is_retryable(client: WebClient, slack_api: SlackApiStandIn):
     slack_api.fail_next("chat.postMessage", status=503, error="service_unavailable", retry_after=None)
     with pytest.raises(RetryableError):
-        SlackNotifier(client).pr_opened(record())
+        notifier(client).notify(record())
 
 
 def test_a_permanent_slack_error_does_not_fail_the_request(client: WebClient, slack_api: SlackApiStandIn):
     slack_api.fail_next("chat.postMessage", status=200, error="channel_not_found", retry_after=None)
-    SlackNotifier(client).pr_opened(record())  # logged, not raised: the PR exists regardless
+    notifier(client).notify(record())  # logged, not raised: the PR exists regardless
     assert slack_api.calls_to("chat.postMessage") == []
 
 
@@ -124,7 +129,7 @@ def test_unreachable_slack_is_retryable():
     client = build_web_client(BOT_TOKEN, base_url=base_url, timeout=2)
     client.retry_handlers = []  # no connection retries: the refused connection is the point
     with pytest.raises(RetryableError):
-        SlackNotifier(client).pr_opened(record())
+        notifier(client).notify(record())
 
 
 def test_command_then_worker_reply_lands_in_the_dm_thread(harness: SlackHarness):
@@ -137,7 +142,7 @@ def test_command_then_worker_reply_lands_in_the_dm_thread(harness: SlackHarness)
     ).record
 
     notifier_client = build_web_client(BOT_TOKEN, base_url=harness.slack_api.base_url)
-    SlackNotifier(notifier_client).pr_opened(opened)
+    notifier(notifier_client).notify(opened)
 
     reply = harness.slack_api.calls_to("chat.postMessage")[-1]
     assert confirmation["channel"] == USER

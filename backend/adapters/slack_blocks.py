@@ -1,0 +1,81 @@
+"""Block Kit building blocks shared by the Slack app (``bot/``) and the notifications (pure).
+
+Every message is ``{"text": ..., "blocks": [...]}``: ``text`` is the notification and screen-reader
+fallback Slack asks for whenever blocks are sent, so a message can go to ``ack(**message)`` or
+``chat.postMessage(channel=..., **message)`` alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from backend.domain import RequestRecord, RequestStatus
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+COMMAND = "/provision-rds"
+
+STATUS_EMOJI: Mapping[RequestStatus, str] = {
+    RequestStatus.ACCEPTED: ":hourglass_flowing_sand:",
+    RequestStatus.PR_OPENED: ":mag:",
+    RequestStatus.MERGED: ":twisted_rightwards_arrows:",
+    RequestStatus.APPLIED: ":white_check_mark:",
+    RequestStatus.FAILED: ":x:",
+    RequestStatus.REJECTED: ":no_entry:",
+}
+_STATUS_HINT: Mapping[RequestStatus, str] = {
+    RequestStatus.ACCEPTED: "queued; the pull request is being prepared",
+    RequestStatus.PR_OPENED: "pull request open, waiting for review",
+    RequestStatus.MERGED: "merged; CircleCI is applying the Terraform",
+    RequestStatus.APPLIED: "the database exists",
+    RequestStatus.FAILED: "failed",
+    RequestStatus.REJECTED: "rejected",
+}
+# Slack caps a section's text at 3000 characters.
+SECTION_TEXT_LIMIT = 3000
+
+
+def escape(text: str) -> str:
+    """Escape user-supplied text for mrkdwn: ``&``, ``<`` and ``>`` are control characters there."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}]}
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label), "value": value}
+
+
+def message(text: str, blocks: list[Block]) -> Message:
+    return {"text": text, "blocks": blocks}
+
+
+def describe(record: RequestRecord) -> str:
+    return f"`{record.database_name}` ({record.database_engine.value}, {record.environment.value})"
+
+
+def status_line(record: RequestRecord) -> str:
+    line = f"{STATUS_EMOJI[record.status]} *{record.status.value}*: {_STATUS_HINT[record.status]}"
+    if record.pr_url:
+        line += f" · <{record.pr_url}|pull request>"
+    return line
+
+
+def pull_request_link(record: RequestRecord) -> str:
+    return f"<{record.pr_url}|pull request>" if record.pr_url else "pull request"

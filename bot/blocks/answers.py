@@ -1,0 +1,149 @@
+"""Answers to the slash command and the DM confirmation (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend.adapters.slack_blocks import (
+    COMMAND,
+    Message,
+    context,
+    describe,
+    escape,
+    message,
+    section,
+    status_line,
+)
+from backend.domain import Environment, FieldError, RequestRecord, policy_for
+from bot.blocks.ids import USAGE
+
+
+def submitted(record: RequestRecord) -> Message:
+    """The ephemeral answer to an accepted request."""
+    text = (
+        f"Request `{record.request_id}` accepted: {describe(record)}. "
+        "I'll send you the pull request link in a direct message."
+    )
+    return message(
+        text,
+        [
+            section(f":white_check_mark: Request accepted for {describe(record)}."),
+            context(
+                f"Request id `{record.request_id}` · {status_line(record)} · "
+                f"check with `{COMMAND} status {record.request_id}`"
+            ),
+        ],
+    )
+
+
+def dm_confirmation(record: RequestRecord) -> Message:
+    """The message in the requester's DM whose thread the worker answers in."""
+    policy = policy_for(record.environment)
+    text = f"Your request for {describe(record)} is queued (request `{record.request_id}`)."
+    details = [
+        f"*Database:* `{record.database_name}`",
+        f"*Engine:* {record.database_engine.value}",
+        f"*Environment:* {record.environment.value} ({policy.instance_class})",
+    ]
+    if record.owner:
+        details.append(f"*Owner:* {escape(record.owner)}")
+    if record.purpose:
+        details.append(f"*Purpose:* {escape(record.purpose)}")
+    return message(
+        text,
+        [
+            section(
+                f":inbox_tray: Your request for {describe(record)} is queued. "
+                "I'll reply in this thread when the pull request is open."
+            ),
+            section("\n".join(details)),
+            context(f"Request id `{record.request_id}`"),
+        ],
+    )
+
+
+def invalid_command(errors: Sequence[FieldError], *, text: str = "") -> Message:
+    """The exact field errors, then the usage line."""
+    lines = [f"• *{error.field}*: {escape(error.message)}" for error in errors]
+    summary = "That request is not valid:\n" + "\n".join(lines)
+    if text:
+        summary = f"`{COMMAND} {escape(text)}` is not valid:\n" + "\n".join(lines)
+    return message(
+        summary + "\n" + USAGE,
+        [section(":warning: " + summary), context(USAGE)],
+    )
+
+
+def usage_error(problem: str) -> Message:
+    return message(f"{problem}\n{USAGE}", [section(f":warning: {escape(problem)}"), context(USAGE)])
+
+
+def not_allowed(reason: str) -> Message:
+    return message(
+        f"Not submitted: {reason}",
+        [section(f":no_entry: *Not submitted.* {escape(reason)}")],
+    )
+
+
+def already_requested(reason: str, existing_request_id: str | None) -> Message:
+    hint = f" See `{COMMAND} status {existing_request_id}`." if existing_request_id else ""
+    return message(
+        f"Not submitted: {reason}{hint}",
+        [section(f":information_source: *Not submitted.* {escape(reason)}{hint}")],
+    )
+
+
+def queue_unavailable() -> Message:
+    reason = "The request queue is unavailable right now; nothing was recorded. Please try again in a minute."
+    return message(reason, [section(f":warning: {reason}")])
+
+
+def try_again_later() -> Message:
+    reason = (
+        "Something on our side is briefly unavailable, so the request was not accepted. "
+        "Please try again in a minute."
+    )
+    return message(reason, [section(f":warning: {reason}")])
+
+
+def modal_open_failed() -> Message:
+    reason = (
+        "I could not open the form. Try again, or pass the fields directly: "
+        f"`{COMMAND} <database_name> <mysql|postgres> <dev|prod>`."
+    )
+    return message(reason, [section(f":warning: {reason}")])
+
+
+def help_message() -> Message:
+    dev, prod = policy_for(Environment.DEV), policy_for(Environment.PROD)
+    lines = [
+        "*Request an AWS RDS database.* Each request becomes a reviewed Terraform pull request.",
+        f"• `{COMMAND}`: open the request form",
+        f"• `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`: request directly, "
+        f"e.g. `{COMMAND} orders postgres dev`",
+        f"• `{COMMAND} status <request_id>`: where a request is",
+        f"• `{COMMAND} help`: this message",
+        "Database names: a lowercase letter, then lowercase letters, digits and single underscores "
+        "(at most 50 characters), not a reserved word.",
+        f"dev gets `{dev.instance_class}`, prod gets `{prod.instance_class}` with Multi-AZ and "
+        "deletion protection.",
+    ]
+    return message("\n".join(lines), [section("\n".join(lines))])
+
+
+def status_message(record: RequestRecord) -> Message:
+    lines = [
+        f"*Request `{record.request_id}`*: {describe(record)}",
+        status_line(record),
+        f"Requested by <@{record.requested_by}> on {record.created_at:%Y-%m-%d %H:%M} UTC"
+        if record.source.value == "slack"
+        else f"Requested through the API on {record.created_at:%Y-%m-%d %H:%M} UTC",
+    ]
+    if record.error:
+        lines.append(f"*Reason:* {escape(record.error)}")
+    return message("\n".join(lines), [section("\n".join(lines))])
+
+
+def request_not_found(request_id: str) -> Message:
+    text = f"No request with id `{escape(request_id)}`."
+    return message(text, [section(f":grey_question: {text}")])

@@ -1,0 +1,48 @@
+"""App Home: the user's recent requests and a button that opens the request modal (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from backend.adapters.slack_blocks import (
+    Block,
+    context,
+    describe,
+    escape,
+    plain,
+    section,
+    status_line,
+    truncate,
+)
+from backend.domain import RequestRecord
+from bot.blocks.ids import OPEN_MODAL_ACTION_ID
+
+
+def home_view(records: Sequence[RequestRecord]) -> dict[str, Any]:
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Databases")},
+        section("Request an AWS RDS database; it arrives as a reviewed Terraform pull request."),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": OPEN_MODAL_ACTION_ID,
+                    "style": "primary",
+                    "text": plain("Request a database"),
+                }
+            ],
+        },
+        {"type": "divider"},
+        {"type": "header", "text": plain("Your recent requests")},
+    ]
+    if not records:
+        blocks.append(context("No requests yet."))
+    for record in records:
+        lines = [f"*{describe(record)}*", status_line(record)]
+        if record.error:
+            lines.append(f"_{escape(truncate(record.error, 300))}_")
+        blocks.append(section("\n".join(lines)))
+        blocks.append(context(f"`{record.request_id}` · {record.created_at:%Y-%m-%d %H:%M} UTC"))
+    return {"type": "home", "blocks": blocks}

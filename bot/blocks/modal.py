@@ -1,0 +1,129 @@
+"""The request modal: the form, what its submission carries, and errors on their blocks (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from backend.adapters.slack_blocks import option, plain, truncate
+from backend.domain import Engine, Environment, FieldError, policy_for
+from bot.blocks.ids import (
+    DATABASE_ENGINE,
+    DATABASE_NAME,
+    ENVIRONMENT,
+    INPUT_ACTION_ID,
+    MODAL_BLOCK_IDS,
+    MODAL_CALLBACK_ID,
+    OWNER,
+    PURPOSE,
+)
+
+# Slack shows an input error in far less room than a section.
+_ERROR_TEXT_LIMIT = 250
+
+
+def provision_modal() -> dict[str, Any]:
+    """The request form; its input ``block_id``s are the request's field names."""
+    engine_options = [option(Engine.POSTGRES.value, "PostgreSQL"), option(Engine.MYSQL.value, "MySQL")]
+    environment_options = [
+        option(env.value, f"{env.value} ({policy_for(env).instance_class})") for env in Environment
+    ]
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK_ID,
+        "title": plain("Request a database"),
+        "submit": plain("Request"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": DATABASE_NAME,
+                "label": plain("Database name"),
+                "hint": plain(
+                    "A lowercase letter, then lowercase letters, digits and single underscores "
+                    "(at most 50 characters)."
+                ),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT_ACTION_ID,
+                    "max_length": 50,
+                    "placeholder": plain("orders"),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": DATABASE_ENGINE,
+                "label": plain("Engine"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": INPUT_ACTION_ID,
+                    "placeholder": plain("Choose an engine"),
+                    "options": engine_options,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ENVIRONMENT,
+                "label": plain("Environment"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": INPUT_ACTION_ID,
+                    "placeholder": plain("Choose an environment"),
+                    "options": environment_options,
+                    "initial_option": environment_options[0],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": OWNER,
+                "optional": True,
+                "label": plain("Owner (team or person)"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT_ACTION_ID,
+                    "max_length": 64,
+                    "placeholder": plain("payments-team"),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": PURPOSE,
+                "optional": True,
+                "label": plain("Purpose"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT_ACTION_ID,
+                    "multiline": True,
+                    "max_length": 256,
+                    "placeholder": plain("order history for the checkout service"),
+                },
+            },
+        ],
+    }
+
+
+def modal_values(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """The request fields a submitted modal carries (``view.state.values``); empty inputs are left out.
+
+    Only the known block ids are read, so a tampered payload cannot smuggle extra fields in.
+    """
+    data: dict[str, str] = {}
+    for block_id in MODAL_BLOCK_IDS:
+        element = state_values.get(block_id, {}).get(INPUT_ACTION_ID)
+        if not element:
+            continue
+        selected = element.get("selected_option")
+        value = selected.get("value") if isinstance(selected, Mapping) else element.get("value")
+        if isinstance(value, str) and value.strip():
+            data[block_id] = value.strip()
+    return data
+
+
+def modal_errors(errors: Iterable[FieldError]) -> dict[str, str]:
+    """``response_action: errors`` payload: each message on its own input block."""
+    result: dict[str, str] = {}
+    for error in errors:
+        block_id = error.field if error.field in MODAL_BLOCK_IDS else DATABASE_NAME
+        message = truncate(error.message, _ERROR_TEXT_LIMIT)
+        result[block_id] = f"{result[block_id]} {message}" if block_id in result else message
+    return result
