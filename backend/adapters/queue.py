@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from backend.domain.models import ProvisionRequest, Source
+from backend.domain.requests import ProvisionRequest, Source
 
 SCHEMA_VERSION: Literal[1] = 1
 

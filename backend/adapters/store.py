@@ -37,7 +37,7 @@ from backend.domain import (
     RequestStatus,
     RetryableError,
 )
-from backend.domain.models import ALLOWED_TRANSITIONS
+from backend.domain.statuses import ALLOWED_TRANSITIONS
 
 REQUESTER_INDEX = "by_requester"
 IDEMPOTENCY_TTL = timedelta(hours=24)

@@ -14,19 +14,20 @@ from backend.domain.errors import (
     RetryableError,
     ValidationFailed,
 )
-from backend.domain.models import (
+from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, engine_defaults, policy_for
+from backend.domain.requests import (
     Engine,
     Environment,
     ProvisionRequest,
+    RequestFields,
     RequestRecord,
-    RequestStatus,
     Source,
-    can_transition,
     parse_request,
 )
-from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, engine_defaults, policy_for
+from backend.domain.statuses import ALLOWED_TRANSITIONS, RequestStatus, can_transition
 
 __all__ = [
+    "ALLOWED_TRANSITIONS",
     "ENGINE_DEFAULTS",
     "ENVIRONMENT_POLICY",
     "AlreadyRequested",
@@ -41,6 +42,7 @@ __all__ = [
     "ProvisionRequest",
     "ProvisionerError",
     "QueueUnavailable",
+    "RequestFields",
     "RequestRecord",
     "RequestStatus",
     "RetryableError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from backend.domain.errors import NotAllowed
-from backend.domain.models import Environment, ProvisionRequest, Source
+from backend.domain.requests import Environment, ProvisionRequest, Source
 
 
 def check_prod_access(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from backend.domain.models import Engine, Environment
+from backend.domain.requests import Engine, Environment
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,6 @@ gateway checks keys) -> content type (415) -> size (413) -> validation (400) -> 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 import threading
 from collections.abc import Callable
@@ -35,28 +32,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend.container import get_container
 from backend.domain import (
-    AlreadyRequested,
     FieldError,
-    IdempotencyConflict,
-    NotAllowed,
     NotFound,
+    ProvisionerError,
     ProvisionRequest,
-    QueueUnavailable,
-    RequestRecord,
-    RetryableError,
     Source,
     ValidationFailed,
     parse_request,
 )
+from backend.handlers import http, openapi
+from backend.handlers.http import IDEMPOTENCY_HEADER, HttpError, error_body
 from backend.handlers.openapi import (
-    API_DESCRIPTION,
-    API_KEY_HEADER,
-    API_KEY_SCHEME,
-    API_TITLE,
-    API_VERSION,
     GET_RESPONSES,
-    IDEMPOTENCY_HEADER,
     LIST_RESPONSES,
+    SECURITY,
     SUBMIT_RESPONSES,
     AcceptedResponse,
     RequestList,
@@ -67,101 +56,34 @@ logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")
 app = APIGatewayRestResolver(enable_validation=True)
 
-SECURITY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 OPENAPI_PATH = "/openapi.json"
 
 
 ErrorHandler = TypeVar("ErrorHandler", bound=Callable[..., Response[Any]])
 
 
-def _on(error: type[Exception] | list[type[Exception]]) -> Callable[[ErrorHandler], ErrorHandler]:
+def _on(error: type[Exception] | tuple[type[Exception], ...]) -> Callable[[ErrorHandler], ErrorHandler]:
     """``app.exception_handler`` with its types kept (Powertools' decorator is untyped)."""
 
     def register(handler: ErrorHandler) -> ErrorHandler:
-        app.exception_handler(error)(handler)
+        app.exception_handler(list(error) if isinstance(error, tuple) else error)(handler)
         return handler
 
     return register
 
 
-class ApiError(Exception):
-    """An answer decided before the services are called (auth, envelope)."""
-
-    def __init__(self, status: HTTPStatus, message: str, errors: list[FieldError] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors or []
-
-
-def _error_response(
-    status: HTTPStatus,
-    message: str,
-    errors: list[FieldError] | None = None,
-    *,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> Response[Any]:
-    body: dict[str, Any] = {"message": message, "errors": [e.as_dict() for e in errors or []]}
-    body.update({k: v for k, v in extra.items() if v is not None})
+def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
         status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
     )
 
 
-# --- the envelope: who calls, with what -------------------------------------------------------
-def _check_api_key() -> None:
-    expected = get_container().settings.api_key
-    if not expected:
-        return
-    given = app.current_event.headers.get(API_KEY_HEADER.lower()) or app.current_event.headers.get(
-        API_KEY_HEADER
-    )
-    if not given:
-        raise ApiError(
-            HTTPStatus.UNAUTHORIZED,
-            "Missing API key",
-            [FieldError(API_KEY_HEADER, f"send your API key in the {API_KEY_HEADER} header")],
-        )
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(
-            HTTPStatus.FORBIDDEN, "Wrong API key", [FieldError(API_KEY_HEADER, "this API key is not valid")]
-        )
-
-
-def _raw_body_size() -> int:
-    body = app.current_event.body or ""
-    if app.current_event.is_base64_encoded:
-        try:
-            return len(base64.b64decode(body))
-        except (binascii.Error, ValueError):
-            return len(body)
-    return len(body.encode())
-
-
 def _check_envelope() -> None:
     """401/403, then 415, then 413: the answers that do not depend on what the body says."""
-    _check_api_key()
-    if app.current_event.http_method != "POST":
-        return
-    content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != content_types.APPLICATION_JSON:
-        raise ApiError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "The body must be JSON",
-            [
-                FieldError(
-                    "Content-Type", f"send Content-Type: application/json (got {content_type or 'none'})"
-                )
-            ],
-        )
-    limit = get_container().settings.max_body_bytes
-    if _raw_body_size() > limit:
-        raise ApiError(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "The body is too large",
-            [FieldError("body", f"the body must be at most {limit} bytes")],
-        )
+    settings = get_container().settings
+    http.check_api_key(app.current_event, settings.api_key)
+    if app.current_event.http_method == "POST":
+        http.check_json_body(app.current_event, settings.max_body_bytes)
 
 
 def _caller() -> str:
@@ -228,7 +150,7 @@ def get_request(
     record = get_container().store.get(request_id)
     if record is None:
         raise NotFound(f"No request {request_id}")
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_view(record))
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=RequestView.of(record))
 
 
 @app.get(
@@ -246,7 +168,7 @@ def list_requests(
     _check_envelope()
     store = get_container().store
     records = store.list_by_requester(requested_by, limit) if requested_by else store.list_recent(limit)
-    body = RequestList(requests=[_view(r) for r in records])
+    body = RequestList(requests=[RequestView.of(r) for r in records])
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
@@ -257,73 +179,31 @@ def openapi_document() -> Response[Any]:
 
 def openapi_json() -> str:
     """The OpenAPI document of this API, generated by Powertools from the routes above."""
-    # Powertools' OpenAPI models cost more to import than boto3 (about 130 ms of every cold
-    # start); only this document needs them, so requests never load them.
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-
-    generated = app.get_openapi_json_schema(
-        title=API_TITLE,
-        version=API_VERSION,
-        description=API_DESCRIPTION,
-        security_schemes={API_KEY_SCHEME: APIKey(name=API_KEY_HEADER, in_=APIKeyIn.header)},
-    )
-    return json.dumps(_without_powertools_validation_answers(json.loads(generated)), indent=2)
-
-
-def _without_powertools_validation_answers(document: dict[str, Any]) -> dict[str, Any]:
-    """Drop the 422 answers Powertools documents for every validated route.
-
-    This API answers invalid input with 400 in its own error format (the exception handlers
-    below), so those 422 entries would describe answers it never gives.
-    """
-    powertools_ref = "#/components/schemas/HTTPValidationError"
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            answer = operation.get("responses", {}).get("422", {})
-            if (
-                answer.get("content", {})
-                .get(content_types.APPLICATION_JSON, {})
-                .get("schema", {})
-                .get("$ref")
-                == powertools_ref
-            ):
-                del operation["responses"]["422"]
-    text = json.dumps(document.get("paths", {}))
-    schemas = document.get("components", {}).get("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
-        if f"#/components/schemas/{unused}" not in text:
-            schemas.pop(unused, None)
-    return document
-
-
-def _view(record: RequestRecord) -> RequestView:
-    return RequestView.model_validate(record.public_view())
+    return openapi.document(app)
 
 
 # --- errors -> answers ------------------------------------------------------------------------
-@_on(ApiError)
-def _api_error(error: ApiError) -> Response[Any]:
-    return _error_response(error.status, error.message, error.errors)
+@_on(HttpError)
+def _http_error(error: HttpError) -> Response[Any]:
+    return _json(error.status, error_body(error.message, error.errors))
 
 
 @_on(RequestUnsupportedContentType)
 def _unsupported(_error: RequestUnsupportedContentType) -> Response[Any]:
     try:
         _check_envelope()
-    except ApiError as error:
-        return _api_error(error)
-    return _error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "The body must be JSON")  # pragma: no cover
+    except HttpError as error:
+        return _http_error(error)
+    return _json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, error_body("The body must be JSON"))  # pragma: no cover
 
 
 @_on(RequestValidationError)
 def _invalid(error: RequestValidationError) -> Response[Any]:
     try:
         _check_envelope()
-    except ApiError as envelope_error:
-        return _api_error(envelope_error)
-    problems = _field_problems(error)
-    metrics.add_metric(name="RequestsInvalid", unit=MetricUnit.Count, value=1)
-    return _error_response(HTTPStatus.BAD_REQUEST, "Invalid request", problems)
+    except HttpError as envelope_error:
+        return _http_error(envelope_error)
+    return _refused(ValidationFailed(_field_problems(error)))
 
 
 def _field_problems(error: RequestValidationError) -> list[FieldError]:
@@ -341,63 +221,31 @@ def _field_problems(error: RequestValidationError) -> list[FieldError]:
         location = tuple(str(part) for part in detail.get("loc", ()))
         if location[:1] == ("body",):
             continue
-        field = location[-1] if location else "request"
-        problems.append(FieldError(field, f"{field}: {detail.get('msg', 'is invalid')}"))
+        name = location[-1] if location else "request"
+        problems.append(FieldError(name, f"{name}: {detail.get('msg', 'is invalid')}"))
     return problems or [FieldError("body", "the request is invalid")]
 
 
-@_on(ValidationFailed)
-def _validation_failed(error: ValidationFailed) -> Response[Any]:
-    metrics.add_metric(name="RequestsInvalid", unit=MetricUnit.Count, value=1)
-    return _error_response(HTTPStatus.BAD_REQUEST, "Invalid request", error.errors)
-
-
-@_on(NotAllowed)
-def _not_allowed(error: NotAllowed) -> Response[Any]:
-    return _error_response(HTTPStatus.FORBIDDEN, error.message)
-
-
-@_on(AlreadyRequested)
-def _already_requested(error: AlreadyRequested) -> Response[Any]:
-    metrics.add_metric(name="RequestsDuplicate", unit=MetricUnit.Count, value=1)
-    return _error_response(
-        HTTPStatus.CONFLICT,
-        error.message,
-        [FieldError("database_name", error.message)],
-        existing_request_id=error.existing_request_id,
-    )
-
-
-@_on(IdempotencyConflict)
-def _idempotency_conflict(error: IdempotencyConflict) -> Response[Any]:
-    return _error_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY, error.message, [FieldError(IDEMPOTENCY_HEADER, error.message)]
-    )
-
-
-@_on([QueueUnavailable, RetryableError])
-def _unavailable(error: QueueUnavailable | RetryableError) -> Response[Any]:
-    logger.warning("service unavailable", extra={"error": str(error)})
-    metrics.add_metric(name="QueueUnavailable", unit=MetricUnit.Count, value=1)
-    return _error_response(HTTPStatus.SERVICE_UNAVAILABLE, error.message, headers={"Retry-After": "5"})
-
-
-@_on(NotFound)
-def _not_found(error: NotFound) -> Response[Any]:
-    return _error_response(HTTPStatus.NOT_FOUND, error.message)
+@_on(http.HANDLED_ERRORS)
+def _refused(error: ProvisionerError) -> Response[Any]:
+    answer, body = http.answer_for(error)
+    if answer.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        logger.warning("service unavailable", extra={"error": str(error)})
+    if answer.metric:
+        metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
+    return _json(answer.status, body, dict(answer.headers) or None)
 
 
 @app.not_found
 def _no_route(_error: NotFoundError) -> Response[Any]:
-    return _error_response(
-        HTTPStatus.NOT_FOUND, f"No route {app.current_event.http_method} {app.current_event.path}"
-    )
+    route = f"{app.current_event.http_method} {app.current_event.path}"
+    return _json(HTTPStatus.NOT_FOUND, error_body(f"No route {route}"))
 
 
 @_on(Exception)
 def _unexpected(error: Exception) -> Response[Any]:
     logger.exception("unexpected error")
-    return _error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error; it has been logged")
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, error_body("Internal error; it has been logged"))
 
 
 # Powertools keeps the event being resolved on the router class, which is right in Lambda (one

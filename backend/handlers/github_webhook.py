@@ -15,11 +15,8 @@ request's status does not allow the change, 503 when the store or Slack is brief
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 from http import HTTPStatus
 from typing import Any
 
@@ -31,6 +28,7 @@ from backend.adapters.secrets import SecretMisconfigured
 from backend.container import get_container
 from backend.domain import RetryableError
 from backend.domain.naming import request_id_of_pull_request
+from backend.handlers import http
 from backend.services.lifecycle import LifecycleOutcome
 
 logger = Logger()
@@ -80,22 +78,7 @@ class PullRequestEvent(BaseModel):
 
 
 def _answer(code: HTTPStatus, message: str, **extra: Any) -> dict[str, Any]:
-    body = {"message": message, **{k: v for k, v in extra.items() if v is not None}}
-    return {
-        "statusCode": code.value,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
-
-
-def _raw_body(event: APIGatewayProxyEvent) -> bytes:
-    body = event.body or ""
-    if event.is_base64_encoded:
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            return b""
-    return body.encode()
+    return http.proxy_answer(code, {"message": message, **{k: v for k, v in extra.items() if v is not None}})
 
 
 def signature_of(body: bytes, secret: str) -> str:
@@ -104,7 +87,7 @@ def signature_of(body: bytes, secret: str) -> str:
 
 
 def _signed(event: APIGatewayProxyEvent, body: bytes, secret: str) -> bool:
-    given = event.headers.get(SIGNATURE_HEADER) or ""
+    given = http.header(event, SIGNATURE_HEADER) or ""
     return hmac.compare_digest(given.encode(), signature_of(body, secret).encode())
 
 
@@ -124,12 +107,12 @@ def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
     if not secret:
         logger.error("no webhook secret configured (GITHUB_WEBHOOK_SECRET[_SECRET_ID]); refusing")
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, "The webhook secret is not configured")
-    body = _raw_body(event)
+    body = http.raw_body(event)
     if not _signed(event, body, secret):
         logger.warning("bad or missing webhook signature")
         return _answer(HTTPStatus.UNAUTHORIZED, f"Missing or wrong {SIGNATURE_HEADER}")
 
-    kind = event.headers.get(EVENT_HEADER) or ""
+    kind = http.header(event, EVENT_HEADER) or ""
     if kind == "ping":
         return _answer(HTTPStatus.OK, "pong")
     if kind != "pull_request":
@@ -176,7 +159,7 @@ def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     proxy = APIGatewayProxyEvent(event)
-    delivery = proxy.headers.get(DELIVERY_HEADER)
+    delivery = http.header(proxy, DELIVERY_HEADER)
     logger.append_keys(github_delivery=delivery or None)
     try:
         return _handle(proxy)

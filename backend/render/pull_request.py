@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend.domain.models import Engine, ProvisionRequest, Source
 from backend.domain.policy import engine_defaults, policy_for
+from backend.domain.requests import Engine, ProvisionRequest, Source
 from backend.render.terraform import checkov_skips
 
 _ENGINE_NAMES = {Engine.MYSQL: "MySQL", Engine.POSTGRES: "PostgreSQL"}

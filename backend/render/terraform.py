@@ -9,8 +9,8 @@ from typing import Any
 
 import jinja2
 
-from backend.domain.models import Environment, ProvisionRequest
 from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
+from backend.domain.requests import Environment, ProvisionRequest
 from backend.render import hcl
 from backend.render.hcl import CheckovSkip, Expression, HclText, HclValue
 

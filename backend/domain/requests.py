@@ -1,4 +1,9 @@
-"""The request model and the stored request record (pure: no I/O, no cloud SDK)."""
+"""What is asked for (``ProvisionRequest``) and the stored request (``RequestRecord``), pure.
+
+The request's own fields are declared once, in ``RequestFields``; the request model adds the
+validation rules, the record adds how far the request has got, and the HTTP API's view
+(``backend.handlers.openapi``) picks what it shows from both.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from backend.domain import naming
 from backend.domain.errors import FieldError, ValidationFailed
+from backend.domain.statuses import RequestStatus
 
 
 class Engine(StrEnum):
@@ -28,36 +34,6 @@ class Environment(StrEnum):
 class Source(StrEnum):
     SLACK = "slack"
     API = "api"
-
-
-class RequestStatus(StrEnum):
-    ACCEPTED = "accepted"
-    PR_OPENED = "pr_opened"
-    MERGED = "merged"
-    APPLIED = "applied"
-    FAILED = "failed"
-    REJECTED = "rejected"
-
-    @property
-    def is_final(self) -> bool:
-        return self in {RequestStatus.APPLIED, RequestStatus.FAILED, RequestStatus.REJECTED}
-
-
-# Which status may follow which. Re-recording the same status is always allowed (redelivery).
-ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
-    RequestStatus.ACCEPTED: frozenset(
-        {RequestStatus.PR_OPENED, RequestStatus.FAILED, RequestStatus.REJECTED}
-    ),
-    RequestStatus.PR_OPENED: frozenset({RequestStatus.MERGED, RequestStatus.FAILED, RequestStatus.REJECTED}),
-    RequestStatus.MERGED: frozenset({RequestStatus.APPLIED, RequestStatus.FAILED}),
-    RequestStatus.APPLIED: frozenset(),
-    RequestStatus.FAILED: frozenset(),
-    RequestStatus.REJECTED: frozenset(),
-}
-
-
-def can_transition(current: RequestStatus, new: RequestStatus) -> bool:
-    return new == current or new in ALLOWED_TRANSITIONS[current]
 
 
 # AWS tag values allow letters, digits, spaces and _ . : / = + - @; owner and purpose become tags.
@@ -83,10 +59,8 @@ def _tag_safe(field: str, value: str, max_length: int) -> str:
     return value
 
 
-class ProvisionRequest(BaseModel):
-    """What a person asks for. Strict: unknown fields, wrong types and invalid values are rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RequestFields(BaseModel):
+    """The fields of a request for a database, as every model of it carries them."""
 
     database_name: StrictStr = Field(
         description=(
@@ -107,6 +81,12 @@ class ProvisionRequest(BaseModel):
         description="What the database is for, written to the PR and the tags.",
         examples=["order history for the checkout service"],
     )
+
+
+class ProvisionRequest(RequestFields):
+    """What a person asks for. Strict: unknown fields, wrong types and invalid values are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @field_validator("database_name")
     @classmethod
@@ -183,18 +163,13 @@ def parse_request(data: Any) -> ProvisionRequest:
         raise ValidationFailed(errors) from None
 
 
-class RequestRecord(BaseModel):
+class RequestRecord(RequestFields):
     """A request as stored: what was asked, by whom, and how far it has got."""
 
     model_config = ConfigDict(extra="ignore")
 
     request_id: str
     status: RequestStatus
-    database_name: str
-    database_engine: Engine
-    environment: Environment
-    owner: str | None = None
-    purpose: str | None = None
     requested_by: str
     source: Source
     created_at: datetime
@@ -221,21 +196,3 @@ class RequestRecord(BaseModel):
             owner=self.owner,
             purpose=self.purpose,
         )
-
-    def public_view(self) -> dict[str, Any]:
-        """The fields GET /requests/{id} returns."""
-        return {
-            "request_id": self.request_id,
-            "status": self.status.value,
-            "pr_url": self.pr_url,
-            "database_name": self.database_name,
-            "database_engine": self.database_engine.value,
-            "environment": self.environment.value,
-            "owner": self.owner,
-            "purpose": self.purpose,
-            "requested_by": self.requested_by,
-            "source": self.source.value,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "error": self.error,
-        }

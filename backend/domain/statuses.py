@@ -1,0 +1,36 @@
+"""Request statuses and the one table of which status may follow which (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class RequestStatus(StrEnum):
+    ACCEPTED = "accepted"
+    PR_OPENED = "pr_opened"
+    MERGED = "merged"
+    APPLIED = "applied"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self in {RequestStatus.APPLIED, RequestStatus.FAILED, RequestStatus.REJECTED}
+
+
+# Which status may follow which. Re-recording the same status is always allowed (redelivery).
+ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.ACCEPTED: frozenset(
+        {RequestStatus.PR_OPENED, RequestStatus.FAILED, RequestStatus.REJECTED}
+    ),
+    RequestStatus.PR_OPENED: frozenset({RequestStatus.MERGED, RequestStatus.FAILED, RequestStatus.REJECTED}),
+    RequestStatus.MERGED: frozenset({RequestStatus.APPLIED, RequestStatus.FAILED}),
+    RequestStatus.APPLIED: frozenset(),
+    RequestStatus.FAILED: frozenset(),
+    RequestStatus.REJECTED: frozenset(),
+}
+
+
+def can_transition(current: RequestStatus, new: RequestStatus) -> bool:
+    return new == current or new in ALLOWED_TRANSITIONS[current]

@@ -1,0 +1,150 @@
+"""What the HTTP handlers (the API, the GitHub webhook) share: error bodies, the raw body, the
+envelope checks, and one table from the product's errors to HTTP answers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+from backend.domain import (
+    AlreadyRequested,
+    FieldError,
+    IdempotencyConflict,
+    NotAllowed,
+    NotFound,
+    ProvisionerError,
+    QueueUnavailable,
+    RetryableError,
+    ValidationFailed,
+)
+
+API_KEY_HEADER = "X-Api-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+JSON = "application/json"
+
+
+class HttpError(Exception):
+    """An answer decided before the services are called (who is calling, the body's envelope)."""
+
+    def __init__(self, status: HTTPStatus, message: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = list(errors)
+
+
+def error_body(message: str, errors: Sequence[FieldError] = (), **extra: Any) -> dict[str, Any]:
+    """The API's error shape: ``{"message": ..., "errors": [{"field": ..., "message": ...}]}``."""
+    body: dict[str, Any] = {"message": message, "errors": [e.as_dict() for e in errors]}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def proxy_answer(status: HTTPStatus, body: Mapping[str, Any]) -> dict[str, Any]:
+    """An API Gateway proxy integration answer with a JSON body."""
+    return {"statusCode": status.value, "headers": {"Content-Type": JSON}, "body": json.dumps(body)}
+
+
+def raw_body(event: BaseProxyEvent) -> bytes:
+    """The body as the client sent it (API Gateway base64-encodes binary bodies)."""
+    body = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return body.encode()
+    return body.encode()
+
+
+def header(event: BaseProxyEvent, name: str) -> str | None:
+    """A request header, whatever case the client (or the gateway) gave its name."""
+    return event.headers.get(name) or event.headers.get(name.lower())
+
+
+def check_api_key(event: BaseProxyEvent, expected: str | None) -> None:
+    """401 without the key, 403 with a wrong one; nothing when no key is configured (in AWS the
+    gateway's usage plan checks keys before the function runs)."""
+    if not expected:
+        return
+    given = header(event, API_KEY_HEADER)
+    if not given:
+        raise HttpError(
+            HTTPStatus.UNAUTHORIZED,
+            "Missing API key",
+            [FieldError(API_KEY_HEADER, f"send your API key in the {API_KEY_HEADER} header")],
+        )
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HttpError(
+            HTTPStatus.FORBIDDEN, "Wrong API key", [FieldError(API_KEY_HEADER, "this API key is not valid")]
+        )
+
+
+def check_json_body(event: BaseProxyEvent, max_bytes: int) -> None:
+    """415 for a body that is not JSON, then 413 for one larger than ``max_bytes``."""
+    content_type = (header(event, "Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise HttpError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "The body must be JSON",
+            [
+                FieldError(
+                    "Content-Type", f"send Content-Type: application/json (got {content_type or 'none'})"
+                )
+            ],
+        )
+    if len(raw_body(event)) > max_bytes:
+        raise HttpError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "The body is too large",
+            [FieldError("body", f"the body must be at most {max_bytes} bytes")],
+        )
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    status: HTTPStatus
+    # The field a refusal without field errors of its own is about (a 409 is about the name).
+    about: str | None = None
+    metric: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# How the API answers each error the services raise; the first class the error is an instance of.
+ERROR_ANSWERS: tuple[tuple[type[ProvisionerError], ErrorAnswer], ...] = (
+    (ValidationFailed, ErrorAnswer(HTTPStatus.BAD_REQUEST, metric="RequestsInvalid")),
+    (NotAllowed, ErrorAnswer(HTTPStatus.FORBIDDEN)),
+    (AlreadyRequested, ErrorAnswer(HTTPStatus.CONFLICT, about="database_name", metric="RequestsDuplicate")),
+    (IdempotencyConflict, ErrorAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, about=IDEMPOTENCY_HEADER)),
+    (NotFound, ErrorAnswer(HTTPStatus.NOT_FOUND)),
+    (
+        QueueUnavailable,
+        ErrorAnswer(HTTPStatus.SERVICE_UNAVAILABLE, metric="QueueUnavailable", headers={"Retry-After": "5"}),
+    ),
+    (
+        RetryableError,
+        ErrorAnswer(HTTPStatus.SERVICE_UNAVAILABLE, metric="QueueUnavailable", headers={"Retry-After": "5"}),
+    ),
+)
+HANDLED_ERRORS = tuple(kind for kind, _ in ERROR_ANSWERS)
+
+
+def answer_for(error: ProvisionerError) -> tuple[ErrorAnswer, dict[str, Any]]:
+    """The table's answer to ``error`` and the body to send with it."""
+    answer = next(answer for kind, answer in ERROR_ANSWERS if isinstance(error, kind))
+    if isinstance(error, ValidationFailed):
+        body = error_body("Invalid request", error.errors)
+    elif answer.about is not None:
+        body = error_body(error.message, [FieldError(answer.about, error.message)])
+    else:
+        body = error_body(error.message)
+    if isinstance(error, AlreadyRequested):
+        body["existing_request_id"] = error.existing_request_id
+    return answer, body
