@@ -159,6 +159,34 @@ def test_pr_pages_escape_everything_they_show() -> None:
     assert json.loads(rendered["prs_json"]().body)[0]["branch"] == "rds/dev/orders"
 
 
+def test_pr_pages_render_the_description_markdown_without_any_of_its_html() -> None:
+    fake = _FakePrs()
+    fake.pr["body"] = (
+        "Adds `orders`.\n\n| Request | |\n|---|---|\n| Purpose | `<script>window.x=1</script>` |\n\n"
+        "- one\n- [two](javascript:alert(1)) [three](https://example.test/x)\n\n"
+        '```hcl\nmodule "rds_orders" {}\n```\n\n<img src=x onerror=alert(1)> ![t](https://e.test/t.png)\n'
+    )
+    lookup = {"request_id": "r-1", "status": "pr_opened", "slack_url": "/_local/slack#user=U0A&thread=1.2"}
+    rendered = prs_page.pages(lambda: fake, index_links=list, request_for=lambda _pr: lookup)
+    html = str(rendered["pr"](number=1).body)
+
+    assert "<table>" in html
+    assert "<td><code>&lt;script&gt;window.x=1&lt;/script&gt;</code></td>" in html
+    assert "<li>one</li>" in html
+    assert '<a href="https://example.test/x">three</a>' in html
+    assert "javascript:" not in html.replace("[two](javascript:alert(1))", "")
+    assert '<pre><code class="language-hcl">module &quot;rds_orders&quot; {}' in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img" not in html  # images are off: no request leaves for another host
+    # The CSP allows stylesheets from /_local/static only.
+    assert "<style>" not in html
+    assert "style=" not in html
+    assert 'href="/_local/static/prs.css"' in html
+    assert "r-1" in html
+    assert "pr_opened" in html
+    assert 'href="/_local/slack#user=U0A&amp;thread=1.2"' in html
+
+
 # --- rdsctl ----------------------------------------------------------------------------------------
 
 
