@@ -179,6 +179,7 @@ def test_markup_in_messages_commands_and_pr_bodies_is_shown_never_run(
         ],
     )
     page.goto(f"/_local/slack#user={user}&channel={channel_id_for(channel)}")
+    expect(page.locator(".nav-item.active")).to_have_text("# " + channel)
     message = page.locator("#messages .message").first
     expect(message.locator(".block-header")).to_have_text(HOSTILE)
     expect(message.locator(".block-section")).to_contain_text(HOSTILE)

@@ -543,13 +543,14 @@
     const conversations = ui.data.conversations || [];
     const dm = appDm();
     const channels = conversations.filter((c) => !c.is_im);
-    layout.nav.replaceChildren(
+    const entries = [
       h("h4", { text: "App" }),
       dm ? item(dm, ui.data.bot.name + " \u00b7 Home", "home") : null,
       dm ? item(dm, ui.data.bot.name + " \u00b7 Messages") : null,
       h("h4", { text: "Channels" }),
       channels.length ? channels.map((c) => item(c, "# " + c.name)) : h("div", { class: "empty", text: "none yet" }),
-    );
+    ];
+    layout.nav.replaceChildren(...entries.flat().filter(Boolean));
   }
 
   function renderHeader(conversation) {
