@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -199,6 +200,9 @@ class LocalGateway:
             route = self._routes[name]
             return self._render(lambda: route.handler(request, **arguments))
         if kind == "action":
+            if _cross_site(request):
+                # A page on another site could otherwise post a form here (merge a PR).
+                return _harden(_json_response(403, {"message": "cross-origin requests are refused"}))
             renderer = self._actions.get(name)
             if renderer is None:
                 return _json_response(404, {"message": "Not Found"})
@@ -288,6 +292,12 @@ def proxy_response(result: Mapping[str, Any]) -> Response:
 
 def _json_response(status: int, payload: Mapping[str, Any]) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def _cross_site(request: Request) -> bool:
+    """A browser request sent by a page of another origin (rdsctl and curl send no Origin)."""
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
 
 
 def _harden(response: Response) -> Response:

@@ -118,6 +118,23 @@ def test_pages_are_served_and_their_failures_do_not_leak_a_traceback() -> None:
     assert "secret detail" not in failed.get_data(as_text=True)
 
 
+def test_local_actions_refuse_a_form_posted_from_another_site() -> None:
+    merged: list[int] = []
+
+    def merge(number: int, wants_json: bool = False) -> Page:
+        merged.append(number)
+        return Page(303, "", location=f"/_local/prs/{number}")
+
+    client = Client(LocalGateway({}, actions={"merge": merge}, access_log=False))
+    refused = client.post("/_local/prs/1/merge", headers={"Origin": "https://evil.test"})
+    same_site = client.post("/_local/prs/1/merge", headers={"Origin": "http://localhost"})
+    without_origin = client.post("/_local/prs/2/merge")  # rdsctl, curl
+
+    assert refused.status_code == 403
+    assert (same_site.status_code, without_origin.status_code) == (303, 303)
+    assert merged == [1, 2]
+
+
 # --- PR pages --------------------------------------------------------------------------------------
 
 
