@@ -56,7 +56,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 _LOCAL_PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a form POST carries "Origin: null", and the
+    # local actions could no longer tell their own page from another site.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }

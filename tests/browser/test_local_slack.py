@@ -72,8 +72,11 @@ def test_a_typed_slash_command_ends_with_the_pr_link_in_the_dm_thread(
     try:
         expect(pr_page.locator(".request")).to_contain_text("pr_opened")
         expect(pr_page.locator(".markdown table").first).to_contain_text("Database")
+        pr_page.locator("form.merge button").click()  # a reviewer merges; the thread hears of it
+        expect(pr_page.locator(".request")).to_contain_text("merged")
         pr_page.locator("a.slack-link").click()
         expect(pr_page.locator("#thread-pane")).to_contain_text("is open")
+        expect(pr_page.locator("#thread-pane")).to_contain_text("CircleCI is applying it")
         expect(pr_page.locator("#user-select")).to_have_value(user)
     finally:
         pr_page.close()
