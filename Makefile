@@ -10,11 +10,12 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 PORT ?= 3000
 
-.PHONY: help venv test lint typecheck unit pytest run bench build checkov cfn-lint circleci-check tools clean
+.PHONY: help venv test lint typecheck unit pytest test-browser chromium screenshot run bench build checkov cfn-lint circleci-check tools clean
 
 help:
 	@echo "make run    start the whole system locally (http://127.0.0.1:$(PORT))"
 	@echo "make test   lint, type-check and run every test"
+	@echo "make test-browser  the local Slack and PR pages in headless Chromium (installs Debian's chromium as root)"
 	@echo "make bench  measure the ack path, cold starts, GitHub calls and end-to-end throughput"
 	@echo "make build  build the SAM functions and print their artifact sizes"
 
@@ -50,7 +51,25 @@ typecheck: $(STAMP)
 	$(BIN)/mypy backend bot tests bench
 
 pytest: tools
-	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+
+# Debian's chromium, for Playwright to drive (it never downloads a browser of its own here).
+# Without root or apt-get nothing is installed and the browser tests say why they skip.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "could not install chromium; the browser tests will skip (or fail under REQUIRE_BROWSER_TESTS=1)"; \
+	else echo "chromium is missing and this is not root with apt-get: the browser tests will skip"; fi
+
+# One stack and one browser for the whole session, so not split across xdist workers.
+test-browser: $(STAMP) chromium
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+# The README's picture of the local Slack page (docs/local-slack.png), taken by Playwright.
+screenshot: $(STAMP) chromium
+	$(BIN)/python -m tests.browser.screenshot docs/local-slack.png
 
 test: lint typecheck pytest
 

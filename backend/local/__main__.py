@@ -73,6 +73,7 @@ def banner(stack: object) -> str:
     if stack.socket_mode:
         lines.append("  Slack           connected to your workspace over Socket Mode")
     else:
+        lines.append(f"  Slack (local)   {url}/_local/slack   (pick a user, type /provision-rds)")
         lines.append(f"  Slack stand-in  {stack.slack_url}   calls -> {stack.options.slack_calls_file}")
     if settings.gitops_backend == "local":
         lines.append(f"  Git repository  {stack.options.gitops_dir}")
@@ -89,6 +90,7 @@ def banner(stack: object) -> str:
         f"  curl -s -X POST {url}/provision-rds -H 'X-Api-Key: {key}' -H 'Content-Type: application/json' \\",
         '       -d \'{"database_name": "orders", "database_engine": "postgres", "environment": "dev"}\'',
         '  rdsctl slack "/provision-rds billing mysql dev"',
+        *([] if stack.socket_mode else [f"  open {url}/_local/slack"]),
         "  rdsctl list",
         f"  open {url}/_local/prs",
         f"  git -C {stack.options.gitops_dir} log --oneline --all",

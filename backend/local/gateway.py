@@ -1,8 +1,10 @@
 """The local API Gateway: HTTP requests in, API Gateway proxy events to the real handlers, HTTP out.
 
 It plays the part API Gateway plays in AWS (REST API, Lambda proxy integration), so the Lambda
-handlers run unchanged. It also serves the local PR pages and their actions (merging a PR),
-which have no AWS counterpart.
+handlers run unchanged. It also serves the local pages (pull requests, the local Slack) with
+their static files and actions, which have no AWS counterpart. Those pages show what users
+typed, so every one of them goes out with a strict Content-Security-Policy: scripts and styles
+only from this origin, no inline code, no plugins, no framing.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -30,15 +34,58 @@ PageRenderer = Callable[..., "Page"]
 # API Gateway's own payload limit; the handler enforces the (much smaller) API limit itself.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
+STATIC_DIR = Path(__file__).with_name("static")
+_STATIC_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+_LOCAL_PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    # same-origin, not no-referrer: with no-referrer a form POST carries "Origin: null", and the
+    # local actions could no longer tell their own page from another site.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
 
 @dataclass(frozen=True)
 class Page:
     """A page the gateway serves itself (not through a Lambda handler)."""
 
     status: int
-    body: str
+    body: str | bytes
     content_type: str = "text/html; charset=utf-8"
     location: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalRoute:
+    """A local endpoint that reads its request: ``handler(request, **route_arguments) -> Page``.
+
+    ``quiet`` keeps successful calls out of the access log (a page polling every second would
+    drown the console).
+    """
+
+    path: str
+    handler: Callable[..., Page]
+    methods: tuple[str, ...] = ("GET",)
+    quiet: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,12 +117,16 @@ class LocalGateway:
         *,
         pages: Mapping[str, PageRenderer] | None = None,
         actions: Mapping[str, PageRenderer] | None = None,
+        routes: Sequence[LocalRoute] = (),
         log: Callable[[str], None] | None = None,
         access_log: bool = True,
+        static_dir: Path = STATIC_DIR,
     ) -> None:
         self._access_log = access_log
         self._functions = dict(functions)
         self._pages = dict(pages or {})
+        self._routes = {route.path: route for route in routes}
+        self._static_dir = static_dir
         # POST-only: called with the route's arguments plus ``wants_json`` (the Accept header) and
         # ``body`` (the request body, bytes).
         self._actions = dict(actions or {})
@@ -96,6 +147,13 @@ class LocalGateway:
                 methods=["POST"],
             ),
             Rule("/_local/ci/applied", endpoint=("action", "ci_applied"), methods=["POST"]),
+            Rule("/_local/static/<name>", endpoint=("static", "static")),
+        ]
+        rules += [
+            Rule(
+                route.path, endpoint=("route", route.path), methods=list(route.methods), strict_slashes=False
+            )
+            for route in routes
         ]
         self._urls = Map(rules)
         self._in_flight = 0
@@ -109,7 +167,8 @@ class LocalGateway:
         request = Request(environ)
         try:
             response = self._respond(request)
-            if self._access_log:
+            quiet = self._is_quiet(request) and response.status_code < 400
+            if self._access_log and not quiet:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 path = request.full_path.rstrip("?")
                 self._log(f"{request.method} {path} -> {response.status_code} ({elapsed_ms:.0f} ms)")
@@ -130,6 +189,10 @@ class LocalGateway:
                 self._idle.wait(remaining)
         return True
 
+    def _is_quiet(self, request: Request) -> bool:
+        route = self._routes.get(request.path.rstrip("/"))
+        return route is not None and route.quiet
+
     def _respond(self, request: Request) -> Response:
         adapter = self._urls.bind_to_environ(request.environ)
         try:
@@ -140,7 +203,15 @@ class LocalGateway:
             return exc.get_response()
         if kind == "lambda":
             return self._invoke(request, resource=name, function=self._functions[rest[0]], params=arguments)
+        if kind == "static":
+            return self._static(str(arguments["name"]))
+        if kind == "route":
+            route = self._routes[name]
+            return self._render(lambda: route.handler(request, **arguments))
         if kind == "action":
+            if _cross_site(request):
+                # A page on another site could otherwise post a form here (merge a PR).
+                return _harden(_json_response(403, {"message": "cross-origin requests are refused"}))
             renderer = self._actions.get(name)
             if renderer is None:
                 return _json_response(404, {"message": "Not Found"})
@@ -153,15 +224,26 @@ class LocalGateway:
             renderer = self._pages.get(name)
             if renderer is None or request.method not in {"GET", "HEAD"}:
                 return _json_response(404 if renderer is None else 405, {"message": "Not Found"})
+        return self._render(lambda: renderer(**arguments))
+
+    def _render(self, build: Callable[[], Page]) -> Response:
         try:
-            page = renderer(**arguments)
+            page = build()
         except Exception:
             self._log(traceback.format_exc())
-            return Response("internal error", status=500, content_type="text/plain; charset=utf-8")
+            return _harden(Response("internal error", status=500, content_type="text/plain; charset=utf-8"))
         response = Response(page.body, status=page.status, content_type=page.content_type)
         if page.location:
             response.headers["Location"] = page.location
-        return response
+        return _harden(response)
+
+    def _static(self, name: str) -> Response:
+        # Only files that sit directly in the static folder, with a known type: no path tricks.
+        path = self._static_dir / name
+        content_type = _STATIC_TYPES.get(path.suffix)
+        if content_type is None or "/" in name or name.startswith(".") or not path.is_file():
+            return _json_response(404, {"message": "Not Found"})
+        return _harden(Response(path.read_bytes(), status=200, content_type=content_type))
 
     def _invoke(
         self, request: Request, *, resource: str, function: Function, params: Mapping[str, str]
@@ -223,6 +305,19 @@ def proxy_response(result: Mapping[str, Any]) -> Response:
 
 def _json_response(status: int, payload: Mapping[str, Any]) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def _cross_site(request: Request) -> bool:
+    """A browser request sent by a page of another origin (rdsctl and curl send no Origin)."""
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
+
+
+def _harden(response: Response) -> Response:
+    """The local pages' security headers (the Lambda functions' responses are left as they are)."""
+    for name, value in _LOCAL_PAGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 class GatewayServer:

@@ -1,38 +1,27 @@
 """HTML pages for the local pull requests, so the PR link the worker posts opens in a browser.
 
 Everything shown comes from user input one way or another (names, purposes, PR bodies, diffs),
-so every value is HTML-escaped; the PR body is shown as its markdown text, which reads fine.
+so every value is HTML-escaped. The PR body is Markdown, rendered as GitHub would show its
+tables, code and lists by markdown-it-py with raw HTML turned off (HTML in the body shows as
+text), images off, and links only to http, https and mailto; the gateway's
+Content-Security-Policy forbids scripts and styles from the page itself on top of that.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from html import escape
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from backend.domain import PermanentError
 from backend.local.gateway import Page
 
-_STYLE = """
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
-body { color: #1f2328; }
-a { color: #0969da; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
-code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
-pre { background: #f6f8fa; padding: 1rem; overflow-x: auto; border-radius: 6px; }
-pre.body { white-space: pre-wrap; }
-.add { color: #116329; background: #dafbe1; display: block; }
-.del { color: #82071e; background: #ffebe9; display: block; }
-.hunk { color: #6e7781; display: block; }
-.meta { color: #57606a; }
-.state { font-weight: 600; }
-form.review { display: inline-block; margin-right: .5rem; }
-form.review button { font: inherit; padding: .3rem .9rem; color: #fff; background: #1f883d; }
-form.review button { border: 0; border-radius: 6px; cursor: pointer; }
-form.review button.close { background: #6e7781; }
-"""
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 
 
 class LocalPullRequests(Protocol):
@@ -63,6 +52,30 @@ REVIEW_ACTIONS: Mapping[str, Callable[[ReviewablePullRequests, int], Any]] = {
     "merge": lambda source, number: source.merge_pull_request(number),
     "close": lambda source, number: source.close_pull_request(number),
 }
+# Called with a pull request: its request's ``request_id``, ``status`` and ``slack_url`` (or None).
+RequestLookup = Callable[[Any], Mapping[str, Any] | None]
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    # "commonmark" plus GitHub's tables and strikethrough; html=False turns raw HTML into text.
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.disable("image")  # no request to another host, and nothing to track the reader with
+    md.validateLink = _safe_link  # type: ignore[method-assign]
+    return md
+
+
+def _safe_link(url: str) -> bool:
+    return url.strip().lower().startswith(SAFE_LINK_SCHEMES)
+
+
+def render_markdown(text: str) -> str:
+    """``text`` (a PR body) as HTML: markdown structure only, every character of content escaped."""
+    html: str = _markdown().render(text)
+    return html
 
 
 def _field(pr: Any, *names: str, default: Any = "") -> Any:
@@ -76,7 +89,9 @@ def _field(pr: Any, *names: str, default: Any = "") -> Any:
 def _document(title: str, body: str) -> str:
     return (
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+        f'<title>{escape(title)}</title><link rel=icon href="data:,">'
+        '<link rel=stylesheet href="/_local/static/prs.css"></head>\n'
+        f"<body>\n{body}\n</body></html>\n"
     )
 
 
@@ -145,7 +160,19 @@ def render_diff(diff: str) -> str:
     return "".join(lines)
 
 
-def detail_page(pr: Any, diff: str) -> str:
+def request_line(request: Mapping[str, Any] | None) -> str:
+    """The request behind a PR: its id, status, and where its Slack conversation is."""
+    if not request:
+        return "<p class=meta>No request is recorded for this pull request.</p>\n"
+    slack_url = request.get("slack_url")
+    slack = f' · <a class=slack-link href="{escape(str(slack_url))}">Slack thread</a>' if slack_url else ""
+    return (
+        f"<p class=request>Request <code>{escape(str(request['request_id']))}</code> · status "
+        f"<span class=state data-status>{escape(str(request['status']))}</span>{slack}</p>\n"
+    )
+
+
+def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) -> str:
     number = int(_field(pr, "number"))
     title = str(_field(pr, "title"))
     branch = str(_field(pr, "branch", "head"))
@@ -168,8 +195,9 @@ def detail_page(pr: Any, diff: str) -> str:
         f"<p><span class=state>{escape(state)}</span> · "
         f"<code>{escape(branch)}</code> into <code>{escape(base)}</code> · "
         f"<code>{escape(file_path)}</code></p>\n"
+        f"{request_line(request)}"
         f"{review}"
-        f"<h2>Description</h2>\n<pre class=body>{escape(body)}</pre>\n"
+        f"<h2>Description</h2>\n<div class=markdown>{render_markdown(body)}</div>\n"
         f"<h2>Changes</h2>\n<pre>{render_diff(diff)}</pre>",
     )
 
@@ -179,6 +207,7 @@ def pages(
     *,
     index_links: Callable[[], Iterable[tuple[str, str]]],
     on_reviewed: ReviewHook | None = None,
+    request_for: RequestLookup | None = None,
 ) -> dict[str, Callable[..., Page]]:
     """The gateway's page renderers: ``index``, ``prs``, ``pr`` (by number), and ``review``, the
     action behind the Merge and Close buttons."""
@@ -209,7 +238,8 @@ def pages(
         found = source.get_pull_request(number)
         if found is None:
             return Page(404, _document("Not found", f"<p>There is no local pull request #{number}.</p>"))
-        return Page(200, detail_page(found, source.diff(number)))
+        request = request_for(found) if request_for is not None else None
+        return Page(200, detail_page(found, source.diff(number), request))
 
     def prs_json() -> Page:
         source = publisher()

@@ -3,8 +3,15 @@
 It speaks enough of the Web API for what the app and the notifier call, the way slack_sdk calls
 it (``POST <base_url><method>`` with a form or JSON body and a bearer token), and answers with
 the fields real Slack returns, including the DM channel id Slack substitutes when a message is
-posted to a user id. Every answered call is recorded (``.calls``) and, optionally, appended to a
-JSONL file; ``fail_next`` makes the next calls of a method fail (a 429 with Retry-After, say).
+posted to a user id. Every call it answered successfully is recorded (``.calls``) and,
+optionally, appended to a JSONL file with the ``ts`` it gave the message; calls it refused are in
+``.rejected``. ``fail_next`` makes the next calls of a method fail (a 429 with Retry-After, say).
+
+It also keeps what Slack would show people (conversations, messages and threads, ephemeral
+messages, modals per user, each user's App Home) so the local Slack page can render it:
+``chat.update`` of a ``ts`` it never gave answers ``message_not_found`` as Slack does. A JSONL
+file left by an earlier run is read back at start, so messages (and their ``ts``) survive a
+restart; ephemeral messages and open modals do not, as in Slack.
 
     with SlackApiStandIn() as slack:
         client = WebClient(token="xoxb-local", base_url=slack.base_url)
@@ -13,9 +20,10 @@ JSONL file; ``fail_next`` makes the next calls of a method fail (a 429 with Retr
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
-import itertools
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -29,6 +37,11 @@ from urllib.parse import parse_qsl, urlsplit
 # Arguments slack_sdk JSON-encodes when it sends a form body.
 _JSON_ARGUMENTS = frozenset({"blocks", "attachments", "view", "metadata"})
 _MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+_MESSAGE_CONTENT = ("text", "blocks", "attachments")
+# Slack says a trigger id is valid for three seconds; later use is reported on the console.
+TRIGGER_SECONDS = 3.0
+# Messages per conversation in a snapshot: enough to scroll, small enough to poll.
+SNAPSHOT_MESSAGES = 200
 
 
 @dataclass
@@ -37,6 +50,33 @@ class _Failure:
     error: str
     retry_after: int | None
     remaining: int
+
+
+@dataclass
+class _Posted:
+    """A message as Slack keeps it, plus who may see it (ephemeral messages have one viewer)."""
+
+    channel: str
+    message: dict[str, Any]
+    visible_to: str | None = None
+    invocation: str | None = None  # the slash command an ephemeral answer replies to
+
+
+@dataclass
+class _StoredView:
+    view: dict[str, Any]
+    user: str | None
+    opened_at: float
+
+
+@dataclass
+class _Responder:
+    """What a ``response_url`` answers into: a user in a channel, maybe about one message."""
+
+    user: str
+    channel: str
+    message_ts: str | None
+    invocation: str | None
 
 
 class SlackApiStandIn:
@@ -54,12 +94,13 @@ class SlackApiStandIn:
         bot_user_id: str = "U0LOCALBOT",
         bot_id: str = "B0LOCAL",
         app_id: str = "A0LOCAL",
+        bot_name: str = "rds-provisioner",
     ) -> None:
         self.identity = {
             "team_id": team_id,
             "team": team,
             "user_id": bot_user_id,
-            "user": "rds-provisioner",
+            "user": bot_name,
             "bot_id": bot_id,
             "app_id": app_id,
         }
@@ -67,20 +108,37 @@ class SlackApiStandIn:
         self.rejected: list[dict[str, Any]] = []
         self._jsonl_path = Path(jsonl_path) if jsonl_path else None
         self._echo = echo
-        self._lock = threading.Lock()
+        # Re-entrant: the answering functions take it and call helpers that take it again.
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._failures: dict[str, list[_Failure]] = {}
-        self._ts_counter = itertools.count(1)
+        self._last_ts = (0, 0)
+        # What people would see: bumped on every change so a page can poll cheaply.
+        self.version = 0
+        self._conversations: dict[str, dict[str, Any]] = {}
+        self._messages: dict[str, list[_Posted]] = {}
+        self._views: dict[str, _StoredView] = {}
+        self._homes: dict[str, str] = {}
+        self._modal_stacks: dict[str, list[str]] = {}
+        self._triggers: dict[str, tuple[str, float]] = {}
+        self._responders: dict[str, _Responder] = {}
+        self._users: dict[str, str] = {}
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        if self._jsonl_path is not None and self._jsonl_path.exists():
+            self._replay(self._jsonl_path)
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
         """What to give ``WebClient(base_url=...)`` (ends with ``/api/``, like Slack's)."""
+        return f"{self.root_url}/api/"
+
+    @property
+    def root_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> Self:
         if self._thread is None:
@@ -160,8 +218,15 @@ class SlackApiStandIn:
         build = _RESPONSES.get(method)
         if build is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
-        body = build(self, args)
-        self._record(method, args)
+        with self._lock:
+            body = build(self, args)
+            if body.get("ok"):
+                ts = (body.get("ts") or body.get("message_ts")) if method in _MESSAGE_METHODS else None
+                self._record(method, args, ts)
+            else:
+                self.rejected.append({"method": method, "args": args, "status": 200, "error": body["error"]})
+        if body.get("ok") and self._echo is not None:
+            self._echo(describe_call(method, args))
         return 200, {}, body
 
     def _take_failure(self, method: str) -> _Failure | None:
@@ -174,8 +239,10 @@ class SlackApiStandIn:
             queue.pop(0)
         return failure
 
-    def _record(self, method: str, args: dict[str, Any]) -> None:
-        entry = {"method": method, "args": args}
+    def _record(self, method: str, args: dict[str, Any], ts: str | None) -> None:
+        entry: dict[str, Any] = {"method": method, "args": args}
+        if ts:
+            entry["ts"] = ts
         with self._changed:
             self.calls.append(entry)
             if self._jsonl_path:
@@ -183,12 +250,347 @@ class SlackApiStandIn:
                     handle.write(json.dumps(entry, sort_keys=True) + "\n")
                     handle.flush()
             self._changed.notify_all()
-        if self._echo is not None:
-            self._echo(describe_call(method, args))
 
     def next_ts(self) -> str:
+        """A message timestamp, strictly after every one given so far (also those read back)."""
         with self._lock:
-            return f"{int(time.time())}.{next(self._ts_counter):06d}"
+            now = int(time.time())
+            seconds, serial = self._last_ts
+            self._last_ts = (now, 1) if now > seconds else (seconds, serial + 1)
+            return "{}.{:06d}".format(*self._last_ts)
+
+    def _note_ts(self, ts: str) -> None:
+        seconds, _, serial = ts.partition(".")
+        with contextlib.suppress(ValueError):
+            self._last_ts = max(self._last_ts, (int(seconds), int(serial or 0)))
+
+    def _touch(self) -> None:
+        self.version += 1
+        self._changed.notify_all()
+
+    # --- what people see: conversations and messages -------------------------------------------
+    def note_user(self, user_id: str, name: str | None = None) -> None:
+        """Someone who exists in this workspace (the page lists them to act as)."""
+        with self._lock:
+            if user_id and (user_id not in self._users or name):
+                self._users[user_id] = name or self._users.get(user_id) or user_id.lower()
+                self._touch()
+
+    def conversation_for(self, channel: str) -> dict[str, Any]:
+        """The conversation a ``channel`` argument means (a user id means the DM with the app)."""
+        with self._lock:
+            if channel[:1] in {"U", "W"}:
+                conversation_id = dm_channel_for(channel)
+                self._users.setdefault(channel, channel.lower())
+                known = self._conversations.setdefault(
+                    conversation_id, {"id": conversation_id, "name": channel, "is_im": True, "user": channel}
+                )
+                if known.get("user") is None:  # first seen by id, now we know whose DM it is
+                    known.update(name=channel, user=channel)
+                return known
+            if channel.startswith("#"):
+                conversation_id = channel_id_for(channel[1:])
+                return self._conversations.setdefault(
+                    conversation_id,
+                    {"id": conversation_id, "name": channel[1:], "is_im": False, "user": None},
+                )
+            is_im = channel.startswith("D")
+            return self._conversations.setdefault(
+                channel, {"id": channel, "name": channel, "is_im": is_im, "user": None}
+            )
+
+    def _store(self, posted: _Posted) -> dict[str, Any]:
+        self._messages.setdefault(posted.channel, []).append(posted)
+        self._note_ts(posted.message["ts"])
+        self._touch()
+        return posted.message
+
+    def _find(self, channel: str, ts: str, *, viewer: str | None = None) -> _Posted | None:
+        for posted in reversed(self._messages.get(channel, [])):
+            if posted.message["ts"] == ts and posted.visible_to in {None, viewer}:
+                return posted
+        return None
+
+    def message(self, channel: str, ts: str, *, viewer: str | None = None) -> dict[str, Any] | None:
+        """A copy of the message ``viewer`` sees at ``ts`` in ``channel`` (with ``ephemeral``)."""
+        with self._lock:
+            posted = self._find(channel, ts, viewer=viewer)
+            if posted is None:
+                return None
+            return {**copy.deepcopy(posted.message), "ephemeral": posted.visible_to is not None}
+
+    def bot_message(self, args: Mapping[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": self.identity["user_id"],
+            "bot_id": self.identity["bot_id"],
+            "app_id": self.identity["app_id"],
+            "team": self.identity["team_id"],
+            "text": args.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts"):
+            if args.get(key) is not None:
+                message[key] = with_block_ids(args[key]) if key == "blocks" else copy.deepcopy(args[key])
+        return message
+
+    def post_message(self, args: Mapping[str, Any], *, ts: str | None = None) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            conversation = self.conversation_for(channel)
+            message = self._store(_Posted(conversation["id"], self.bot_message(args, ts or self.next_ts())))
+            return {"ok": True, "channel": conversation["id"], "ts": message["ts"], "message": message}
+
+    def update_message(self, args: Mapping[str, Any], *, viewer: str | None = None) -> dict[str, Any]:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            conversation_id = self.conversation_for(channel)["id"]
+            posted = self._find(conversation_id, ts, viewer=viewer)
+            if posted is None:
+                return {"ok": False, "error": "message_not_found"}
+            for key in _MESSAGE_CONTENT:
+                # As Slack documents: what the update leaves out is kept.
+                if args.get(key) is not None:
+                    value = args[key]
+                    posted.message[key] = with_block_ids(value) if key == "blocks" else copy.deepcopy(value)
+            posted.message["edited"] = {"user": self.identity["user_id"], "ts": self.next_ts()}
+            self._touch()
+            message = copy.deepcopy(posted.message)
+            return {
+                "ok": True,
+                "channel": conversation_id,
+                "ts": ts,
+                "text": message["text"],
+                "message": message,
+            }
+
+    def delete_message(self, channel: str, ts: str, *, viewer: str | None = None) -> bool:
+        with self._lock:
+            posted = self._find(channel, ts, viewer=viewer)
+            if posted is None:
+                return False
+            self._messages[channel].remove(posted)
+            self._touch()
+            return True
+
+    def post_ephemeral(
+        self, channel: str, user: str, content: Mapping[str, Any], *, invocation: str | None = None
+    ) -> str:
+        """A message only ``user`` sees in ``channel`` (not kept across a restart, as in Slack)."""
+        with self._lock:
+            conversation = self.conversation_for(channel)
+            self._users.setdefault(user, user.lower())
+            message = self.bot_message(content, self.next_ts())
+            self._store(_Posted(conversation["id"], message, visible_to=user, invocation=invocation))
+            return str(message["ts"])
+
+    # --- what people see: views ----------------------------------------------------------------
+    def issue_trigger(self, user: str) -> str:
+        """A trigger id for an interaction of ``user``; a ``views.open`` with it opens their modal."""
+        trigger_id = f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        with self._lock:
+            self._triggers[trigger_id] = (user, time.monotonic())
+        return trigger_id
+
+    def _take_trigger(self, trigger_id: str) -> str | None:
+        issued = self._triggers.pop(trigger_id, None)
+        if issued is None:
+            return None
+        user, at = issued
+        waited = time.monotonic() - at
+        if waited > TRIGGER_SECONDS and self._echo is not None:
+            self._echo(
+                f"[slack] warning: trigger used after {waited:.1f} s; Slack answers expired_trigger_id "
+                f"after {TRIGGER_SECONDS:g} s"
+            )
+        return user
+
+    def _new_view(
+        self, view: Mapping[str, Any], default_type: str, view_id: str | None = None
+    ) -> dict[str, Any]:
+        view_id = view_id or "V" + uuid.uuid4().hex[:10].upper()
+        return {
+            "id": view_id,
+            "team_id": self.identity["team_id"],
+            "type": view.get("type", default_type),
+            "title": copy.deepcopy(view.get("title")),
+            "submit": copy.deepcopy(view.get("submit")),
+            "close": copy.deepcopy(view.get("close")),
+            "blocks": with_block_ids(view.get("blocks", [])),
+            "callback_id": view.get("callback_id", ""),
+            "private_metadata": view.get("private_metadata", ""),
+            "external_id": view.get("external_id", ""),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "state": {"values": {}},
+            "hash": uuid.uuid4().hex[:16],
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": self.identity["app_id"],
+            "bot_id": self.identity["bot_id"],
+        }
+
+    def open_view(self, view: Mapping[str, Any], user: str | None, *, push: bool = False) -> dict[str, Any]:
+        with self._lock:
+            stack = self._modal_stacks.setdefault(user, []) if user else []
+            created = self._new_view(view, "modal")
+            if push and stack:
+                created["root_view_id"] = self._views[stack[0]].view["root_view_id"]
+                created["previous_view_id"] = stack[-1]
+                stack.append(created["id"])
+            elif user:
+                stack[:] = [created["id"]]
+            self._views[created["id"]] = _StoredView(created, user, time.monotonic())
+            self._touch()
+            return copy.deepcopy(created)
+
+    def update_view(
+        self, view: Mapping[str, Any], *, view_id: str = "", external_id: str = "", expected_hash: str = ""
+    ) -> dict[str, Any]:
+        with self._lock:
+            stored = self._views.get(view_id) if view_id else None
+            if stored is None and external_id:
+                stored = next(
+                    (v for v in self._views.values() if v.view.get("external_id") == external_id), None
+                )
+            if stored is None:
+                return {"ok": False, "error": "not_found"}
+            if expected_hash and expected_hash != stored.view["hash"]:
+                return {"ok": False, "error": "hash_conflict"}
+            replaced = self._new_view(view, stored.view["type"], stored.view["id"])
+            replaced["root_view_id"] = stored.view["root_view_id"]
+            replaced["previous_view_id"] = stored.view["previous_view_id"]
+            stored.view = replaced
+            self._touch()
+            return {"ok": True, "view": copy.deepcopy(replaced)}
+
+    def publish_home(self, user: str, view: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._users.setdefault(user, user.lower())
+            created = self._new_view(view, "home", self._homes.get(user))
+            self._homes[user] = created["id"]
+            self._views[created["id"]] = _StoredView(created, user, time.monotonic())
+            self._touch()
+            return copy.deepcopy(created)
+
+    def view(self, view_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """A view (copy) and the user it belongs to."""
+        with self._lock:
+            stored = self._views.get(view_id)
+            return None if stored is None else (copy.deepcopy(stored.view), stored.user)
+
+    def close_view(self, user: str, view_id: str, *, clear: bool = False) -> None:
+        """The user closed ``view_id`` (or the app answered a submission with nothing or ``clear``)."""
+        with self._lock:
+            stack = self._modal_stacks.get(user, [])
+            if clear or (stack and stack[0] == view_id):
+                stack.clear()
+            elif view_id in stack:
+                del stack[stack.index(view_id) :]
+            self._touch()
+
+    # --- response_url ----------------------------------------------------------------------------
+    def response_url(
+        self, user: str, channel: str, *, message_ts: str | None = None, invocation: str | None = None
+    ) -> str:
+        """A ``response_url`` for an interaction; what the app posts to it shows up for ``user``."""
+        token = secrets.token_urlsafe(18)
+        with self._lock:
+            self._responders[token] = _Responder(
+                user, self.conversation_for(channel)["id"], message_ts, invocation
+            )
+        return f"{self.root_url}/respond/{token}"
+
+    def _respond(self, token: str, body: Mapping[str, Any]) -> tuple[int, str]:
+        with self._lock:
+            responder = self._responders.get(token)
+            if responder is None:
+                return 404, "no_service"
+            channel, user = responder.channel, responder.user
+            target = responder.message_ts
+            if body.get("delete_original") and target:
+                deleted = self.delete_message(channel, target, viewer=user)
+                return (200, "ok") if deleted else (404, "message_not_found")
+            if body.get("replace_original") and target:
+                posted = self._find(channel, target, viewer=user)
+                if posted is None:
+                    return 404, "message_not_found"
+                for key in _MESSAGE_CONTENT:
+                    if body.get(key) is not None:
+                        value = body[key]
+                        posted.message[key] = (
+                            with_block_ids(value) if key == "blocks" else copy.deepcopy(value)
+                        )
+                self._touch()
+                return 200, "ok"
+            if body.get("response_type") == "in_channel":
+                self.post_message({**body, "channel": channel})
+            else:
+                self.post_ephemeral(channel, user, body, invocation=responder.invocation)
+        if self._echo is not None:
+            self._echo(
+                f"[slack] response_url ({body.get('response_type') or 'ephemeral'}) to {user}: "
+                f"{body.get('text', '')}"
+            )
+        return 200, "ok"
+
+    # --- a page's view of it all -----------------------------------------------------------------
+    def snapshot(self, user: str, *, limit: int = SNAPSHOT_MESSAGES) -> dict[str, Any]:
+        """What ``user`` sees: their conversations with messages, their App Home and open modal."""
+        with self._lock:
+            conversations = [
+                dict(c) for c in self._conversations.values() if not c["is_im"] or c.get("user") == user
+            ]
+            own_dm = dm_channel_for(user)
+            if user and own_dm not in {c["id"] for c in conversations}:
+                conversations.append({"id": own_dm, "name": user, "is_im": True, "user": user})
+            messages: dict[str, list[dict[str, Any]]] = {}
+            for conversation in conversations:
+                visible = [
+                    {
+                        **copy.deepcopy(posted.message),
+                        "ephemeral": posted.visible_to is not None,
+                        "invocation": posted.invocation,
+                    }
+                    for posted in self._messages.get(conversation["id"], [])
+                    if posted.visible_to in {None, user}
+                ]
+                messages[conversation["id"]] = visible[-limit:]
+            home_id = self._homes.get(user)
+            stack = self._modal_stacks.get(user, [])
+            return {
+                "version": self.version,
+                "bot": {"id": self.identity["user_id"], "name": self.identity["user"]},
+                "team": {"id": self.identity["team_id"], "domain": self.identity["team"]},
+                "users": dict(sorted(self._users.items())),
+                "conversations": sorted(conversations, key=lambda c: (c["is_im"], c["name"])),
+                "messages": messages,
+                "home": copy.deepcopy(self._views[home_id].view) if home_id else None,
+                "modal": copy.deepcopy(self._views[stack[-1]].view) if stack else None,
+                "modal_depth": len(stack),
+            }
+
+    # --- reading an earlier run back -----------------------------------------------------------
+    def _replay(self, path: Path) -> None:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                method, args = entry["method"], entry["args"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash: skip it, keep the rest
+            if not isinstance(args, dict):
+                continue
+            if method == "chat.postMessage":
+                self.post_message(args, ts=entry.get("ts") or self.next_ts())
+            elif method == "chat.update":
+                self.update_message(args)
+            elif method == "views.publish" and args.get("user_id") and isinstance(args.get("view"), dict):
+                self.publish_home(str(args["user_id"]), args["view"])
+            # Ephemeral messages and modals do not outlive the moment, in Slack either.
 
 
 def dm_channel_for(user_id: str) -> str:
@@ -196,77 +598,65 @@ def dm_channel_for(user_id: str) -> str:
     return "D" + hashlib.sha256(user_id.encode()).hexdigest()[:10].upper()
 
 
-def _channel(args: Mapping[str, Any]) -> str:
-    channel = str(args.get("channel", ""))
-    return dm_channel_for(channel) if channel[:1] in {"U", "W"} else channel
+def channel_id_for(name: str) -> str:
+    """The id of the public channel called ``name`` (stable per name)."""
+    return "C" + hashlib.sha256(name.encode()).hexdigest()[:10].upper()
 
 
-def _message(stand_in: SlackApiStandIn, args: Mapping[str, Any], ts: str) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "type": "message",
-        "user": stand_in.identity["user_id"],
-        "bot_id": stand_in.identity["bot_id"],
-        "app_id": stand_in.identity["app_id"],
-        "team": stand_in.identity["team_id"],
-        "text": args.get("text", ""),
-        "ts": ts,
-    }
-    for key in ("blocks", "attachments", "thread_ts"):
-        if key in args:
-            message[key] = args[key]
-    return message
+def with_block_ids(blocks: Any) -> Any:
+    """A copy of ``blocks`` in which every block has a ``block_id``, as Slack assigns them."""
+    result = copy.deepcopy(blocks)
+    if isinstance(result, list):
+        for index, block in enumerate(result):
+            if isinstance(block, dict) and not block.get("block_id"):
+                block["block_id"] = f"b{index}{secrets.token_hex(2)}"
+    return result
 
 
 def _post_message(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
-    if not args.get("channel"):
-        return {"ok": False, "error": "channel_not_found"}
-    ts = stand_in.next_ts()
-    return {"ok": True, "channel": _channel(args), "ts": ts, "message": _message(stand_in, args, ts)}
+    return stand_in.post_message(args)
 
 
 def _update_message(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
-    ts = str(args.get("ts", ""))
-    return {
-        "ok": True,
-        "channel": _channel(args),
-        "ts": ts,
-        "text": args.get("text", ""),
-        "message": _message(stand_in, args, ts),
-    }
+    return stand_in.update_message(args)
 
 
 def _post_ephemeral(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": True, "message_ts": stand_in.next_ts()}
+    channel, user = str(args.get("channel", "")), str(args.get("user", ""))
+    if not channel:
+        return {"ok": False, "error": "channel_not_found"}
+    if not user:
+        return {"ok": False, "error": "user_not_found"}
+    return {"ok": True, "message_ts": stand_in.post_ephemeral(channel, user, args)}
 
 
-def _view(stand_in: SlackApiStandIn, args: dict[str, Any], default_type: str) -> dict[str, Any]:
+def _views_open(stand_in: SlackApiStandIn, args: dict[str, Any], *, push: bool = False) -> dict[str, Any]:
+    trigger_id = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
+    view = args.get("view")
+    if not trigger_id or not isinstance(view, dict):
+        return {"ok": False, "error": "invalid_arguments"}
+    # A trigger the local page issued names the user; others (rdsctl, tests) open an unowned view.
+    user = stand_in._take_trigger(trigger_id)
+    return {"ok": True, "view": stand_in.open_view(view, user, push=push)}
+
+
+def _views_update(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
     view = args.get("view")
     if not isinstance(view, dict):
         return {"ok": False, "error": "invalid_arguments"}
-    view_id = str(args.get("view_id") or "V" + uuid.uuid4().hex[:10].upper())
-    return {
-        "ok": True,
-        "view": {
-            "id": view_id,
-            "team_id": stand_in.identity["team_id"],
-            "type": view.get("type", default_type),
-            "title": view.get("title"),
-            "blocks": view.get("blocks", []),
-            "callback_id": view.get("callback_id", ""),
-            "private_metadata": view.get("private_metadata", ""),
-            "state": {"values": {}},
-            "hash": uuid.uuid4().hex[:16],
-            "root_view_id": view_id,
-            "app_id": stand_in.identity["app_id"],
-            "bot_id": stand_in.identity["bot_id"],
-        },
-    }
+    return stand_in.update_view(
+        view,
+        view_id=str(args.get("view_id") or ""),
+        external_id=str(args.get("external_id") or ""),
+        expected_hash=str(args.get("hash") or ""),
+    )
 
 
-def _views_open(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
-    if not args.get("trigger_id") and not args.get("interactivity_pointer"):
+def _views_publish(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
+    view, user = args.get("view"), str(args.get("user_id") or "")
+    if not isinstance(view, dict) or not user:
         return {"ok": False, "error": "invalid_arguments"}
-    return _view(stand_in, args, "modal")
+    return {"ok": True, "view": stand_in.publish_home(user, view)}
 
 
 def _auth_test(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
@@ -285,7 +675,9 @@ def _auth_test(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any
 
 def _conversations_open(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
     users = str(args.get("users", "")).split(",")
-    return {"ok": True, "channel": {"id": dm_channel_for(users[0])}}
+    if not users[0]:
+        return {"ok": False, "error": "users_list_not_supplied"}
+    return {"ok": True, "channel": {"id": stand_in.conversation_for(users[0])["id"]}}
 
 
 def _permalink(stand_in: SlackApiStandIn, args: dict[str, Any]) -> dict[str, Any]:
@@ -308,9 +700,9 @@ _RESPONSES: Mapping[str, Callable[[SlackApiStandIn, dict[str, Any]], dict[str, A
     "chat.getPermalink": _permalink,
     "conversations.open": _conversations_open,
     "views.open": _views_open,
-    "views.push": _views_open,
-    "views.update": lambda stand_in, args: _view(stand_in, args, "modal"),
-    "views.publish": lambda stand_in, args: _view(stand_in, args, "home"),
+    "views.push": lambda stand_in, args: _views_open(stand_in, args, push=True),
+    "views.update": _views_update,
+    "views.publish": _views_publish,
 }
 
 
@@ -356,6 +748,9 @@ def _handler_for(stand_in: SlackApiStandIn) -> type[BaseHTTPRequestHandler]:
             method = parts.path.rstrip("/").rsplit("/", 1)[-1]
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if parts.path.startswith("/respond/"):
+                self._respond(method, raw)
+                return
             try:
                 args = _parse_body(self.headers.get("Content-Type", ""), raw)
             except ValueError:
@@ -366,6 +761,22 @@ def _handler_for(stand_in: SlackApiStandIn) -> type[BaseHTTPRequestHandler]:
             authed = bool(token) or self.headers.get("Authorization", "").startswith("Bearer ")
             status, headers, body = stand_in._answer(method, args, authed)
             self._send(status, headers, body)
+
+        def _respond(self, token: str, raw: bytes) -> None:
+            # A response_url takes JSON, like Slack's; it answers "ok" in plain text.
+            try:
+                body = json.loads(raw.decode("utf-8")) if raw else {}
+            except ValueError:
+                body = None
+            status, text = (
+                (400, "invalid_payload") if not isinstance(body, dict) else stand_in._respond(token, body)
+            )
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
         def _send(self, status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> None:
             payload = json.dumps(body).encode()

@@ -43,6 +43,7 @@ LOCAL_BOT_TOKEN = "xoxb-local"  # noqa: S105 - the stand-in accepts any token
 LOCAL_BOT_USER_ID = "U0LOCALBOT"
 LOCAL_BOT_ID = "B0LOCALBOT"
 LOCAL_TEAM_ID = "T0LOCAL"
+LOCAL_APP_ID = "A0LOCAL"
 # Where the local stack announces the outcome of HTTP API requests (they have no Slack user).
 LOCAL_API_CHANNEL = "#rds-provisioner"
 
@@ -208,6 +209,7 @@ class LocalStack:
             team_id=self.base.slack_team_id or LOCAL_TEAM_ID,
             bot_user_id=self.base.slack_bot_user_id or LOCAL_BOT_USER_ID,
             bot_id=self.base.slack_bot_id or LOCAL_BOT_ID,
+            app_id=LOCAL_APP_ID,
         )
         self._slack.start()
         self.slack_url = self._slack.base_url
@@ -295,6 +297,8 @@ class LocalStack:
     def _build_gateway(self) -> Any:
         from backend.local import prs_page
         from backend.local.gateway import Function, LocalGateway
+        from backend.local.slack_page import SlackPage
+        from bot import blocks
 
         def api(event: dict[str, Any], context: Any) -> Any:
             from backend.handlers.api import lambda_handler
@@ -312,9 +316,20 @@ class LocalStack:
             return lambda_handler(event, context)
 
         renderers = prs_page.pages(
-            self._local_publisher, index_links=self._index_links, on_reviewed=self._record_review
+            self._local_publisher,
+            index_links=self._index_links,
+            on_reviewed=self._record_review,
+            request_for=self._request_for_pull,
         )
         actions = {"review": renderers.pop("review"), "ci_applied": self._ci_applied}
+        slack_page = SlackPage(
+            lambda: self._slack,
+            signing_secret=self.base.slack_signing_secret or LOCAL_SIGNING_SECRET,
+            events_url=lambda: f"{self.url}/slack/events",
+            commands=[blocks.COMMAND],
+            app_id=LOCAL_APP_ID,
+            log=self.out,
+        )
         return LocalGateway(
             {
                 "api": Function("rds-provisioner-api", api),
@@ -323,8 +338,33 @@ class LocalStack:
             },
             pages=renderers,
             actions=actions,
+            routes=slack_page.routes(),
             log=self.out,
         )
+
+    def _request_for_pull(self, pull: Any) -> dict[str, Any] | None:
+        """The request a local PR belongs to, its status and where its Slack conversation is."""
+        from backend.container import get_container
+        from backend.domain import Source
+        from backend.local.slack_api import channel_id_for, dm_channel_for
+        from backend.local.slack_page import slack_link
+
+        if self.settings is None or not pull.request_id:
+            return None
+        record = get_container().store.get(pull.request_id)
+        if record is None:
+            return None
+        link = None
+        if self._slack is not None:
+            if record.source is Source.SLACK:
+                link = slack_link(
+                    user=record.requested_by,
+                    channel=record.slack_channel or dm_channel_for(record.requested_by),
+                    thread=record.slack_thread_ts,
+                )
+            else:
+                link = slack_link(channel=channel_id_for(LOCAL_API_CHANNEL.lstrip("#")))
+        return {"request_id": record.request_id, "status": record.status.value, "slack_url": link}
 
     @staticmethod
     def _record_review(pull: Any) -> dict[str, Any]:
@@ -384,7 +424,13 @@ class LocalStack:
         )
 
     def _index_links(self) -> list[tuple[str, str]]:
+        slack = (
+            []
+            if self.socket_mode
+            else [("/_local/slack", "Slack (local): the conversations, App Home and modals")]
+        )
         return [
+            *slack,
             ("/_local/prs", "Local pull requests"),
             ("/openapi.json", "OpenAPI document of the HTTP API"),
             ("/requests", "Recent requests (needs the X-Api-Key header)"),

@@ -118,6 +118,23 @@ def test_pages_are_served_and_their_failures_do_not_leak_a_traceback() -> None:
     assert "secret detail" not in failed.get_data(as_text=True)
 
 
+def test_local_actions_refuse_a_form_posted_from_another_site() -> None:
+    merged: list[int] = []
+
+    def review(number: int, verb: str, **_: object) -> Page:
+        merged.append(number)
+        return Page(303, "", location=f"/_local/prs/{number}")
+
+    client = Client(LocalGateway({}, actions={"review": review}, access_log=False))
+    refused = client.post("/_local/prs/1/merge", headers={"Origin": "https://evil.test"})
+    same_site = client.post("/_local/prs/1/merge", headers={"Origin": "http://localhost"})
+    without_origin = client.post("/_local/prs/2/merge")  # rdsctl, curl
+
+    assert refused.status_code == 403
+    assert (same_site.status_code, without_origin.status_code) == (303, 303)
+    assert merged == [1, 2]
+
+
 # --- PR pages --------------------------------------------------------------------------------------
 
 
@@ -157,6 +174,34 @@ def test_pr_pages_escape_everything_they_show() -> None:
     assert "<span class=add>" in detail
     assert rendered["pr"](number=2).status == 404
     assert json.loads(rendered["prs_json"]().body)[0]["branch"] == "rds/dev/orders"
+
+
+def test_pr_pages_render_the_description_markdown_without_any_of_its_html() -> None:
+    fake = _FakePrs()
+    fake.pr["body"] = (
+        "Adds `orders`.\n\n| Request | |\n|---|---|\n| Purpose | `<script>window.x=1</script>` |\n\n"
+        "- one\n- [two](javascript:alert(1)) [three](https://example.test/x)\n\n"
+        '```hcl\nmodule "rds_orders" {}\n```\n\n<img src=x onerror=alert(1)> ![t](https://e.test/t.png)\n'
+    )
+    lookup = {"request_id": "r-1", "status": "pr_opened", "slack_url": "/_local/slack#user=U0A&thread=1.2"}
+    rendered = prs_page.pages(lambda: fake, index_links=list, request_for=lambda _pr: lookup)
+    html = str(rendered["pr"](number=1).body)
+
+    assert "<table>" in html
+    assert "<td><code>&lt;script&gt;window.x=1&lt;/script&gt;</code></td>" in html
+    assert "<li>one</li>" in html
+    assert '<a href="https://example.test/x">three</a>' in html
+    assert "javascript:" not in html.replace("[two](javascript:alert(1))", "")
+    assert '<pre><code class="language-hcl">module &quot;rds_orders&quot; {}' in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img" not in html  # images are off: no request leaves for another host
+    # The CSP allows stylesheets from /_local/static only.
+    assert "<style>" not in html
+    assert "style=" not in html
+    assert 'href="/_local/static/prs.css"' in html
+    assert "r-1" in html
+    assert "pr_opened" in html
+    assert 'href="/_local/slack#user=U0A&amp;thread=1.2"' in html
 
 
 # --- rdsctl ----------------------------------------------------------------------------------------
