@@ -100,8 +100,12 @@ def require_terraform() -> None:
     pytest.skip(f"real terraform tests skipped: {reason}")
 
 
-def cli_config_text(mirror_path: Path) -> str:
+def cli_config_text(mirror_path: Path, plugin_cache: Path) -> str:
+    # The cache matters for a packed mirror (zip files, as `terraform providers mirror` writes):
+    # each init would otherwise unpack the provider (hundreds of MB) into its own .terraform.
+    # From an unpacked mirror terraform links the provider directory instead.
     return (
+        f"plugin_cache_dir = {json.dumps(str(plugin_cache))}\n"
         "provider_installation {\n"
         "  filesystem_mirror {\n"
         f"    path    = {json.dumps(str(mirror_path))}\n"
@@ -166,9 +170,11 @@ class Terraform:
         assert binary is not None, "call require_terraform() first"
         directory.mkdir(parents=True, exist_ok=True)
         cli_config = directory / "terraform.tfrc"
+        plugin_cache = directory / "plugin-cache"
+        plugin_cache.mkdir(exist_ok=True)
         if not cli_config.exists():
             temporary = cli_config.with_suffix(f".{os.getpid()}")
-            temporary.write_text(cli_config_text(mirror()), encoding="utf-8")
+            temporary.write_text(cli_config_text(mirror(), plugin_cache), encoding="utf-8")
             temporary.replace(cli_config)
         return cls(binary, cli_config, hermetic_environment(cli_config))
 

@@ -19,6 +19,7 @@ from tests.support.terraform import (
     RunResult,
     Terraform,
     completed_once,
+    exclusive,
     once,
     parse_test_output,
     require_terraform,
@@ -77,12 +78,13 @@ def tree(work_directory: Path) -> Path:
 def initialized(terraform: Terraform, tree: Path, work_directory: Path) -> Callable[[str], Completed]:
     """``init -backend=false`` of one root module, once per session, offline."""
 
+    def run_init(root: str) -> Completed:
+        # One init at a time: terraform's plugin cache is not safe for concurrent writers.
+        with exclusive(work_directory / "plugin-cache.lock"):
+            return terraform.run(tree / root, "init", "-backend=false", "-input=false", "-no-color")
+
     def init(root: str) -> Completed:
-        return completed_once(
-            work_directory,
-            step_name("init", root),
-            lambda: terraform.run(tree / root, "init", "-backend=false", "-input=false", "-no-color"),
-        )
+        return completed_once(work_directory, step_name("init", root), lambda: run_init(root))
 
     return init
 

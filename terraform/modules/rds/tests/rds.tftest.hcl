@@ -34,6 +34,9 @@ variables {
   kms_key_id            = "arn:aws:kms:us-east-1:111122223333:key/0d6b1c3e-9f0a-4b8e-8f6e-5a4c3b2a1f00"
   vpc_id                = "vpc-0123456789abcdef0"
   db_subnet_group_name  = "rds-provisioner-dev-shared"
+
+  allowed_cidr_blocks        = ["10.20.0.0/16"]
+  allowed_security_group_ids = ["sg-0123456789abcdef0"]
 }
 
 run "postgres_in_the_shared_group_is_hardened" {
@@ -79,17 +82,34 @@ run "postgres_in_the_shared_group_is_hardened" {
     condition     = toset(aws_db_instance.this.enabled_cloudwatch_logs_exports) == toset(["postgresql", "upgrade"])
     error_message = "postgres exports its standard logs by default."
   }
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.cidr) == 1 && length(aws_vpc_security_group_ingress_rule.security_group) == 1
+    error_message = "One ingress rule per allowed CIDR block and per allowed security group."
+  }
+  assert {
+    condition = alltrue([
+      for rule in concat(values(aws_vpc_security_group_ingress_rule.cidr), values(aws_vpc_security_group_ingress_rule.security_group)) :
+      rule.ip_protocol == "tcp" && rule.from_port == 5432 && rule.to_port == 5432
+    ])
+    error_message = "Ingress is TCP on the database port only."
+  }
+  assert {
+    condition     = length(aws_iam_role.monitoring) == 1 && aws_iam_role_policy_attachment.monitoring[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    error_message = "monitoring_interval > 0 (60 s by default) creates the monitoring role with the AWS managed policy."
+  }
 }
 
-run "mysql_forces_tls_and_writes_its_logs_to_files" {
+run "mysql_without_monitoring_forces_tls_and_writes_log_files" {
   command = plan
 
   variables {
-    engine               = "mysql"
-    engine_version       = "8.4"
-    family               = "mysql8.4"
-    major_engine_version = "8.4"
-    port                 = 3306
+    engine                       = "mysql"
+    engine_version               = "8.4"
+    family                       = "mysql8.4"
+    major_engine_version         = "8.4"
+    port                         = 3306
+    monitoring_interval          = 0
+    performance_insights_enabled = false
   }
 
   assert {
@@ -107,6 +127,18 @@ run "mysql_forces_tls_and_writes_its_logs_to_files" {
   assert {
     condition     = toset(aws_db_instance.this.enabled_cloudwatch_logs_exports) == toset(["error", "slowquery"])
     error_message = "mysql exports its standard logs by default."
+  }
+  assert {
+    condition     = length(aws_iam_role.monitoring) == 0 && length(aws_iam_role_policy_attachment.monitoring) == 0
+    error_message = "monitoring_interval = 0 creates no role."
+  }
+  assert {
+    condition     = aws_db_instance.this.monitoring_interval == 0 && !aws_db_instance.this.performance_insights_enabled
+    error_message = "The instance follows the inputs that turn both off."
+  }
+  assert {
+    condition     = alltrue([for rule in values(aws_vpc_security_group_ingress_rule.cidr) : rule.from_port == 3306 && rule.to_port == 3306])
+    error_message = "Ingress follows the engine's port."
   }
 }
 
@@ -178,56 +210,4 @@ run "family_must_match_the_engine" {
   }
 
   expect_failures = [var.family]
-}
-
-run "clients_reach_only_the_database_port" {
-  command = plan
-
-  variables {
-    allowed_cidr_blocks        = ["10.20.0.0/16"]
-    allowed_security_group_ids = ["sg-0123456789abcdef0"]
-  }
-
-  assert {
-    condition     = length(aws_vpc_security_group_ingress_rule.cidr) == 1 && length(aws_vpc_security_group_ingress_rule.security_group) == 1
-    error_message = "One ingress rule per allowed CIDR block and per allowed security group."
-  }
-  assert {
-    condition = alltrue([
-      for rule in concat(values(aws_vpc_security_group_ingress_rule.cidr), values(aws_vpc_security_group_ingress_rule.security_group)) :
-      rule.ip_protocol == "tcp" && rule.from_port == 5432 && rule.to_port == 5432
-    ])
-    error_message = "Ingress is TCP on the database port only."
-  }
-}
-
-run "enhanced_monitoring_brings_its_role" {
-  command = plan
-
-  assert {
-    condition     = length(aws_iam_role.monitoring) == 1 && aws_iam_role_policy_attachment.monitoring[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-    error_message = "monitoring_interval > 0 creates the monitoring role with the AWS managed policy."
-  }
-  assert {
-    condition     = aws_db_instance.this.monitoring_interval == 60
-    error_message = "The default samples every 60 s."
-  }
-}
-
-run "no_monitoring_no_role" {
-  command = plan
-
-  variables {
-    monitoring_interval          = 0
-    performance_insights_enabled = false
-  }
-
-  assert {
-    condition     = length(aws_iam_role.monitoring) == 0 && length(aws_iam_role_policy_attachment.monitoring) == 0
-    error_message = "monitoring_interval = 0 creates no role."
-  }
-  assert {
-    condition     = aws_db_instance.this.monitoring_interval == 0 && !aws_db_instance.this.performance_insights_enabled
-    error_message = "The instance follows the inputs that turn both off."
-  }
 }
