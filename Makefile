@@ -85,12 +85,13 @@ build: $(STAMP) $(SAM_STAMP)
 checkov: $(CHECKOV_STAMP)
 	$(CHECKOV) --quiet --compact -d terraform --framework terraform
 	$(CHECKOV) --quiet --compact -f sam/template.yaml --framework cloudformation
+	$(CHECKOV) --quiet --compact -f bootstrap/ci-roles.yaml --framework cloudformation
 
 cfn-lint: $(STAMP)
-	$(BIN)/cfn-lint sam/template.yaml
+	$(BIN)/cfn-lint sam/template.yaml bootstrap/ci-roles.yaml
 
 circleci-check: $(STAMP)
-	$(BIN)/check-jsonschema --builtin-schema vendor.circle-ci .circleci/config.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.circle-ci .circleci/config.yml .circleci/continue_config.yml
 
 clean:
 	rm -rf $(VENV) .tools .local .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Deploy the stack `make build` built, with parameter values from the rds-provisioner-deploy context.
-# Credentials come from aws-cli/setup (CircleCI OIDC); nothing here holds a key.
+# Credentials come from aws-cli/setup (CircleCI OIDC); nothing here holds a key. The region and the
+# name prefix (hence the requests table name) come from deploy/settings.env, which the job exports
+# (.circleci/scripts/settings.sh), like the Terraform and record-applied jobs.
 set -euo pipefail
 
-: "${AWS_REGION:?set AWS_REGION in the rds-provisioner-deploy context}"
+: "${AWS_REGION:?export deploy/settings.env first (.circleci/scripts/settings.sh)}"
+: "${NAME_PREFIX:?export deploy/settings.env first (.circleci/scripts/settings.sh)}"
 : "${GITOPS_REPOSITORY:?set GITOPS_REPOSITORY (owner/name of the Terraform repository) in the context}"
 
-overrides=("GitHubRepository=${GITOPS_REPOSITORY}")
+overrides=("GitHubRepository=${GITOPS_REPOSITORY}" "NamePrefix=${NAME_PREFIX}")
 # Optional context variable -> template parameter; unset variables keep the template defaults.
 add() {
   local variable="$1" parameter="$2"

@@ -2,6 +2,7 @@
 # each generated rds_<name>.tf only references these, so one change here moves every database.
 
 variable "aws_region" {
+  # deploy/settings.env AWS_REGION is the source; CI passes it as TF_VAR_aws_region.
   description = "Region of the prod databases."
   type        = string
   default     = "us-east-1"

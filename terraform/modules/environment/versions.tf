@@ -4,8 +4,9 @@ terraform {
 
   required_providers {
     aws = {
+      # The range of the root modules (envs/*/versions.tf, which say why).
       source  = "hashicorp/aws"
-      version = ">= 6.0, < 7.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }

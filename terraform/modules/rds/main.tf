@@ -1,5 +1,6 @@
 locals {
-  create_db_subnet_group = var.db_subnet_group_name == null
+  # count and for_each read only inputs known at plan time: the environment's subnet group is
+  # created in the same apply as the first database, so its name is unknown until then.
   create_monitoring_role = var.monitoring_interval > 0
 
   standard_log_exports = {
@@ -116,7 +117,7 @@ resource "aws_db_parameter_group" "mysql" {
 ################################################################################
 
 resource "aws_db_subnet_group" "this" {
-  count = local.create_db_subnet_group ? 1 : 0
+  count = var.create_db_subnet_group ? 1 : 0
 
   name_prefix = "${var.identifier}-"
   description = "Subnets of ${var.identifier}"
@@ -224,7 +225,7 @@ resource "aws_db_instance" "this" {
   storage_encrypted     = true
   kms_key_id            = var.kms_key_id
 
-  db_subnet_group_name   = local.create_db_subnet_group ? aws_db_subnet_group.this[0].name : var.db_subnet_group_name
+  db_subnet_group_name   = var.create_db_subnet_group ? aws_db_subnet_group.this[0].name : var.db_subnet_group_name
   vpc_security_group_ids = concat([aws_security_group.this.id], var.vpc_security_group_ids)
   publicly_accessible    = false
   network_type           = "IPV4"

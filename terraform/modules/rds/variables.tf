@@ -141,21 +141,35 @@ variable "vpc_id" {
   type        = string
 }
 
+variable "create_db_subnet_group" {
+  description = "Create a subnet group for this instance from subnet_ids. false (the default) places it in db_subnet_group_name, usually the environment's shared group. A plain input, so the count it decides is known at plan time even when the group's name is not."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "db_subnet_group_name" {
-  description = "Existing DB subnet group (usually the environment's shared one). Leave null to create one from subnet_ids."
+  description = "Existing DB subnet group (usually the environment's shared one); required unless create_db_subnet_group is true, null when it is."
   type        = string
   default     = null
 
   validation {
-    condition     = (var.db_subnet_group_name == null) != (length(var.subnet_ids) == 0)
-    error_message = "Give exactly one of db_subnet_group_name or subnet_ids."
+    # An unknown name (a group created in the same apply) is not null: the check waits for apply.
+    condition     = var.create_db_subnet_group == (var.db_subnet_group_name == null)
+    error_message = "Give db_subnet_group_name, or set create_db_subnet_group = true with subnet_ids (not both)."
   }
 }
 
 variable "subnet_ids" {
-  description = "Private subnets (at least two AZs) for a subnet group created by this module; only when db_subnet_group_name is null."
+  description = "Private subnets (at least two AZs) for the subnet group created when create_db_subnet_group is true."
   type        = list(string)
   default     = []
+  nullable    = false
+
+  validation {
+    condition     = var.create_db_subnet_group ? length(var.subnet_ids) >= 2 : length(var.subnet_ids) == 0
+    error_message = "subnet_ids needs at least two subnets when create_db_subnet_group is true, and must be empty otherwise."
+  }
 }
 
 variable "allowed_cidr_blocks" {

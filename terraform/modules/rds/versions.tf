@@ -1,12 +1,13 @@
 terraform {
-  # Cross-variable validation (db_subnet_group_name vs subnet_ids) needs Terraform 1.9+; the
+  # Cross-variable validation (create_db_subnet_group vs db_subnet_group_name and subnet_ids) needs Terraform 1.9+; the
   # root modules pin 1.10+ for S3 native state locking anyway.
   required_version = ">= 1.10, < 2.0"
 
   required_providers {
     aws = {
+      # The range of the root modules (envs/*/versions.tf, which say why).
       source  = "hashicorp/aws"
-      version = ">= 6.0, < 7.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }

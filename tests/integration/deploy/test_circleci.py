@@ -117,3 +117,109 @@ def test_scripts_parse_and_are_executable(script):
     assert path.stat().st_mode & 0o111
     result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- Terraform: serialized applies, fresh plans, every applied request recorded -----------------
+
+
+def _workflow_jobs(config: dict[str, Any], workflow: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Workflow job name -> (job type, invocation) for a workflow's jobs."""
+    jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for entry in config["workflows"][workflow]["jobs"]:
+        kind, invocation = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        jobs[invocation.get("name", kind)] = (kind, invocation)
+    return jobs
+
+
+def _job_text(config: dict[str, Any], job: str) -> str:
+    """A job's steps with the commands they use expanded, as YAML text."""
+    commands = config["commands"]
+    text = yaml.safe_dump(config["jobs"][job]["steps"])
+    for name, command in commands.items():
+        if name in text:
+            text += yaml.safe_dump(command["steps"])
+    return text
+
+
+ENVIRONMENTS = ("dev", "prod")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_applies_are_serialized_per_environment_and_only_on_main(env):
+    config = _load("continue_config.yml")
+    jobs = _workflow_jobs(config, f"terraform-{env}")
+    applies = {name: invocation for name, (kind, invocation) in jobs.items() if kind == "terraform-apply"}
+    assert list(applies) == [f"terraform-apply-{env}"]
+    apply = applies[f"terraform-apply-{env}"]
+    assert apply["environment"] == env
+    assert apply["filters"]["branches"]["only"] == "main"
+    group = apply["serial-group"]
+    assert env in group.split("/")[-1]
+    assert "<< pipeline.project.slug >>" in group, "the group must not be shared with other projects"
+    # One group per environment: dev and prod never wait for each other, and never share a lock.
+    other = next(e for e in ENVIRONMENTS if e != env)
+    other_group = _workflow_jobs(config, f"terraform-{other}")[f"terraform-apply-{other}"][1]["serial-group"]
+    assert other_group != group
+
+
+def test_the_applied_plan_is_made_in_the_apply_job():
+    config = _load("continue_config.yml")
+    apply_text = _job_text(config, "terraform-apply")
+    assert ".circleci/scripts/terraform-apply.sh" in apply_text
+    assert "attach_workspace" not in apply_text, "no plan from another job may be applied"
+    for job in config["jobs"].values():
+        for step in job["steps"]:
+            if isinstance(step, dict) and "persist_to_workspace" in step:
+                assert not any("tfplan" in path for path in step["persist_to_workspace"]["paths"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_record_applied_follows_the_apply_and_gets_its_marker(env):
+    config = _load("continue_config.yml")
+    jobs = _workflow_jobs(config, f"terraform-{env}")
+    kind, record = jobs[f"record-applied-{env}"]
+    assert kind == "record-applied"
+    assert record["requires"] == [f"terraform-apply-{env}"]
+    assert record["environment"] == env
+    assert record["filters"]["branches"]["only"] == "main"
+    record_text = _job_text(config, "record-applied")
+    assert ".circleci/scripts/record-applied.sh << parameters.environment >>" in record_text
+    assert "attach_workspace" in record_text
+    persisted = [
+        step["persist_to_workspace"]["paths"]
+        for step in config["jobs"]["terraform-apply"]["steps"]
+        if isinstance(step, dict) and "persist_to_workspace" in step
+    ]
+    assert persisted == [[".applied/<< parameters.environment >>"]]
+
+
+def test_branches_plan_with_the_read_only_role_and_main_applies_with_the_apply_role():
+    config = _load("continue_config.yml")
+    roles = {}
+    for job in ("terraform-plan", "terraform-apply", "record-applied"):
+        steps = yaml.safe_dump(config["jobs"][job]["steps"])
+        roles[job] = set(re.findall(r"role-variable: (\w+)", steps))
+    assert roles == {
+        "terraform-plan": {"AWS_PLAN_ROLE_ARN"},
+        "terraform-apply": {"AWS_APPLY_ROLE_ARN"},
+        "record-applied": {"AWS_APPLY_ROLE_ARN"},
+    }
+    # The apply role's trust policy pins main through the V2 token's subject.
+    assert "CIRCLE_OIDC_TOKEN_V2" in yaml.safe_dump(config["commands"]["assume-role"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_branch_plans_are_posted_on_the_pull_request(env):
+    config = _load("continue_config.yml")
+    _, plan = _workflow_jobs(config, f"terraform-{env}")[f"terraform-plan-{env}"]
+    assert "rds-provisioner-github" in plan["context"]
+    assert "main" not in plan.get("filters", {}).get("branches", {}).get("only", "")
+    assert ".circleci/scripts/post-plan.sh" in _job_text(config, "terraform-plan")
+
+
+def test_the_tests_job_requires_the_real_terraform():
+    config = _load("continue_config.yml")
+    tests = config["jobs"]["tests"]
+    assert tests["environment"]["REQUIRE_TERRAFORM"] == "1"
+    steps = [step if isinstance(step, str) else next(iter(step)) for step in tests["steps"]]
+    assert "install-terraform" in steps
