@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AliasChoices,
+    AliasGenerator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 GitOpsBackend = Literal["local", "github"]
 
@@ -22,22 +31,50 @@ DEFAULT_DLQ_NAME = "rds-provisioner-requests-dlq"
 DEFAULT_GITHUB_TOKEN_SECRET = "github-token"  # noqa: S105 - a secret's name, not its value
 
 
-def _split(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
 
 
-@dataclass(frozen=True)
-class Settings:
+# A list given as ``A,B,C`` in the environment (spaces and empty entries ignored).
+CommaSeparated = Annotated[tuple[str, ...], BeforeValidator(_comma_separated)]
+
+
+def _env(default: Any, *names: str) -> Any:
+    """A field read from these environment variables, in order of preference (not its own name's)."""
+    return Field(default=default, validation_alias=AliasChoices(*names))
+
+
+def _upper(name: str) -> AliasChoices:
+    return AliasChoices(name.upper(), name)
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a valid configuration; names each variable at fault."""
+
+
+class Settings(BaseModel):
     """Everything the functions and the local stack can be configured with.
 
+    Each field is read from the environment variable of its name in capitals (``gitops_backend``
+    from ``GITOPS_BACKEND``) unless it names its own. Values are validated when the process
+    starts: a wrong one (an unknown ``GITOPS_BACKEND``, a port that is not a number) stops it
+    with the variable's name instead of surfacing as a puzzling error later.
+
     Secret values come either directly (``*_token`` fields, for the local stack and tests) or
-    by Secrets Manager name/ARN (``*_secret_id`` fields, for AWS); ``backend.adapters.secrets`` resolves
-    them lazily so nothing is fetched at import time.
+    by Secrets Manager name/ARN (``*_secret_id`` fields, for AWS); ``backend.adapters.secrets``
+    resolves them lazily so nothing is fetched at import time.
     """
 
-    aws_region: str = "us-east-1"
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=_upper),
+    )
+
+    aws_region: str = _env("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION", "aws_region")
     # Endpoint for every AWS client (the moto server locally); None means the real AWS endpoints.
     aws_endpoint_url: str | None = None
 
@@ -46,19 +83,19 @@ class Settings:
     requests_queue_url: str = ""
     requests_dlq_url: str = ""
     # Days a finished request stays in the table before DynamoDB TTL removes it.
-    request_retention_days: int = 90
+    request_retention_days: int = Field(default=90, ge=1)
 
     # HTTP API: when set, the handler itself checks X-Api-Key (the local gateway). In AWS,
     # API Gateway checks keys against the usage plan and this stays empty.
     api_key: str | None = None
-    max_body_bytes: int = 16 * 1024
+    max_body_bytes: int = Field(default=16 * 1024, ge=1)
 
     gitops_backend: GitOpsBackend = "local"
     local_gitops_path: Path = Path(".local/gitops")
     # Base of the browsable PR links the local publisher hands out.
     local_pr_base_url: str = "http://127.0.0.1:3000/_local/prs"
     # Port of the local stack's gateway (`make run`, `rdsctl`).
-    local_port: int = 3000
+    local_port: int = Field(default=3000, ge=0, le=65535, validation_alias=AliasChoices("PORT", "local_port"))
     github_repository: str = ""
     github_base_branch: str = "main"
     github_api_url: str = "https://api.github.com"
@@ -70,11 +107,11 @@ class Settings:
     github_app_private_key_secret_id: str | None = None
     # Labels cost one API call more per PR (GitHub cannot label a PR as it opens it), so they
     # are opt-in: GITHUB_PR_LABELS=rds-provisioner,terraform.
-    github_pr_labels: tuple[str, ...] = ()
-    github_reviewers: tuple[str, ...] = ()
+    github_pr_labels: CommaSeparated = ()
+    github_reviewers: CommaSeparated = ()
     # Seconds PyGithub may spend on one call (timeouts and retry waits); stays well under
     # the worker Lambda timeout so SQS, not the function, does the long-term retrying.
-    github_timeout_seconds: int = 10
+    github_timeout_seconds: int = Field(default=10, ge=1)
     # Secret of the repository's webhook (POST /github/webhook): X-Hub-Signature-256 is checked with it.
     github_webhook_secret: str | None = None
     github_webhook_secret_secret_id: str | None = None
@@ -91,62 +128,45 @@ class Settings:
     slack_bot_id: str | None = None
     slack_team_id: str | None = None
     # Slack user ids allowed to request prod databases; empty means everyone may.
-    prod_allowed_slack_users: tuple[str, ...] = ()
+    prod_allowed_slack_users: CommaSeparated = ()
 
-    environments: tuple[str, ...] = ("dev", "prod")
-    service_name: str = "rds-provisioner"
-    log_level: str = "INFO"
+    environments: CommaSeparated = ("dev", "prod")
+    service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")
+    log_level: str = _env("INFO", "POWERTOOLS_LOG_LEVEL", "log_level")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Settings from ``environ`` (default: this process's environment); empty values count as unset.
+
+        Raises SettingsError naming every variable whose value is not valid.
+        """
         env = os.environ if environ is None else environ
-        defaults = cls()
-        installation = env.get("GITHUB_APP_INSTALLATION_ID")
-        return cls(
-            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-            requests_table_name=env.get("REQUESTS_TABLE_NAME", defaults.requests_table_name),
-            requests_topic_arn=env.get("REQUESTS_TOPIC_ARN", ""),
-            requests_queue_url=env.get("REQUESTS_QUEUE_URL", ""),
-            requests_dlq_url=env.get("REQUESTS_DLQ_URL", ""),
-            request_retention_days=int(env.get("REQUEST_RETENTION_DAYS", defaults.request_retention_days)),
-            api_key=env.get("API_KEY") or None,
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", defaults.max_body_bytes)),
-            gitops_backend="github" if env.get("GITOPS_BACKEND", "local") == "github" else "local",
-            local_gitops_path=Path(env.get("LOCAL_GITOPS_PATH", str(defaults.local_gitops_path))),
-            local_pr_base_url=env.get("LOCAL_PR_BASE_URL", defaults.local_pr_base_url),
-            local_port=int(env.get("PORT") or defaults.local_port),
-            github_repository=env.get("GITHUB_REPOSITORY", ""),
-            github_base_branch=env.get("GITHUB_BASE_BRANCH", defaults.github_base_branch),
-            github_api_url=env.get("GITHUB_API_URL", defaults.github_api_url),
-            github_token=env.get("GITHUB_TOKEN") or None,
-            github_token_secret_id=env.get("GITHUB_TOKEN_SECRET_ID") or None,
-            github_app_id=env.get("GITHUB_APP_ID") or None,
-            github_app_installation_id=int(installation) if installation else None,
-            github_app_private_key=env.get("GITHUB_APP_PRIVATE_KEY") or None,
-            github_app_private_key_secret_id=env.get("GITHUB_APP_PRIVATE_KEY_SECRET_ID") or None,
-            github_pr_labels=_split(env.get("GITHUB_PR_LABELS")),
-            github_reviewers=_split(env.get("GITHUB_REVIEWERS")),
-            github_timeout_seconds=int(env.get("GITHUB_TIMEOUT_SECONDS", defaults.github_timeout_seconds)),
-            github_webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
-            github_webhook_secret_secret_id=env.get("GITHUB_WEBHOOK_SECRET_SECRET_ID") or None,
-            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
-            slack_bot_token_secret_id=env.get("SLACK_BOT_TOKEN_SECRET_ID") or None,
-            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
-            slack_signing_secret_secret_id=env.get("SLACK_SIGNING_SECRET_SECRET_ID") or None,
-            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
-            slack_api_url=env.get("SLACK_API_URL", defaults.slack_api_url),
-            slack_bot_user_id=env.get("SLACK_BOT_USER_ID") or None,
-            slack_bot_id=env.get("SLACK_BOT_ID") or None,
-            slack_team_id=env.get("SLACK_TEAM_ID") or None,
-            prod_allowed_slack_users=_split(env.get("PROD_ALLOWED_SLACK_USERS")),
-            environments=_split(env.get("ENVIRONMENTS")) or defaults.environments,
-            service_name=env.get("POWERTOOLS_SERVICE_NAME", defaults.service_name),
-            log_level=env.get("POWERTOOLS_LOG_LEVEL", defaults.log_level),
-        )
+        values = {name: value for name, value in env.items() if value != "" and name in _ENV_NAMES}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc'])}={problem.get('input')!r}: {problem['msg']}"
+                for problem in error.errors()
+            )
+            raise SettingsError(f"invalid configuration in the environment: {problems}") from None
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return self.model_copy(update=changes)
+
+    @classmethod
+    def environment_variables(cls) -> frozenset[str]:
+        """Every environment variable a setting is read from."""
+        return _ENV_NAMES
+
+
+def _variables_of(model: type[BaseModel]) -> frozenset[str]:
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        alias = field.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [name.upper()]
+        names.update(str(choice) for choice in choices if str(choice) != name)
+    return frozenset(names)
 
 
 # Environment variables the deployed functions must be given (checked against the SAM template).
@@ -176,6 +196,9 @@ REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
     ),
     "dead_letters": ("REQUESTS_TABLE_NAME", "SLACK_BOT_TOKEN_SECRET_ID"),
 }
+
+
+_ENV_NAMES = _variables_of(Settings)
 
 
 _installed: Settings | None = None

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from backend.services.intake import IntakeService
 
 logger = Logger()
+# A wrong configuration stops the cold start, naming the variable (no network here).
+get_settings()
 
 
 def create_app(

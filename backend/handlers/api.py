@@ -51,10 +51,13 @@ from backend.handlers.openapi import (
     RequestList,
     RequestView,
 )
+from backend.settings import get_settings
 
 logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")
 app = APIGatewayRestResolver(enable_validation=True)
+# A wrong configuration stops the cold start, naming the variable (no network here).
+get_settings()
 
 OPENAPI_PATH = "/openapi.json"
 

@@ -27,9 +27,12 @@ from pydantic import ValidationError
 
 from backend.adapters.queue import ProvisionMessage
 from backend.container import get_container
+from backend.settings import get_settings
 
 logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")
+# A wrong configuration stops the cold start, naming the variable (no network here).
+get_settings()
 
 MAX_LOGGED_BODY = 16 * 1024
 

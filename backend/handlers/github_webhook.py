@@ -30,8 +30,11 @@ from backend.domain import RetryableError
 from backend.domain.naming import request_id_of_pull_request
 from backend.handlers import http
 from backend.services.lifecycle import LifecycleOutcome
+from backend.settings import get_settings
 
 logger = Logger()
+# A wrong configuration stops the cold start, naming the variable (no network here).
+get_settings()
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"

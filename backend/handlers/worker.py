@@ -40,9 +40,12 @@ from backend.adapters.queue import ProvisionMessage
 from backend.container import get_container
 from backend.domain import RetryableError
 from backend.services.provisioner import Provisioner, ProvisionOutcome
+from backend.settings import get_settings
 
 logger = Logger()
 metrics = Metrics(namespace="RdsProvisioner")
+# A wrong configuration stops the cold start, naming the variable (no network here).
+get_settings()
 
 # SQS's ceiling for a message's visibility timeout (12 hours).
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60

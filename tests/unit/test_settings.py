@@ -1,6 +1,8 @@
 from pathlib import Path
 
-from backend.settings import Settings
+import pytest
+
+from backend.settings import Settings, SettingsError
 
 
 def test_defaults_describe_the_local_stack() -> None:
@@ -34,8 +36,33 @@ def test_real_services_by_configuration_alone() -> None:
     assert settings.aws_region == "eu-west-1"
 
 
-def test_unknown_backend_falls_back_to_local_rather_than_guessing() -> None:
-    assert Settings.from_env({"GITOPS_BACKEND": "gitlab"}).gitops_backend == "local"
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"GITOPS_BACKEND": "gitlab"}, "GITOPS_BACKEND='gitlab': Input should be 'local' or 'github'"),
+        ({"PORT": "three thousand"}, "PORT='three thousand'"),
+        ({"GITHUB_APP_INSTALLATION_ID": "12a"}, "GITHUB_APP_INSTALLATION_ID='12a'"),
+        ({"REQUEST_RETENTION_DAYS": "0"}, "REQUEST_RETENTION_DAYS='0'"),
+    ],
+    ids=["unknown-backend", "port", "installation-id", "retention"],
+)
+def test_a_wrong_value_stops_the_process_naming_its_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(environ)
+    assert named in str(refused.value)
+
+
+def test_every_variable_read_is_named_once_and_empty_values_count_as_unset() -> None:
+    variables = Settings.environment_variables()
+    assert {
+        "GITOPS_BACKEND",
+        "PORT",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "POWERTOOLS_SERVICE_NAME",
+    } <= variables
+    assert "LOCAL_PORT" not in variables  # PORT, as every local tool names it
+    assert Settings.from_env({"GITOPS_BACKEND": "", "API_KEY": ""}) == Settings()
 
 
 def test_overrides_return_a_new_settings() -> None:
