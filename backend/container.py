@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
     from backend.adapters.chat import ChatSender
     from backend.adapters.gitops.base import PullRequestPublisher
+    from backend.adapters.queue import RequestTopic
     from backend.adapters.store import RequestStore
     from backend.services.intake import IntakeService
+    from backend.services.inventory import InventoryService
     from backend.services.lifecycle import LifecycleService
     from backend.services.notifications import Notifier
     from backend.services.provisioner import Provisioner
@@ -85,6 +87,12 @@ class Container:
         )
 
     @cached_property
+    def topic(self) -> RequestTopic:
+        from backend.adapters.queue import RequestTopic
+
+        return RequestTopic(self.sns, self.settings.requests_topic_arn)
+
+    @cached_property
     def slack_bot_token(self) -> str | None:
         return self.secret(self.settings.slack_bot_token, self.settings.slack_bot_token_secret_id)
 
@@ -115,10 +123,16 @@ class Container:
 
         return IntakeService(
             self.store,
-            self.sns,
-            self.settings.requests_topic_arn,
+            self.topic,
             prod_allowed_slack_users=self.settings.prod_allowed_slack_users,
+            platform_admins=self.settings.platform_admins,
         )
+
+    @cached_property
+    def inventory(self) -> InventoryService:
+        from backend.services.inventory import InventoryService
+
+        return InventoryService(self.store)
 
     @cached_property
     def notifier(self) -> Notifier:
@@ -136,7 +150,7 @@ class Container:
     def lifecycle(self) -> LifecycleService:
         from backend.services.lifecycle import LifecycleService
 
-        return LifecycleService(self.store, self.notifier)
+        return LifecycleService(self.store, self.notifier, self.topic)
 
 
 _installed: Container | None = None

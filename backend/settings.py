@@ -129,6 +129,8 @@ class Settings(BaseModel):
     slack_team_id: str | None = None
     # Slack user ids allowed to request prod databases; empty means everyone may.
     prod_allowed_slack_users: CommaSeparated = ()
+    # Slack user ids who may change any database from Slack (the requester may change their own).
+    platform_admins: CommaSeparated = ()
 
     environments: CommaSeparated = ("dev", "prod")
     service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")

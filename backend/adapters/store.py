@@ -4,10 +4,14 @@ Item kinds, all under the single partition key ``pk``:
 
 - ``REQ#<request_id>``: the request record (``RequestRecord`` fields). Only these carry
   ``requested_by``/``created_at``, so the ``by_requester`` GSI is sparse: it holds requests only.
-- ``DB#<environment>#<database_name>``: the claim on a database name -> ``request_id``. It exists
-  while a request for that database is alive or the database exists. A request that ends
-  ``failed`` or ``rejected`` releases its claim in the same transaction that records the status,
-  so the person can fix the cause and ask again; ``applied`` keeps it for good.
+- ``DB#<environment>#<database_name>``: the database (``DatabaseRecord``, its attributes named
+  ``db_*`` so it stays out of the requests' index), which is also the claim on its name. It
+  exists from the create's acceptance until the database is decommissioned; a create that ends
+  ``failed`` or ``rejected`` removes it in the same transaction that records the status, so the
+  person can fix the cause and ask again. ``db_change_request_id`` holds the one change (resize,
+  decommission) in flight. What each request's status does to it is one table,
+  ``backend.domain.actions.DATABASE_EFFECTS``. The sparse ``databases`` index (partition
+  ``db_environment``) lists them per environment.
 - ``IDEM#<key>``: an Idempotency-Key -> ``request_id`` + a hash of what was asked; expires after
   ``IDEMPOTENCY_TTL`` like the keys of most HTTP APIs.
 
@@ -21,25 +25,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.domain import (
+    Action,
     AlreadyRequested,
+    DatabaseEffect,
+    DatabaseRecord,
     NotFound,
     ProvisionerError,
     RequestRecord,
     RequestStatus,
     RetryableError,
+    Step,
+    policy_for,
 )
+from backend.domain.actions import database_effects
 from backend.domain.statuses import ALLOWED_TRANSITIONS
 
+logger = Logger(child=True)
+
 REQUESTER_INDEX = "by_requester"
+DATABASES_INDEX = "databases"
+_DB = "db_"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # DynamoDB answers that mean "try again shortly", not "this request is wrong".
 _TRANSIENT_CODES = frozenset(
@@ -55,6 +70,7 @@ _TRANSIENT_CODES = frozenset(
 # Concurrent transactions on the same item: DynamoDB cancels one with TransactionConflict. A
 # retry then sees the winner's write and fails (or passes) its condition for real.
 _TRANSACTION_ATTEMPTS = 3
+_BATCH_GET_LIMIT = 100
 
 
 class StoreUnavailable(RetryableError):
@@ -126,6 +142,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _to_database(item: Mapping[str, Any]) -> DatabaseRecord:
+    return DatabaseRecord.model_validate(
+        {name.removeprefix(_DB): _plain(value) for name, value in item.items() if name.startswith(_DB)}
+    )
+
+
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -142,20 +164,26 @@ class RequestStore:
 
     # --- accepting ---------------------------------------------------------------------------
     def accept(self, record: RequestRecord, *, idempotency: IdempotencyEntry | None = None) -> None:
-        """Claim the database name and record the request (and the idempotency key), atomically.
+        """Record the request with its hold on the database (and the idempotency key), atomically.
 
-        Raises AlreadyRequested (with the claim holder's request id) or IdempotencyKeyInUse.
+        A create puts its database's record, the claim on the name; a change of an existing
+        database takes its change lock (one change at a time).
+        Raises AlreadyRequested (with the holder's request id), NotFound or IdempotencyKeyInUse.
         """
-        claim_pk = _claim_key(record.environment.value, record.database_name)
+        database_pk = _claim_key(record.environment.value, record.database_name)
+        if record.action is Action.CREATE:
+            database = DatabaseRecord.created_by(record, policy_for(record.environment).sizing)
+            hold = self._put(self._database_item(database), condition="attribute_not_exists(pk)")
+        else:
+            hold = self._update(
+                database_pk,
+                "SET #lock = :id",
+                condition="attribute_exists(pk) AND attribute_not_exists(#lock)",
+                names={"#lock": f"{_DB}change_request_id"},
+                values={":id": record.request_id},
+            )
         items: list[dict[str, Any]] = [
-            self._put(
-                {
-                    "pk": claim_pk,
-                    "request_id": record.request_id,
-                    "claimed_at": _timestamp(record.created_at),
-                },
-                condition="attribute_not_exists(pk)",
-            ),
+            hold,
             self._put(self._record_item(record), condition="attribute_not_exists(pk)"),
         ]
         if idempotency is not None:
@@ -179,25 +207,41 @@ class RequestStore:
         if idempotency is not None and reasons[2] == "ConditionalCheckFailed":
             raise IdempotencyKeyInUse(idempotency.key)
         if reasons[0] == "ConditionalCheckFailed":
-            holder = self._get_item(claim_pk)
-            raise AlreadyRequested(
-                f"A {record.environment.value} database named {record.database_name} "
-                "is already requested or exists",
-                existing_request_id=str(holder["request_id"]) if holder else None,
-            )
+            raise self._why_taken(record)
         raise StoreUnavailable(f"could not record the request ({', '.join(reasons)})")
+
+    def _why_taken(self, record: RequestRecord) -> ProvisionerError:
+        where = f"{record.environment.value} database {record.database_name}"
+        held = self.get_database(record.environment.value, record.database_name)
+        if record.action is Action.CREATE:
+            return AlreadyRequested(
+                f"A {where} is already requested or exists",
+                existing_request_id=held.request_id if held else None,
+            )
+        if held is None:
+            return NotFound(f"There is no {where}")
+        return AlreadyRequested(
+            f"Another change of the {where} is in flight; wait until it is done",
+            existing_request_id=held.change_request_id or held.request_id,
+        )
 
     def undo_accept(self, record: RequestRecord, *, idempotency_key: str | None = None) -> None:
         """Remove what ``accept`` wrote (the message could not be queued): nothing half-recorded."""
         mine = {":id": record.request_id}
-        items = [
-            self._delete(
-                _claim_key(record.environment.value, record.database_name),
-                condition="attribute_not_exists(pk) OR request_id = :id",
+        database_pk = _claim_key(record.environment.value, record.database_name)
+        if record.action is Action.CREATE:
+            release = self._delete(
+                database_pk, condition=f"attribute_not_exists(pk) OR {_DB}request_id = :id", values=mine
+            )
+        else:
+            release = self._update(
+                database_pk,
+                "REMOVE #lock",
+                condition="attribute_exists(pk) AND #lock = :id",
+                names={"#lock": f"{_DB}change_request_id"},
                 values=mine,
-            ),
-            self._delete(_request_key(record.request_id)),
-        ]
+            )
+        items = [release, self._delete(_request_key(record.request_id))]
         if idempotency_key is not None:
             items.append(
                 self._delete(
@@ -236,10 +280,47 @@ class RequestStore:
         item = self._get_item(_request_key(request_id))
         return None if item is None else self._to_record(item)
 
+    def get_database(self, environment: str, database_name: str) -> DatabaseRecord | None:
+        item = self._get_item(_claim_key(environment, database_name))
+        return None if item is None else _to_database(item)
+
     def find_by_database(self, environment: str, database_name: str) -> RequestRecord | None:
-        """The request holding the claim on this database, if any."""
-        claim = self._get_item(_claim_key(environment, database_name))
-        return None if claim is None else self.get(str(claim["request_id"]))
+        """The request holding the claim on this database (its create), if any."""
+        database = self.get_database(environment, database_name)
+        return None if database is None else self.get(database.request_id)
+
+    def list_databases(self, environment: str) -> list[DatabaseRecord]:
+        """The databases of ``environment`` (requested, being created, or existing), by name."""
+        records: list[DatabaseRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": DATABASES_INDEX,
+            "KeyConditionExpression": "#env = :env",
+            "ExpressionAttributeNames": {"#env": f"{_DB}environment"},
+            "ExpressionAttributeValues": {":env": environment},
+        }
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            records += [_to_database(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_many(self, request_ids: Iterable[str]) -> dict[str, RequestRecord]:
+        """The requests with these ids that exist, by id (batched reads)."""
+        wanted = sorted(set(request_ids))
+        found: dict[str, RequestRecord] = {}
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            keys = [
+                {"pk": _request_key(request_id)} for request_id in wanted[start : start + _BATCH_GET_LIMIT]
+            ]
+            request: dict[str, Any] = {self._name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._call(self._client.batch_get_item, RequestItems=request)
+                for item in response.get("Responses", {}).get(self._name, []):
+                    record = self._to_record(item)
+                    found[record.request_id] = record
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     def list_by_requester(self, requested_by: str, limit: int = 10) -> list[RequestRecord]:
         """This person's requests, newest first."""
@@ -275,13 +356,15 @@ class RequestStore:
         file_path: str | None = None,
         error: str | None = None,
     ) -> Transition:
-        """Move a request to ``status`` if ``can_transition`` allows it, with the given details.
+        """Move a request to ``status`` if the status table allows it, with the given details, and
+        apply what that does to its database (``DATABASE_EFFECTS``) in the same transaction.
 
         Re-recording the current status changes nothing and returns ``changed=False``. Raises
         NotFound for an unknown request and StatusConflict for a move the lifecycle forbids.
         """
-        now = self._clock()
-        fields: dict[str, Any] = {"status": status.value, "updated_at": _timestamp(now)}
+        predecessors = sorted(s.value for s, nexts in ALLOWED_TRANSITIONS.items() if status in nexts)
+        if not predecessors:
+            return self._unchanged_or_conflict(request_id, status)
         details = {
             "pr_url": pr_url,
             "pr_number": pr_number,
@@ -289,46 +372,36 @@ class RequestStore:
             "file_path": file_path,
             "error": error,
         }
-        fields.update({name: value for name, value in details.items() if value is not None})
-        if status.is_final:
-            fields["expires_at"] = int((now + self._retention).timestamp())
-        predecessors = sorted(s.value for s, nexts in ALLOWED_TRANSITIONS.items() if status in nexts)
-        if not predecessors:
-            return self._unchanged_or_conflict(request_id, status)
-
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(fields.values())}
-        values.update({f":p{i}": value for i, value in enumerate(predecessors)})
-        update = {
-            "TableName": self._name,
-            "Key": {"pk": _request_key(request_id)},
-            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-            "ConditionExpression": (
-                "attribute_exists(pk) AND #status IN ("
-                + ", ".join(f":p{i}" for i in range(len(predecessors)))
-                + ")"
-            ),
-            "ExpressionAttributeNames": {**names, "#status": "status"},
-            "ExpressionAttributeValues": dict(values),
-        }
-        items: list[dict[str, Any]] = [{"Update": update}]
-        if status in {RequestStatus.FAILED, RequestStatus.REJECTED}:
-            current = self.get(request_id)
-            if current is None:
-                raise NotFound(f"no request {request_id}")
-            # Freed so the person can fix the cause and ask again; only if this request holds it.
-            items.append(
-                self._delete(
-                    _claim_key(current.environment.value, current.database_name),
-                    condition="attribute_not_exists(pk) OR request_id = :id",
-                    values={":id": request_id},
-                )
-            )
-        if len(items) == 1:
+        update = self._status_update(
+            request_id,
+            status,
+            {name: value for name, value in details.items() if value is not None},
+            condition_statuses=predecessors,
+        )
+        current = self.get(request_id) if status.is_final or status is RequestStatus.APPLIED else None
+        effects = database_effects(current.action, status) if current is not None else ()
+        if not effects:
             # One item needs no transaction: a conditional UpdateItem returns the new record too,
             # one DynamoDB call per status change instead of a transaction plus a read.
             return self._update_status(request_id, status, update)
-        reasons = self._transact(items)
+        assert current is not None
+        reasons = self._transact([{"Update": update}, self._database_effect(current, effects)])
+        if (
+            reasons is not None
+            and reasons[0] != "ConditionalCheckFailed"
+            and "ConditionalCheckFailed" in reasons
+        ):
+            # The database no longer matches (changed by hand, or an earlier run got there): the
+            # request's own status is what must not be lost.
+            logger.warning(
+                "database record did not match; recording the status alone",
+                extra={
+                    "request_id": request_id,
+                    "status": status.value,
+                    "effects": [e.value for e in effects],
+                },
+            )
+            return self._update_status(request_id, status, update)
         if reasons is None:
             record = self.get(request_id)
             if record is None:  # pragma: no cover - we just wrote it
@@ -337,6 +410,92 @@ class RequestStore:
         if reasons[0] == "ConditionalCheckFailed":
             return self._unchanged_or_conflict(request_id, status)
         raise StoreUnavailable(f"could not update request {request_id} ({', '.join(reasons)})")
+
+    def advance_step(self, request_id: str, *, done: Step, to: Step) -> Transition:
+        """The request's ``done`` pull request is applied: it is ``accepted`` again, at step ``to``
+        (a prod decommission's second pull request). Only one caller wins; the rest see no change.
+        """
+        update = self._status_update(
+            request_id,
+            RequestStatus.ACCEPTED,
+            {"step": to.value},
+            condition_statuses=[RequestStatus.PR_OPENED.value, RequestStatus.MERGED.value],
+            remove=("pr_url", "pr_number", "branch", "file_path", "error", "last_error"),
+        )
+        update["ConditionExpression"] += " AND #step = :done"
+        update["ExpressionAttributeNames"]["#step"] = "step"
+        update["ExpressionAttributeValues"][":done"] = done.value
+        try:
+            response = self._call(self._client.update_item, **update, ReturnValues="ALL_NEW")
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+            current = self.get(request_id)
+            if current is None:
+                raise NotFound(f"no request {request_id}") from None
+            return Transition(current, changed=False)
+        return Transition(self._to_record(response["Attributes"]), changed=True)
+
+    def _status_update(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        fields: Mapping[str, Any],
+        *,
+        condition_statuses: list[str],
+        remove: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        now = self._clock()
+        to_set: dict[str, Any] = {"status": status.value, "updated_at": _timestamp(now), **fields}
+        if status.is_final:
+            to_set["expires_at"] = int((now + self._retention).timestamp())
+        to_remove = list(remove)
+        names = {f"#f{i}": name for i, name in enumerate([*to_set, *to_remove])}
+        values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(to_set.values())}
+        values.update({f":p{i}": value for i, value in enumerate(condition_statuses)})
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(to_set)))
+        if to_remove:
+            expression += " REMOVE " + ", ".join(f"#f{len(to_set) + i}" for i in range(len(to_remove)))
+        return {
+            "TableName": self._name,
+            "Key": {"pk": _request_key(request_id)},
+            "UpdateExpression": expression,
+            "ConditionExpression": (
+                "attribute_exists(pk) AND #status IN ("
+                + ", ".join(f":p{i}" for i in range(len(condition_statuses)))
+                + ")"
+            ),
+            "ExpressionAttributeNames": {**names, "#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
+
+    def _database_effect(self, record: RequestRecord, effects: tuple[DatabaseEffect, ...]) -> dict[str, Any]:
+        """The one write to the database record that ``effects`` of ``record``'s status take."""
+        pk = _claim_key(record.environment.value, record.database_name)
+        holder = f"{_DB}request_id" if record.action is Action.CREATE else f"{_DB}change_request_id"
+        mine = {":id": record.request_id}
+        if DatabaseEffect.FREE_NAME in effects:
+            return self._delete(pk, condition=f"attribute_not_exists(pk) OR {holder} = :id", values=mine)
+        assignments = ["#last = :id"]
+        values: dict[str, Any] = dict(mine)
+        if DatabaseEffect.RECORD_SIZING in effects and record.sizing is not None:
+            assignments += ["#class = :class", "#storage = :storage"]
+            values |= {":class": record.sizing.instance_class, ":storage": record.sizing.allocated_storage}
+        return self._update(
+            pk,
+            "SET " + ", ".join(assignments) + " REMOVE #lock",
+            condition="attribute_exists(pk) AND #lock = :id",
+            names={
+                "#last": f"{_DB}last_request_id",
+                "#lock": f"{_DB}change_request_id",
+                **(
+                    {"#class": f"{_DB}instance_class", "#storage": f"{_DB}allocated_storage"}
+                    if ":class" in values
+                    else {}
+                ),
+            },
+            values=values,
+        )
 
     def _update_status(self, request_id: str, status: RequestStatus, update: dict[str, Any]) -> Transition:
         try:
@@ -411,6 +570,14 @@ class RequestStore:
         return data
 
     @staticmethod
+    def _database_item(database: DatabaseRecord) -> dict[str, Any]:
+        data = database.model_dump(mode="json", exclude_none=True)
+        data["created_at"] = _timestamp(database.created_at)
+        item = {f"{_DB}{name}": value for name, value in data.items()}
+        item["pk"] = _claim_key(database.environment.value, database.database_name)
+        return item
+
+    @staticmethod
     def _to_record(item: Mapping[str, Any]) -> RequestRecord:
         return RequestRecord.model_validate({k: _plain(v) for k, v in item.items()})
 
@@ -425,6 +592,27 @@ class RequestStore:
         if values:
             put["ExpressionAttributeValues"] = dict(values)
         return {"Put": put}
+
+    def _update(
+        self,
+        pk: str,
+        expression: str,
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._name,
+            "Key": {"pk": pk},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = dict(names)
+        if values:
+            update["ExpressionAttributeValues"] = dict(values)
+        return {"Update": update}
 
     def _delete(
         self, pk: str, *, condition: str | None = None, values: Mapping[str, Any] | None = None

@@ -2,10 +2,12 @@
 
     python -m backend.cli.record_applied --environment dev --files terraform/envs/dev/rds_*.tf
 
-Each ``terraform/envs/<environment>/rds_<name>.tf`` file given is a database that exists now:
-its request becomes ``applied`` (through ``merged``, silently, if the merge event never came)
-and its requester hears that the database is ready. Safe to repeat: requests already
-``applied`` are unchanged, files no request made are reported ``unknown``.
+Run in the applied checkout. Each ``terraform/envs/<environment>/rds_<name>.tf`` file given, and
+every database of the environment with a change in flight (a decommission's file is gone from
+main), is checked against what main holds: a request whose change is there becomes ``applied``
+(through ``merged``, silently, if the merge event never came) and its requester hears it, or
+moves on to its next step. Safe to repeat: requests already ``applied`` are unchanged, files no
+request made are reported ``unknown``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
-from pathlib import PurePosixPath
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
 
+from backend.domain import naming
 from backend.domain.naming import database_name_problem
 from backend.services.lifecycle import LifecycleService
 
@@ -51,23 +54,39 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         default=[],
         metavar="PATH",
-        help="changed files; only terraform/envs/<environment>/rds_<name>.tf count",
+        help="files on the applied branch; only terraform/envs/<environment>/rds_<name>.tf count",
+    )
+    parser.add_argument(
+        "--root", default=".", type=Path, help="the applied checkout the files are read from (default .)"
     )
     return parser
 
 
-def record_applied(service: LifecycleService, environment: str, paths: Sequence[str]) -> list[str]:
+def _reader(root: Path) -> Callable[[str], str | None]:
+    def read(path: str) -> str | None:
+        file = root / path
+        return file.read_text(encoding="utf-8") if file.is_file() else None
+
+    return read
+
+
+def record_applied(
+    service: LifecycleService,
+    environment: str,
+    paths: Sequence[str],
+    read_main: Callable[[str], str | None],
+) -> list[str]:
     """What CircleCI's record-applied job does after a successful apply: one line per database.
 
-    ``paths`` are files on the applied branch; those that are not ``rds_<name>.tf`` files of
-    ``environment`` are left out.
+    ``paths`` are files on the applied branch (those that are not ``rds_<name>.tf`` files of
+    ``environment`` are left out); ``read_main`` gives a file's content on it, None if absent.
     """
-    names = database_names(paths, environment)
+    names = sorted(set(database_names(paths, environment)) | set(service.databases_changing(environment)))
     if not names:
         return [f"no rds_*.tf files of {environment} among the files; nothing to record"]
     lines = []
     for name in names:
-        result = service.applied(environment, name)
+        result = service.applied(environment, name, read_main(naming.terraform_file_path(environment, name)))
         request = f" (request {result.record.request_id})" if result.record else ""
         suffix = f": {result.detail}" if result.detail else ""
         lines.append(f"{environment}/{name}: {result.outcome.value}{request}{suffix}")
@@ -80,7 +99,7 @@ def main(argv: Sequence[str] | None = None, *, service: LifecycleService | None 
         from backend.container import get_container
 
         service = get_container().lifecycle
-    for line in record_applied(service, args.environment, args.files):
+    for line in record_applied(service, args.environment, args.files, _reader(args.root)):
         print(line)
     return 0
 

@@ -1,6 +1,7 @@
 """Pure domain: the request model, naming rules, environment policy, statuses and errors."""
 
 from backend.domain.access import check_prod_access
+from backend.domain.actions import Action, DatabaseEffect, FileChange, Step
 from backend.domain.errors import (
     AlreadyRequested,
     DatabaseAlreadyExists,
@@ -14,14 +15,16 @@ from backend.domain.errors import (
     RetryableError,
     ValidationFailed,
 )
-from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, engine_defaults, policy_for
+from backend.domain.kinds import Engine, Environment, Source
+from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, Sizing, engine_defaults, policy_for
 from backend.domain.requests import (
-    Engine,
-    Environment,
+    DatabaseRecord,
+    DecommissionRequest,
     ProvisionRequest,
     RequestFields,
     RequestRecord,
-    Source,
+    ResizeRequest,
+    parse_as,
     parse_request,
 )
 from backend.domain.statuses import ALLOWED_TRANSITIONS, RequestStatus, can_transition
@@ -30,11 +33,16 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "ENGINE_DEFAULTS",
     "ENVIRONMENT_POLICY",
+    "Action",
     "AlreadyRequested",
     "DatabaseAlreadyExists",
+    "DatabaseEffect",
+    "DatabaseRecord",
+    "DecommissionRequest",
     "Engine",
     "Environment",
     "FieldError",
+    "FileChange",
     "IdempotencyConflict",
     "NotAllowed",
     "NotFound",
@@ -45,12 +53,16 @@ __all__ = [
     "RequestFields",
     "RequestRecord",
     "RequestStatus",
+    "ResizeRequest",
     "RetryableError",
+    "Sizing",
     "Source",
+    "Step",
     "ValidationFailed",
     "can_transition",
     "check_prod_access",
     "engine_defaults",
+    "parse_as",
     "parse_request",
     "policy_for",
 ]

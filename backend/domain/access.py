@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from backend.domain.errors import NotAllowed
-from backend.domain.requests import Environment, ProvisionRequest, Source
+from backend.domain.kinds import Environment, Source
+from backend.domain.requests import DatabaseRecord, ProvisionRequest
 
 
 def check_prod_access(
@@ -24,4 +25,20 @@ def check_prod_access(
         raise NotAllowed(
             "You are not on the list of people who may request prod databases. "
             "Ask the platform team to add you, or request a dev database."
+        )
+
+
+def check_may_change(
+    database: DatabaseRecord, requested_by: str, source: Source, platform_admins: Collection[str]
+) -> None:
+    """Raise NotAllowed when a Slack user who neither asked for the database nor is a platform
+    admin tries to change it. API clients are authorised by their API key for any database."""
+    if (
+        source is Source.SLACK
+        and requested_by != database.requested_by
+        and requested_by not in platform_admins
+    ):
+        raise NotAllowed(
+            f"Only <@{database.requested_by}>, who asked for {database.database_name}, or a platform admin "
+            "may change it."
         )

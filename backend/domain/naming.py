@@ -9,7 +9,6 @@ from backend.domain.reserved import RESERVED_NAMES
 DATABASE_NAME_MAX_LENGTH = 50
 _ALLOWED_CHARS = re.compile(r"[a-z0-9_]*")
 _VALID_NAME = re.compile(r"[a-z](?:[a-z0-9]|_(?!_))*(?<!_)")
-_ENVIRONMENT = re.compile(r"[a-z][a-z0-9]*")
 # The line every pull request body of ours ends with: which request the PR belongs to. Webhook
 # events and publishers read it, so a PR is never mistaken for another request's PR on a branch
 # of the same name (a database asked for again after its first PR was closed).
@@ -52,23 +51,12 @@ def rds_identifier(database_name: str, environment: str) -> str:
     return f"{database_name.replace('_', '-')}-{environment}"
 
 
-def branch_name(environment: str, database_name: str) -> str:
-    return f"rds/{environment}/{database_name}"
-
-
-def parse_branch_name(branch: str) -> tuple[str, str] | None:
-    """``(environment, database_name)`` of a request branch ``rds/<environment>/<database_name>``.
-
-    None for any other branch, or one whose name part is not a valid database name. Whether the
-    environment is one this installation serves is the caller's check.
-    """
-    prefix, _, rest = branch.partition("/")
-    environment, _, database_name = rest.partition("/")
-    if prefix != "rds" or not _ENVIRONMENT.fullmatch(environment):
-        return None
-    if database_name_problem(database_name) is not None:
-        return None
-    return environment, database_name
+def branch_name(environment: str, database_name: str, *, step: str = "create", request_id: str = "") -> str:
+    """A step's branch: ``rds/<env>/<name>`` for the create, ``rds-<step>/<env>/<name>/<id8>`` for
+    the changes after it (git cannot hold ``rds/dev/orders/...`` beside ``rds/dev/orders``)."""
+    if step == "create":
+        return f"rds/{environment}/{database_name}"
+    return f"rds-{step}/{environment}/{database_name}/{request_id[:8]}"
 
 
 def terraform_file_path(environment: str, database_name: str) -> str:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from backend.domain.requests import Engine, Environment
+from backend.domain.kinds import Engine, Environment
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How big a database is: what a create gets from the policy and a resize changes."""
+
+    instance_class: str
+    allocated_storage: int  # GiB
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,9 @@ class EnvironmentPolicy:
     instance_class: str
     allocated_storage: int  # GiB
     max_allocated_storage: int  # GiB, ceiling for storage autoscaling
+    # What a resize may choose from (the create's values among them). Storage only grows.
+    instance_classes: tuple[str, ...]
+    storage_sizes: tuple[int, ...]  # GiB, each at most max_allocated_storage
     backup_retention_period: int  # days
     multi_az: bool
     deletion_protection: bool
@@ -24,12 +35,19 @@ class EnvironmentPolicy:
     performance_insights_retention_period: int  # days (7 is the free tier)
     monitoring_interval: int  # seconds between enhanced monitoring samples; 0 turns it off
 
+    @property
+    def sizing(self) -> Sizing:
+        """What a new database gets."""
+        return Sizing(self.instance_class, self.allocated_storage)
+
 
 ENVIRONMENT_POLICY: Mapping[Environment, EnvironmentPolicy] = {
     Environment.DEV: EnvironmentPolicy(
         instance_class="db.t3.micro",
         allocated_storage=20,
         max_allocated_storage=100,
+        instance_classes=("db.t3.micro", "db.t3.small", "db.t3.medium"),
+        storage_sizes=(20, 50, 100),
         backup_retention_period=7,
         multi_az=False,
         deletion_protection=False,
@@ -41,6 +59,8 @@ ENVIRONMENT_POLICY: Mapping[Environment, EnvironmentPolicy] = {
         instance_class="db.t3.medium",
         allocated_storage=50,
         max_allocated_storage=500,
+        instance_classes=("db.t3.medium", "db.t3.large", "db.m5.large", "db.m5.xlarge", "db.r5.large"),
+        storage_sizes=(50, 100, 200, 500),
         backup_retention_period=30,
         multi_az=True,
         deletion_protection=True,

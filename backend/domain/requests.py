@@ -10,31 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from backend.domain import naming
+from backend.domain.actions import Action, Step
 from backend.domain.errors import FieldError, ValidationFailed
+from backend.domain.kinds import Engine, Environment, Source
+from backend.domain.policy import Sizing
 from backend.domain.statuses import RequestStatus
-
-
-class Engine(StrEnum):
-    MYSQL = "mysql"
-    POSTGRES = "postgres"
-
-
-class Environment(StrEnum):
-    DEV = "dev"
-    PROD = "prod"
-
-
-class Source(StrEnum):
-    SLACK = "slack"
-    API = "api"
-
 
 # AWS tag values allow letters, digits, spaces and _ . : / = + - @; owner and purpose become tags.
 _TAG_SAFE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
@@ -111,10 +97,6 @@ class ProvisionRequest(RequestFields):
         return naming.rds_identifier(self.database_name, self.environment.value)
 
     @property
-    def branch_name(self) -> str:
-        return naming.branch_name(self.environment.value, self.database_name)
-
-    @property
     def file_path(self) -> str:
         return naming.terraform_file_path(self.environment.value, self.database_name)
 
@@ -123,16 +105,41 @@ class ProvisionRequest(RequestFields):
         return naming.module_name(self.database_name)
 
 
+class ResizeRequest(BaseModel):
+    """A change of a database's size; what is left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_class: StrictStr | None = Field(
+        default=None,
+        description="The new instance class, one of the environment policy's (GET /databases: the current).",
+        examples=["db.t3.small"],
+    )
+    allocated_storage: StrictInt | None = Field(
+        default=None,
+        description="The new storage in GiB, one of the environment policy's, more than now (it only grows).",
+        examples=[50],
+    )
+
+
+class DecommissionRequest(BaseModel):
+    """The end of a database: its name typed again, so nobody deletes one by a slip."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    confirm: StrictStr = Field(description="The database's name, typed again.", examples=["orders"])
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 _FIELD_CHOICES = {"database_engine": _ENGINE_CHOICES, "environment": _ENVIRONMENT_CHOICES}
-_ALLOWED_FIELDS = ", ".join(ProvisionRequest.model_fields)
 
 
-def _friendly(error: Mapping[str, Any]) -> FieldError:
+def _friendly(error: Mapping[str, Any], allowed_fields: str) -> FieldError:
     location = error.get("loc") or ()
     field = ".".join(str(part) for part in location) or "body"
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return FieldError(field, f"unknown field '{field}'; allowed fields are {_ALLOWED_FIELDS}")
+        return FieldError(field, f"unknown field '{field}'; allowed fields are {allowed_fields}")
     if kind == "missing":
         return FieldError(field, f"{field} is required")
     if field in _FIELD_CHOICES:
@@ -141,26 +148,34 @@ def _friendly(error: Mapping[str, Any]) -> FieldError:
         return FieldError(field, f"{field} must be one of {_FIELD_CHOICES[field]}{shown}")
     if kind in {"string_type", "is_instance_of"}:
         return FieldError(field, f"{field} must be a string")
+    if kind in {"int_type", "int_parsing"}:
+        return FieldError(field, f"{field} must be a whole number")
     if kind in {"model_type", "dict_type"}:
         return FieldError("body", "the request body must be a JSON object")
     return FieldError(field, str(error.get("msg", "is invalid")))
 
 
-def parse_request(data: Any) -> ProvisionRequest:
-    """Validate untrusted input into a request, or raise ValidationFailed with one error per field."""
+def parse_as(model: type[_Model], data: Any) -> _Model:
+    """Validate untrusted input into ``model``, or raise ValidationFailed with one error per field."""
     if not isinstance(data, Mapping):
         raise ValidationFailed([FieldError("body", "the request body must be a JSON object")])
     try:
-        return ProvisionRequest.model_validate(dict(data))
+        return model.model_validate(dict(data))
     except ValidationError as exc:
+        allowed = ", ".join(model.model_fields)
         errors: list[FieldError] = []
         seen: set[str] = set()
         for raw in exc.errors():
-            friendly = _friendly(raw)
+            friendly = _friendly(raw, allowed)
             if friendly.field not in seen:
                 seen.add(friendly.field)
                 errors.append(friendly)
         raise ValidationFailed(errors) from None
+
+
+def parse_request(data: Any) -> ProvisionRequest:
+    """Validate untrusted input into a request for a new database (see ``parse_as``)."""
+    return parse_as(ProvisionRequest, data)
 
 
 class RequestRecord(RequestFields):
@@ -170,6 +185,9 @@ class RequestRecord(RequestFields):
 
     request_id: str
     status: RequestStatus
+    action: Action = Action.CREATE
+    # The pull request the request is at (a prod decommission takes two).
+    step: Step = Step.CREATE
     requested_by: str
     source: Source
     created_at: datetime
@@ -186,6 +204,30 @@ class RequestRecord(RequestFields):
     slack_channel: str | None = None
     slack_thread_ts: str | None = None
     idempotency_key: str | None = None
+    # The size the database has when the request is done (a create: the policy's), and for a
+    # resize the size it had when it was asked for.
+    instance_class: str | None = None
+    allocated_storage: int | None = None
+    previous_instance_class: str | None = None
+    previous_allocated_storage: int | None = None
+
+    @property
+    def sizing(self) -> Sizing | None:
+        if self.instance_class is None or self.allocated_storage is None:
+            return None
+        return Sizing(self.instance_class, self.allocated_storage)
+
+    @property
+    def previous_sizing(self) -> Sizing | None:
+        if self.previous_instance_class is None or self.previous_allocated_storage is None:
+            return None
+        return Sizing(self.previous_instance_class, self.previous_allocated_storage)
+
+    @property
+    def branch_name(self) -> str:
+        return naming.branch_name(
+            self.environment.value, self.database_name, step=self.step.value, request_id=self.request_id
+        )
 
     @property
     def request(self) -> ProvisionRequest:
@@ -195,4 +237,49 @@ class RequestRecord(RequestFields):
             environment=self.environment,
             owner=self.owner,
             purpose=self.purpose,
+        )
+
+
+class DatabaseRecord(RequestFields):
+    """A database as the store keeps it, from its create's acceptance until its decommission.
+
+    Its record is also the claim on its name: while it exists nobody else may ask for the name.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    # The request that created (or is creating) it.
+    request_id: str
+    requested_by: str
+    created_at: datetime
+    instance_class: str
+    allocated_storage: int
+    # The change in flight (a resize or decommission): one at a time.
+    change_request_id: str | None = None
+    # The newest request about it (its create, or its latest change).
+    last_request_id: str | None = None
+
+    @property
+    def sizing(self) -> Sizing:
+        return Sizing(self.instance_class, self.allocated_storage)
+
+    @property
+    def file_path(self) -> str:
+        return naming.terraform_file_path(self.environment.value, self.database_name)
+
+    @classmethod
+    def created_by(cls, create: RequestRecord, sizing: Sizing) -> DatabaseRecord:
+        """The database a create request asks for, as it is until its first change."""
+        return cls(
+            database_name=create.database_name,
+            database_engine=create.database_engine,
+            environment=create.environment,
+            owner=create.owner,
+            purpose=create.purpose,
+            request_id=create.request_id,
+            requested_by=create.requested_by,
+            created_at=create.created_at,
+            instance_class=create.sizing.instance_class if create.sizing else sizing.instance_class,
+            allocated_storage=create.sizing.allocated_storage if create.sizing else sizing.allocated_storage,
+            last_request_id=create.request_id,
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from backend.domain import (
@@ -25,6 +26,7 @@ from backend.domain import (
     RetryableError,
     ValidationFailed,
 )
+from backend.settings import Settings
 
 API_KEY_HEADER = "X-Api-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -106,6 +108,19 @@ def check_json_body(event: BaseProxyEvent, max_bytes: int) -> None:
             "The body is too large",
             [FieldError("body", f"the body must be at most {max_bytes} bytes")],
         )
+
+
+def check_envelope(event: BaseProxyEvent, settings: Settings) -> None:
+    """401/403, then 415, then 413: the answers that do not depend on what the body says."""
+    check_api_key(event, settings.api_key)
+    if event.http_method == "POST":
+        check_json_body(event, settings.max_body_bytes)
+
+
+def caller(event: BaseProxyEvent) -> str:
+    """Who is asking: the API Gateway API key id or IAM caller, else the generic 'api'."""
+    identity = APIGatewayProxyEvent(event.raw_event).request_context.identity
+    return identity.api_key_id or identity.caller or "api"
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.domain import RequestFields, RequestRecord, RequestStatus, Source
+from backend.domain import Action, Environment, RequestFields, RequestRecord, RequestStatus, Source, Step
 from backend.handlers.http import API_KEY_HEADER, IDEMPOTENCY_HEADER
+from backend.services.inventory import InventoryEntry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -62,6 +63,10 @@ class RequestView(RequestFields):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str
+    action: Action = Field(description="What was asked: create, resize or decommission.")
+    step: Step = Field(
+        description="The pull request it is at (a prod decommission takes two: unprotect, then decommission)."
+    )
     status: RequestStatus
     pr_url: str | None
     requested_by: str
@@ -79,6 +84,52 @@ class RequestList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     requests: list[RequestView]
+
+
+class LastRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str
+    action: Action
+    status: RequestStatus
+    pr_url: str | None
+
+
+class DatabaseView(BaseModel):
+    """``GET /databases``: a database whose create reached its pull request, until decommissioned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_name: str
+    database_engine: str
+    environment: Environment
+    instance_class: str
+    allocated_storage: int = Field(description="GiB")
+    requested_by: str
+    created_at: datetime = Field(description="ISO 8601, UTC")
+    last_request: LastRequest
+
+    @classmethod
+    def of(cls, entry: InventoryEntry) -> DatabaseView:
+        database, last = entry.database, entry.last_request
+        return cls(
+            database_name=database.database_name,
+            database_engine=database.database_engine.value,
+            environment=database.environment,
+            instance_class=database.instance_class,
+            allocated_storage=database.allocated_storage,
+            requested_by=database.requested_by,
+            created_at=database.created_at,
+            last_request=LastRequest(
+                request_id=last.request_id, action=last.action, status=last.status, pr_url=last.pr_url
+            ),
+        )
+
+
+class DatabaseList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    databases: list[DatabaseView]
 
 
 def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
@@ -110,6 +161,23 @@ GET_RESPONSES: dict[int, OpenAPIResponse] = {
     200: _answer("The request", RequestView),
     **AUTH_ERRORS,
     404: _error("No request with that id"),
+}
+
+CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    202: _answer("Accepted: recorded and queued; a pull request follows", AcceptedResponse),
+    **AUTH_ERRORS,
+    400: _error("Invalid input, outside the environment policy or no change; nothing was changed"),
+    404: _error("No such database in that environment"),
+    409: _error("Its create pull request is not merged yet, or another change of it is in flight"),
+    413: _error("The body is larger than the API accepts"),
+    415: _error("The body is not JSON (send Content-Type: application/json)"),
+    422: _error(f"The {IDEMPOTENCY_HEADER} was already used with a different request"),
+    503: _error("The request could not be queued; nothing was recorded, try again"),
+}
+
+DATABASES_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: _answer("Databases, by environment and name", DatabaseList),
+    **AUTH_ERRORS,
 }
 
 LIST_RESPONSES: dict[int, OpenAPIResponse] = {

@@ -98,13 +98,24 @@ class Function:
 
 
 # (API Gateway resource, function key): the routes SAM declares, in werkzeug's syntax.
-_LAMBDA_ROUTES: tuple[tuple[str, str, str], ...] = (
+LAMBDA_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("/provision-rds", "/provision-rds", "api"),
     ("/requests", "/requests", "api"),
     ("/requests/<request_id>", "/requests/{request_id}", "api"),
     ("/openapi.json", "/openapi.json", "api"),
     ("/slack/events", "/slack/events", "slack"),
     ("/github/webhook", "/github/webhook", "github_webhook"),
+    ("/databases", "/databases", "api"),
+    (
+        "/databases/<environment>/<database_name>/resize",
+        "/databases/{environment}/{database_name}/resize",
+        "api",
+    ),
+    (
+        "/databases/<environment>/<database_name>/decommission",
+        "/databases/{environment}/{database_name}/decommission",
+        "api",
+    ),
 )
 
 
@@ -133,7 +144,7 @@ class LocalGateway:
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         rules = [
             Rule(path, endpoint=("lambda", resource, key), strict_slashes=False)
-            for path, resource, key in _LAMBDA_ROUTES
+            for path, resource, key in LAMBDA_ROUTES
         ]
         rules += [
             Rule("/", endpoint=("page", "index")),

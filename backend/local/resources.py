@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX
 from backend.settings import Settings
 
 # Fourteen days: the longest SQS keeps a message, so nothing in the DLQ expires before someone looks.
 DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
 TTL_ATTRIBUTE = "expires_at"
-REQUESTER_INDEX = "by_requester"
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,8 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "requested_by", "AttributeType": "S"},
                 {"AttributeName": "created_at", "AttributeType": "S"},
+                {"AttributeName": "db_environment", "AttributeType": "S"},
+                {"AttributeName": "db_database_name", "AttributeType": "S"},
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
@@ -103,7 +105,15 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
                         {"AttributeName": "created_at", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {
+                    "IndexName": DATABASES_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "db_environment", "KeyType": "HASH"},
+                        {"AttributeName": "db_database_name", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
             ],
         )
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

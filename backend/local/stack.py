@@ -392,10 +392,10 @@ class LocalStack:
             "notified": result.notified,
         }
 
-    @staticmethod
-    def _ci_applied(body: bytes = b"", **_: Any) -> Any:
+    def _ci_applied(self, body: bytes = b"", **_: Any) -> Any:
         """``POST /_local/ci/applied`` ``{"environment": ..., "files": [...]}``: what CircleCI's
-        record-applied job runs after a successful ``terraform apply``."""
+        record-applied job runs after a successful ``terraform apply``, reading the files from the
+        local repository's main (or, in GitHub mode, finding none)."""
         from backend.cli.record_applied import record_applied
         from backend.container import get_container
         from backend.local.gateway import Page
@@ -408,7 +408,13 @@ class LocalStack:
         except (ValueError, KeyError, TypeError):
             message = 'send JSON {"environment": "dev", "files": ["terraform/envs/dev/rds_<name>.tf"]}'
             return Page(400, json.dumps({"message": message}), "application/json")
-        lines = record_applied(get_container().lifecycle, environment, [str(f) for f in files])
+        publisher = self._local_publisher()
+        lines = record_applied(
+            get_container().lifecycle,
+            environment,
+            [str(f) for f in files],
+            publisher.file_on_base if publisher is not None else lambda _path: None,
+        )
         return Page(200, json.dumps({"results": lines}), "application/json")
 
     def _local_publisher(self) -> Any:

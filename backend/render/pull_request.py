@@ -1,61 +1,75 @@
-"""Title and markdown body of a database's pull request (pure)."""
+"""Title and markdown body of a request's pull request, one text per step (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from backend.domain import RequestRecord, Sizing, Step
+from backend.domain.kinds import Engine, Source
 from backend.domain.policy import engine_defaults, policy_for
-from backend.domain.requests import Engine, ProvisionRequest, Source
 from backend.render.terraform import checkov_skips
 
 _ENGINE_NAMES = {Engine.MYSQL: "MySQL", Engine.POSTGRES: "PostgreSQL"}
 _SOURCE_NAMES = {Source.SLACK: "Slack", Source.API: "the HTTP API"}
+_FOOTER = "_Opened by rds-provisioner._"
+
+Table = list[tuple[str, str]]
 
 
 def _code(value: str) -> str:
     """``value`` as an inline code span: no markdown, links or @mentions render inside it."""
     printable = "".join(char if char.isprintable() else " " for char in value)
-    # A pipe would end the table cell even inside a code span; GitHub renders \| as |.
-    return "`" + printable.replace("`", "'").replace("|", "\\|") + "`"
+    # A pipe would end the table cell even inside a code span; GitHub renders \\| as |.
+    return "`" + printable.replace("`", "'").replace("|", "\\\\|") + "`"
 
 
 def _on_off(flag: bool) -> str:
     return "on" if flag else "off"
 
 
-def pull_request_text(
-    request: ProvisionRequest, *, request_id: str, requested_by: str, source: Source
-) -> tuple[str, str]:
-    """(title, body) of the pull request that adds ``request``'s Terraform file."""
-    policy = policy_for(request.environment)
+def _table(header: str, rows: Table) -> list[str]:
+    return [f"| {header} |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+
+
+def _request_rows(record: RequestRecord) -> Table:
+    request = record.request
     engine = engine_defaults(request.database_engine)
-    env = request.environment.value
-    module = request.module_name
-    engine_name = _ENGINE_NAMES[request.database_engine]
-
-    title = f"Provision RDS {request.database_engine.value} database {request.database_name} ({env})"
-
-    details = [
+    return [
         ("Database", _code(request.database_name)),
-        ("Engine", f"{engine_name} {engine.engine_version} (parameter group family {_code(engine.family)})"),
-        ("Environment", env),
+        (
+            "Engine",
+            f"{_ENGINE_NAMES[request.database_engine]} {engine.engine_version} "
+            f"(parameter group family {_code(engine.family)})",
+        ),
+        ("Environment", request.environment.value),
         ("RDS identifier", _code(request.rds_identifier)),
         ("Owner", _code(request.owner) if request.owner else "not given"),
         ("Purpose", _code(request.purpose) if request.purpose else "not given"),
-        ("Requested by", f"{_code(requested_by)} via {_SOURCE_NAMES[source]}"),
-        ("Request id", _code(request_id)),
+        ("Requested by", f"{_code(record.requested_by)} via {_SOURCE_NAMES[record.source]}"),
+        ("Request id", _code(record.request_id)),
     ]
+
+
+def _storage(sizing: Sizing, ceiling: int) -> str:
+    return (
+        f"{sizing.allocated_storage} GiB gp3, autoscaling up to {ceiling} GiB, "
+        "encrypted with the environment's KMS key"
+    )
+
+
+def _policy_rows(record: RequestRecord) -> Table:
+    policy = policy_for(record.environment)
+    engine = engine_defaults(record.database_engine)
+    sizing = record.sizing or policy.sizing
     monitoring = f"every {policy.monitoring_interval} s" if policy.monitoring_interval else "off"
     performance_insights = (
         f"on, {policy.performance_insights_retention_period} days, KMS encrypted"
         if policy.performance_insights_enabled
         else "off"
     )
-    settings = [
-        ("Instance class", _code(policy.instance_class)),
-        (
-            "Storage",
-            f"{policy.allocated_storage} GiB gp3, autoscaling up to {policy.max_allocated_storage} GiB, "
-            "encrypted with the environment's KMS key",
-        ),
+    return [
+        ("Instance class", _code(sizing.instance_class)),
+        ("Storage", _storage(sizing, policy.max_allocated_storage)),
         ("Multi-AZ", _on_off(policy.multi_az)),
         (
             "Automated backups",
@@ -69,12 +83,47 @@ def pull_request_text(
         ("Authentication", "managed master password and IAM database authentication"),
     ]
 
+
+def _plan_steps(record: RequestRecord, on_merge: str, on_close: str) -> list[str]:
+    env = record.environment.value
+    return [
+        "### What happens next",
+        "",
+        f"- CircleCI runs `terraform fmt -check`, `validate` and `plan` for `terraform/envs/{env}` "
+        "on this pull request; review the plan there.",
+        f"- When the pull request is merged, CircleCI applies `terraform/envs/{env}` and {on_merge}",
+        f"- Closing the pull request without merging {on_close}",
+        "",
+    ]
+
+
+def _skips(record: RequestRecord, *, unprotecting: bool = False) -> list[str]:
+    skips = checkov_skips(record.request, unprotecting=unprotecting)
+    if not skips:
+        return []
+    why = (
+        "this pull request turns deletion protection off"
+        if unprotecting
+        else "dev turns these prod features off"
+    )
+    return [
+        f"Checkov checks skipped in this file, because {why}:",
+        "",
+        *(f"- `{skip.check_id}`: {skip.reason}" for skip in skips),
+        "",
+    ]
+
+
+def _create(record: RequestRecord) -> tuple[str, str]:
+    request = record.request
+    env = request.environment.value
+    module = request.module_name
+    engine_name = _ENGINE_NAMES[request.database_engine]
+    title = f"Provision RDS {request.database_engine.value} database {request.database_name} ({env})"
     lines = [
         f"Adds the {engine_name} database {_code(request.database_name)} to **{env}**.",
         "",
-        "| Request | |",
-        "|---|---|",
-        *(f"| {name} | {value} |" for name, value in details),
+        *_table("Request |", _request_rows(record)),
         "",
         "### Generated file",
         "",
@@ -83,28 +132,10 @@ def pull_request_text(
         "",
         f"### Environment policy ({env})",
         "",
-        "| Setting | Value |",
-        "|---|---|",
-        *(f"| {name} | {value} |" for name, value in settings),
+        *_table("Setting | Value", _policy_rows(record)),
         "",
-    ]
-    skips = checkov_skips(request)
-    if skips:
-        lines += [
-            "Checkov checks skipped in this file, because dev turns these prod features off:",
-            "",
-            *(f"- `{skip.check_id}`: {skip.reason}" for skip in skips),
-            "",
-        ]
-    lines += [
-        "### What happens next",
-        "",
-        f"- CircleCI runs `terraform fmt -check`, `validate` and `plan` for `terraform/envs/{env}` "
-        "on this pull request; review the plan there.",
-        f"- When the pull request is merged, CircleCI applies `terraform/envs/{env}` and RDS creates "
-        f"{_code(request.rds_identifier)}.",
-        "- Closing the pull request without merging creates nothing.",
-        "",
+        *_skips(record),
+        *_plan_steps(record, f"RDS creates {_code(request.rds_identifier)}.", "creates nothing."),
         "### Credentials",
         "",
         "No password appears in this pull request, in CI or in the Terraform state. RDS generates "
@@ -113,6 +144,108 @@ def pull_request_text(
         f"`{module}_master_user_secret_arn` output; read the secret with your own IAM permissions, "
         "or connect with IAM database authentication.",
         "",
-        "<sub>Opened by rds-provisioner.</sub>",
+        _FOOTER,
     ]
     return title, "\n".join(lines) + "\n"
+
+
+def _resize(record: RequestRecord) -> tuple[str, str]:
+    request = record.request
+    env = request.environment.value
+    before, after = record.previous_sizing, record.sizing
+    if before is None or after is None:  # pragma: no cover - the intake records both
+        raise ValueError(f"resize {record.request_id} does not know both sizes")
+    title = f"Resize RDS database {request.database_name} ({env})"
+    changes: Table = []
+    if before.instance_class != after.instance_class:
+        changes.append(("Instance class", f"{_code(before.instance_class)} -> {_code(after.instance_class)}"))
+    if before.allocated_storage != after.allocated_storage:
+        changes.append(("Storage", f"{before.allocated_storage} GiB -> {after.allocated_storage} GiB"))
+    lines = [
+        f"Resizes {_code(request.database_name)} in **{env}** ({_code(request.rds_identifier)}).",
+        "",
+        *_table("Change |", changes),
+        "",
+        "- Storage can only grow: RDS cannot shrink allocated storage, so a later resize cannot undo it.",
+        "- The change is applied in the next maintenance window (`apply_immediately` is off); a class "
+        "change then restarts the instance (a failover with Multi-AZ).",
+        "",
+        *_table("Request |", _request_rows(record)),
+        "",
+        *_skips(record),
+        *_plan_steps(record, "RDS modifies the instance in place.", "changes nothing."),
+        _FOOTER,
+    ]
+    return title, "\n".join(lines) + "\n"
+
+
+def _destroyed(record: RequestRecord) -> list[str]:
+    identifier = record.request.rds_identifier
+    return [
+        f"- the RDS instance {_code(identifier)}, its parameter group, security group and ingress rules,"
+        " and its enhanced monitoring role if it has one;",
+        f"- RDS keeps the final snapshot {_code(identifier + '-final')} (taken on delete, tags copied), "
+        "and the automated backups for their retention period; the master user secret is deleted "
+        "with the instance.",
+    ]
+
+
+def _unprotect(record: RequestRecord) -> tuple[str, str]:
+    request = record.request
+    env = request.environment.value
+    title = f"Decommission RDS database {request.database_name} ({env}), step 1 of 2: deletion protection off"
+    lines = [
+        f"First of two pull requests that decommission {_code(request.database_name)} in **{env}**: "
+        "this one only turns deletion protection off, which nothing else changes.",
+        "",
+        "When it is applied, the second pull request, which deletes the file, opens by itself. "
+        "That one destroys:",
+        "",
+        *_destroyed(record),
+        "",
+        *_table("Request |", _request_rows(record)),
+        "",
+        *_skips(record, unprotecting=True),
+        *_plan_steps(
+            record,
+            "the second pull request opens.",
+            "keeps the database protected (the request ends failed).",
+        ),
+        _FOOTER,
+    ]
+    return title, "\n".join(lines) + "\n"
+
+
+def _decommission(record: RequestRecord) -> tuple[str, str]:
+    request = record.request
+    env = request.environment.value
+    title = f"Decommission RDS database {request.database_name} ({env})"
+    lines = [
+        f"Deletes `{request.file_path}`, which decommissions {_code(request.database_name)} in **{env}**. "
+        "The plan destroys:",
+        "",
+        *_destroyed(record),
+        "",
+        *_table("Request |", _request_rows(record)),
+        "",
+        *_plan_steps(
+            record,
+            "the database is destroyed; its name is free again.",
+            "keeps the database (the request ends failed).",
+        ),
+        _FOOTER,
+    ]
+    return title, "\n".join(lines) + "\n"
+
+
+_TEXTS: Mapping[Step, Callable[[RequestRecord], tuple[str, str]]] = {
+    Step.CREATE: _create,
+    Step.RESIZE: _resize,
+    Step.UNPROTECT: _unprotect,
+    Step.DECOMMISSION: _decommission,
+}
+
+
+def pull_request_text(record: RequestRecord) -> tuple[str, str]:
+    """(title, body) of the pull request of ``record``'s current step."""
+    return _TEXTS[record.step](record)

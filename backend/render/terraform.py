@@ -9,8 +9,9 @@ from typing import Any
 
 import jinja2
 
-from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
-from backend.domain.requests import Environment, ProvisionRequest
+from backend.domain.kinds import Environment
+from backend.domain.policy import EnvironmentPolicy, Sizing, engine_defaults, policy_for
+from backend.domain.requests import ProvisionRequest
 from backend.render import hcl
 from backend.render.hcl import CheckovSkip, Expression, HclText, HclValue
 
@@ -104,17 +105,35 @@ def aws_tag_value(value: str) -> str:
     return cleaned[:AWS_TAG_VALUE_MAX_LENGTH]
 
 
-def checkov_skips(request: ProvisionRequest) -> tuple[CheckovSkip, ...]:
+# The one check a prod file may skip, and only in the pull request that turns deletion protection
+# off so the next one can delete the database (a decommission's first step).
+UNPROTECT_CHECK = CheckovSkip(
+    "CKV_AWS_293",
+    "decommission in progress: deletion protection goes off so the next pull request can delete it",
+)
+
+
+def checkov_skips(request: ProvisionRequest, *, unprotecting: bool = False) -> tuple[CheckovSkip, ...]:
     if request.environment is not Environment.DEV:
-        return ()
+        return (UNPROTECT_CHECK,) if unprotecting else ()
     policy = policy_for(request.environment)
     return tuple(
         CheckovSkip(check.check_id, check.reason) for check in DEV_ONLY_CHECKS if check.applies(policy)
     )
 
 
-def template_context(request: ProvisionRequest, *, request_id: str, requested_by: str) -> dict[str, Any]:
+def template_context(
+    request: ProvisionRequest,
+    *,
+    request_id: str,
+    requested_by: str,
+    sizing: Sizing | None = None,
+    unprotecting: bool = False,
+) -> dict[str, Any]:
+    """What the template writes: the policy's values, with ``sizing`` for a resized database and
+    deletion protection off when ``unprotecting`` (the first pull request of a prod decommission)."""
     policy = policy_for(request.environment)
+    size = sizing or policy.sizing
     engine = engine_defaults(request.database_engine)
     module = request.module_name
 
@@ -128,7 +147,7 @@ def template_context(request: ProvisionRequest, *, request_id: str, requested_by
     return {
         "module_name": module,
         "module_source": MODULE_SOURCE,
-        "checkov_skips": checkov_skips(request),
+        "checkov_skips": checkov_skips(request, unprotecting=unprotecting),
         "identity": [
             ("identifier", request.rds_identifier),
             ("db_name", request.database_name),
@@ -139,14 +158,14 @@ def template_context(request: ProvisionRequest, *, request_id: str, requested_by
             ("port", engine.port),
         ],
         "sizing": [
-            ("instance_class", policy.instance_class),
-            ("allocated_storage", policy.allocated_storage),
+            ("instance_class", size.instance_class),
+            ("allocated_storage", size.allocated_storage),
             ("max_allocated_storage", policy.max_allocated_storage),
         ],
         "resilience": [
             ("multi_az", policy.multi_az),
             ("backup_retention_period", policy.backup_retention_period),
-            ("deletion_protection", policy.deletion_protection),
+            ("deletion_protection", policy.deletion_protection and not unprotecting),
         ],
         "observability": [
             ("performance_insights_enabled", policy.performance_insights_enabled),
@@ -185,8 +204,17 @@ def template_context(request: ProvisionRequest, *, request_id: str, requested_by
     }
 
 
-def render_database(request: ProvisionRequest, *, request_id: str, requested_by: str) -> RenderedFile:
+def render_database(
+    request: ProvisionRequest,
+    *,
+    request_id: str,
+    requested_by: str,
+    sizing: Sizing | None = None,
+    unprotecting: bool = False,
+) -> RenderedFile:
     """The Terraform file for ``request``: the same input always gives the same bytes."""
-    context = template_context(request, request_id=request_id, requested_by=requested_by)
+    context = template_context(
+        request, request_id=request_id, requested_by=requested_by, sizing=sizing, unprotecting=unprotecting
+    )
     content = _environment().get_template(TEMPLATE).render(context)
     return RenderedFile(path=request.file_path, content=content)

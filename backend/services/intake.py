@@ -1,9 +1,11 @@
-"""submit(): the one entry every frontend (Slack, HTTP API) uses to ask for a database.
+"""The one entry every frontend (Slack, HTTP API) uses to ask for something: a new database
+(``submit``), or a change of one (``submit_resize``, ``submit_decommission``).
 
-Validate -> check who may ask -> claim the name and record the request (one transaction) ->
-publish the message to SNS. If publishing fails, what was recorded is removed again and the
-caller gets QueueUnavailable: a request is either fully accepted (recorded AND queued) or not
-at all. Clients are injected; this module reads no settings and builds no client.
+Validate -> check who may ask -> record the request with its hold on the database (one
+transaction: the name's claim for a create, the change lock for a change) -> publish the message
+to SNS. If publishing fails, what was recorded is removed again and the caller gets
+QueueUnavailable: a request is either fully accepted (recorded AND queued) or not at all.
+Clients are injected; this module reads no settings and builds no client.
 """
 
 from __future__ import annotations
@@ -16,22 +18,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.adapters.queue import ProvisionMessage
+from backend.adapters.queue import ProvisionMessage, RequestTopic
 from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, fingerprint
 from backend.domain import (
+    Action,
+    DatabaseRecord,
+    DecommissionRequest,
+    Environment,
     FieldError,
     IdempotencyConflict,
+    NotFound,
     ProvisionRequest,
     QueueUnavailable,
     RequestRecord,
     RequestStatus,
+    ResizeRequest,
+    Sizing,
     Source,
     ValidationFailed,
     check_prod_access,
+    parse_as,
     parse_request,
+    policy_for,
 )
+from backend.domain.access import check_may_change
+from backend.domain.actions import steps_of
+from backend.domain.changes import check_changeable, check_confirmation, resized
 
 logger = Logger(child=True)
 
@@ -49,6 +62,15 @@ class Submission:
     replayed: bool = False
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, from where, and (optionally) the key that makes a retried call the same request."""
+
+    requested_by: str
+    source: Source
+    idempotency_key: str | None = None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -61,20 +83,21 @@ class IntakeService:
     def __init__(
         self,
         store: RequestStore,
-        sns_client: Any,
-        topic_arn: str,
+        topic: RequestTopic,
         *,
         prod_allowed_slack_users: Collection[str] = (),
+        platform_admins: Collection[str] = (),
         clock: Callable[[], datetime] = _now,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self._store = store
-        self._sns = sns_client
-        self._topic_arn = topic_arn
+        self._topic = topic
         self._prod_allowed = tuple(prod_allowed_slack_users)
+        self._platform_admins = tuple(platform_admins)
         self._clock = clock
         self._new_id = new_id
 
+    # --- what can be asked for ---------------------------------------------------------------
     def submit(
         self,
         data: Mapping[str, Any] | ProvisionRequest,
@@ -83,11 +106,69 @@ class IntakeService:
         source: Source,
         idempotency_key: str | None = None,
     ) -> Submission:
-        """Accept a request for a database, or raise why not (nothing is changed on any error).
+        """Accept a request for a new database, or raise why not (nothing is changed on any error).
 
         Raises ValidationFailed, NotAllowed, AlreadyRequested, IdempotencyConflict, QueueUnavailable.
         """
         request = data if isinstance(data, ProvisionRequest) else parse_request(data)
+        caller = self._caller(requested_by, source, idempotency_key)
+        check_prod_access(request, requested_by, source, self._prod_allowed)
+        sizing = policy_for(request.environment).sizing
+
+        def build(request_id: str, now: datetime) -> RequestRecord:
+            return self._record(request, caller, request_id, now, action=Action.CREATE, sizing=sizing)
+
+        return self._accept(caller, {"request": request.model_dump(mode="json")}, build)
+
+    def submit_resize(
+        self,
+        environment: str,
+        database_name: str,
+        data: Mapping[str, Any] | ResizeRequest,
+        *,
+        requested_by: str,
+        source: Source,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Accept a new size for an existing database (404 none, 409 not yet created or busy)."""
+        wanted = data if isinstance(data, ResizeRequest) else parse_as(ResizeRequest, data)
+        caller = self._caller(requested_by, source, idempotency_key)
+        database = self._changeable(environment, database_name, caller)
+        previous = database.sizing
+        sizing = resized(policy_for(database.environment), previous, wanted)
+
+        def build(request_id: str, now: datetime) -> RequestRecord:
+            return self._record(
+                database, caller, request_id, now, action=Action.RESIZE, sizing=sizing, previous=previous
+            )
+
+        return self._accept(caller, {"resize": wanted.model_dump(), "of": database.request_id}, build)
+
+    def submit_decommission(
+        self,
+        environment: str,
+        database_name: str,
+        data: Mapping[str, Any] | DecommissionRequest,
+        *,
+        requested_by: str,
+        source: Source,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Accept the end of an existing database, confirmed by its name typed again."""
+        wanted = data if isinstance(data, DecommissionRequest) else parse_as(DecommissionRequest, data)
+        caller = self._caller(requested_by, source, idempotency_key)
+        database = self._changeable(environment, database_name, caller)
+        check_confirmation(database.database_name, wanted)
+
+        def build(request_id: str, now: datetime) -> RequestRecord:
+            return self._record(
+                database, caller, request_id, now, action=Action.DECOMMISSION, sizing=database.sizing
+            )
+
+        return self._accept(caller, {"decommission": database.request_id}, build)
+
+    # --- the one way in ------------------------------------------------------------------------
+    def _caller(self, requested_by: str, source: Source, idempotency_key: str | None) -> Caller:
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise ValidationFailed(
                 [
@@ -97,67 +178,89 @@ class IntakeService:
                     )
                 ]
             )
-        check_prod_access(request, requested_by, source, self._prod_allowed)
+        return Caller(requested_by, source, idempotency_key)
 
-        # What makes two calls "the same request": the request and who asked, not JSON formatting.
-        print_ = fingerprint(
-            {
-                "request": request.model_dump(mode="json"),
-                "requested_by": requested_by,
-                "source": source.value,
-            }
-        )
-        if idempotency_key is not None:
-            replay = self._replay(idempotency_key, print_)
-            if replay is not None:
-                return replay
+    def _changeable(self, environment: str, database_name: str, caller: Caller) -> DatabaseRecord:
+        try:
+            environment = Environment(environment).value
+        except ValueError:
+            raise NotFound(f"There is no environment {environment!r}") from None
+        database = self._store.get_database(environment, database_name)
+        if database is None:
+            raise NotFound(f"There is no {environment} database {database_name}")
+        check_may_change(database, caller.requested_by, caller.source, self._platform_admins)
+        check_changeable(database, self._store.get(database.request_id))
+        return database
 
-        now = self._clock()
+    def _record(
+        self,
+        fields: ProvisionRequest | DatabaseRecord,
+        caller: Caller,
+        request_id: str,
+        now: datetime,
+        *,
+        action: Action,
+        sizing: Sizing,
+        previous: Sizing | None = None,
+    ) -> RequestRecord:
+        deletion_protected = policy_for(fields.environment).deletion_protection
         record = RequestRecord(
-            request_id=self._new_id(),
+            request_id=request_id,
             status=RequestStatus.ACCEPTED,
-            database_name=request.database_name,
-            database_engine=request.database_engine,
-            environment=request.environment,
-            owner=request.owner,
-            purpose=request.purpose,
-            requested_by=requested_by,
-            source=source,
+            action=action,
+            step=steps_of(action, deletion_protected=deletion_protected)[0],
+            database_name=fields.database_name,
+            database_engine=fields.database_engine,
+            environment=fields.environment,
+            owner=fields.owner,
+            purpose=fields.purpose,
+            requested_by=caller.requested_by,
+            source=caller.source,
             created_at=now,
             updated_at=now,
-            branch=request.branch_name,
-            file_path=request.file_path,
-            idempotency_key=idempotency_key,
+            idempotency_key=caller.idempotency_key,
+            instance_class=sizing.instance_class,
+            allocated_storage=sizing.allocated_storage,
+            previous_instance_class=previous.instance_class if previous else None,
+            previous_allocated_storage=previous.allocated_storage if previous else None,
         )
-        entry = (
-            None if idempotency_key is None else IdempotencyEntry(idempotency_key, record.request_id, print_)
-        )
+        return record.model_copy(update={"branch": record.branch_name, "file_path": record.request.file_path})
+
+    def _accept(
+        self,
+        caller: Caller,
+        asked: Mapping[str, Any],
+        build: Callable[[str, datetime], RequestRecord],
+    ) -> Submission:
+        """Record and queue what ``build`` makes of a new request id, or replay an idempotent call."""
+        # What makes two calls "the same request": what was asked and who asked, not JSON formatting.
+        print_ = fingerprint({**asked, "requested_by": caller.requested_by, "source": caller.source.value})
+        key = caller.idempotency_key
+        if key is not None:
+            replay = self._replay(key, print_)
+            if replay is not None:
+                return replay
+        record = build(self._new_id(), self._clock())
+        entry = None if key is None else IdempotencyEntry(key, record.request_id, print_)
         try:
             self._store.accept(record, idempotency=entry)
         except IdempotencyKeyInUse:
             # A concurrent call with the same key won the race: answer as its replay would.
-            replay = self._replay(idempotency_key or "", print_)
+            replay = self._replay(key or "", print_)
             if replay is None:  # pragma: no cover - the key vanished between the two reads
                 raise IdempotencyConflict("this Idempotency-Key is being used; retry") from None
             return replay
-
-        message = ProvisionMessage(
-            request_id=record.request_id,
-            request=request,
-            requested_by=requested_by,
-            source=source,
-            submitted_at=now,
-        )
-        message_id = self._publish(record, message, idempotency_key)
-        if idempotency_key is not None:
-            self._store.set_idempotency_message_id(idempotency_key, record.request_id, message_id)
+        message_id = self._publish(record, key)
+        if key is not None:
+            self._store.set_idempotency_message_id(key, record.request_id, message_id)
         logger.info(
             "request accepted",
             extra={
                 "request_id": record.request_id,
+                "action": record.action.value,
                 "database_name": record.database_name,
                 "environment": record.environment.value,
-                "source": source.value,
+                "source": caller.source.value,
                 "sns_message_id": message_id,
             },
         )
@@ -177,19 +280,11 @@ class IntakeService:
         logger.info("idempotent replay", extra={"request_id": record.request_id})
         return Submission(record.request_id, entry.sns_message_id, record, replayed=True)
 
-    def _publish(self, record: RequestRecord, message: ProvisionMessage, idempotency_key: str | None) -> str:
+    def _publish(self, record: RequestRecord, idempotency_key: str | None) -> str:
         try:
-            response = self._sns.publish(
-                TopicArn=self._topic_arn,
-                Message=message.to_json(),
-                MessageAttributes=message.sns_attributes(),
-            )
-            return str(response["MessageId"])
-        except (ClientError, BotoCoreError, KeyError) as error:
-            logger.warning(
-                "could not publish; undoing the request",
-                extra={"request_id": record.request_id, "error": str(error)},
-            )
+            return self._topic.publish(ProvisionMessage.of(record, record.created_at))
+        except QueueUnavailable:
+            logger.warning("could not publish; undoing the request", extra={"request_id": record.request_id})
             try:
                 self._store.undo_accept(record, idempotency_key=idempotency_key)
             except Exception:
@@ -197,6 +292,4 @@ class IntakeService:
                 logger.exception(
                     "could not undo an unpublished request", extra={"request_id": record.request_id}
                 )
-            raise QueueUnavailable(
-                "The request queue is not available right now; nothing was recorded. Try again shortly."
-            ) from error
+            raise

@@ -26,7 +26,7 @@ from backend.adapters.slack_blocks import (
     pull_request_link,
     section,
 )
-from backend.domain import RequestRecord, RequestStatus, Source, policy_for
+from backend.domain import RequestRecord, RequestStatus, Source, Step, policy_for
 
 logger = Logger(child=True)
 
@@ -122,19 +122,113 @@ def _applied(record: RequestRecord) -> Message:
     )
 
 
-# What the requester hears when their request reaches a status. ``accepted`` is missing on
-# purpose: the frontend that took the request has already answered.
-MESSAGES: Mapping[RequestStatus, Callable[[RequestRecord], Message]] = {
-    RequestStatus.PR_OPENED: _pr_opened,
-    RequestStatus.MERGED: _merged,
-    RequestStatus.APPLIED: _applied,
-    RequestStatus.FAILED: _ended,
-    RequestStatus.REJECTED: _ended,
+def _sizes(record: RequestRecord) -> str:
+    before, after = record.previous_sizing, record.sizing
+    if before is None or after is None:  # pragma: no cover - a resize records both
+        return ""
+    changes = []
+    if before.instance_class != after.instance_class:
+        changes.append(f"`{before.instance_class}` -> `{after.instance_class}`")
+    if before.allocated_storage != after.allocated_storage:
+        changes.append(f"{before.allocated_storage} GiB -> {after.allocated_storage} GiB")
+    return ", ".join(changes)
+
+
+def _resize_opened(record: RequestRecord) -> Message:
+    text = f"Pull request opened to resize {describe(record)}: {_sizes(record)}"
+    return message(
+        text + (f": {record.pr_url}" if record.pr_url else ""),
+        [
+            section(f":mag: The {pull_request_link(record)} resizing {describe(record)} is open."),
+            section(f"*Change:* {_sizes(record)}"),
+            context(
+                f"Request `{record.request_id}` · storage can only grow; once merged, CircleCI applies it."
+            ),
+        ],
+    )
+
+
+def _resized(record: RequestRecord) -> Message:
+    return message(
+        f"{describe(record)} is resized: {_sizes(record)}.",
+        [
+            section(
+                f"{STATUS_EMOJI[RequestStatus.APPLIED]} {describe(record)} is resized: {_sizes(record)}."
+            ),
+            context(f"Request `{record.request_id}` · RDS applies it in the next maintenance window."),
+        ],
+    )
+
+
+def _snapshot(record: RequestRecord) -> str:
+    return f"`{record.request.rds_identifier}-final`"
+
+
+def _decommission_opened(record: RequestRecord) -> Message:
+    first = record.step is Step.UNPROTECT
+    what = "turning deletion protection off (step 1 of 2)" if first else "deleting it"
+    return message(
+        f"Pull request opened to decommission {describe(record)}, {what}"
+        + (f": {record.pr_url}" if record.pr_url else ""),
+        [
+            section(
+                f":mag: The {pull_request_link(record)} decommissioning {describe(record)} is open: {what}."
+            ),
+            context(
+                f"Request `{record.request_id}` · RDS keeps the final snapshot {_snapshot(record)} "
+                "when the database is deleted."
+            ),
+        ],
+    )
+
+
+def _unprotected(record: RequestRecord) -> Message:
+    return message(
+        f"Deletion protection of {describe(record)} is off; opening the pull request that deletes it.",
+        [
+            section(
+                f":unlock: Deletion protection of {describe(record)} is off. I'm opening the second pull "
+                "request, which deletes the database."
+            ),
+            context(f"Request `{record.request_id}` · step 2 of 2"),
+        ],
+    )
+
+
+def _decommissioned(record: RequestRecord) -> Message:
+    return message(
+        f"{describe(record)} is decommissioned; the final snapshot {_snapshot(record)} is kept.",
+        [
+            section(
+                f"{STATUS_EMOJI[RequestStatus.APPLIED]} {describe(record)} is decommissioned. RDS kept the "
+                f"final snapshot {_snapshot(record)}; the name is free again."
+            ),
+            context(f"Request `{record.request_id}` · applied by CircleCI"),
+        ],
+    )
+
+
+Builder = Callable[[RequestRecord], Message]
+# What the requester hears when their request reaches a status, at a step (None: at any step).
+# ``accepted`` has no message but after a first step: the frontend that took the request answered.
+MESSAGES: Mapping[tuple[RequestStatus, Step | None], Builder] = {
+    (RequestStatus.PR_OPENED, Step.CREATE): _pr_opened,
+    (RequestStatus.PR_OPENED, Step.RESIZE): _resize_opened,
+    (RequestStatus.PR_OPENED, Step.UNPROTECT): _decommission_opened,
+    (RequestStatus.PR_OPENED, Step.DECOMMISSION): _decommission_opened,
+    (RequestStatus.ACCEPTED, Step.DECOMMISSION): _unprotected,
+    (RequestStatus.MERGED, None): _merged,
+    (RequestStatus.APPLIED, Step.CREATE): _applied,
+    (RequestStatus.APPLIED, Step.RESIZE): _resized,
+    (RequestStatus.APPLIED, Step.DECOMMISSION): _decommissioned,
+    (RequestStatus.FAILED, None): _ended,
+    (RequestStatus.REJECTED, None): _ended,
 }
 
 
 def message_for(record: RequestRecord) -> Message | None:
-    build = MESSAGES.get(record.status)
+    """What the requester hears about ``record`` now; None when there is nothing to say."""
+    build = MESSAGES.get((record.status, record.step)) or MESSAGES.get((record.status, None))
     return None if build is None else build(record)
 
 
@@ -181,7 +275,7 @@ def notify_once(claims: NotificationClaims, notifier: Notifier, record: RequestR
 
     A notifier failure gives the claim back (so a retry notifies) and propagates.
     """
-    if record.status not in MESSAGES or not claims.claim_notification(record.request_id, record.status):
+    if message_for(record) is None or not claims.claim_notification(record.request_id, record.status):
         return False
     try:
         notifier.notify(record)

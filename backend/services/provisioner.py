@@ -12,6 +12,7 @@ the request ``failed`` (or ``rejected`` when the database already exists) and is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -23,12 +24,15 @@ from backend.adapters.queue import ProvisionMessage
 from backend.adapters.store import RequestStore
 from backend.domain import (
     DatabaseAlreadyExists,
+    FileChange,
     PermanentError,
     ProvisionRequest,
     RequestRecord,
     RequestStatus,
-    Source,
+    Sizing,
+    Step,
 )
+from backend.domain.actions import FILE_CHANGES
 from backend.services.notifications import Notifier, notify_once
 
 logger = Logger(child=True)
@@ -46,15 +50,28 @@ class RenderedFileLike(Protocol):
 
 
 class Renderer(Protocol):
-    """What the worker needs from ``backend.render`` (a module satisfies it)."""
+    """What the provisioner needs from ``backend.render`` (a module satisfies it)."""
 
     def render_database(
-        self, request: ProvisionRequest, *, request_id: str, requested_by: str
+        self,
+        request: ProvisionRequest,
+        *,
+        request_id: str,
+        requested_by: str,
+        sizing: Sizing | None = None,
+        unprotecting: bool = False,
     ) -> RenderedFileLike: ...
 
-    def pull_request_text(
-        self, request: ProvisionRequest, *, request_id: str, requested_by: str, source: Source
-    ) -> tuple[str, str]: ...
+    def pull_request_text(self, record: RequestRecord) -> tuple[str, str]: ...
+
+
+# The commit's first line, per step.
+_COMMIT_SUBJECTS: Mapping[Step, str] = {
+    Step.CREATE: "Add {engine} database {name} ({env})",
+    Step.RESIZE: "Resize database {name} ({env})",
+    Step.UNPROTECT: "Turn deletion protection off for database {name} ({env}) before its decommission",
+    Step.DECOMMISSION: "Decommission database {name} ({env})",
+}
 
 
 class ProvisionOutcome(StrEnum):
@@ -171,25 +188,31 @@ class Provisioner:
 
     def _change_set(self, record: RequestRecord, message: ProvisionMessage) -> ChangeSet:
         request = record.request
-        rendered = self.renderer.render_database(
-            request, request_id=record.request_id, requested_by=record.requested_by
+        change = FILE_CHANGES[record.step]
+        content = None
+        if change is not FileChange.DELETE:
+            rendered = self.renderer.render_database(
+                request,
+                request_id=record.request_id,
+                requested_by=record.requested_by,
+                sizing=record.sizing,
+                unprotecting=record.step is Step.UNPROTECT,
+            )
+            if rendered.path != request.file_path:
+                raise PermanentError(f"renderer wrote {rendered.path}, expected {request.file_path}")
+            content = rendered.content
+        title, body = self.renderer.pull_request_text(record)
+        subject = _COMMIT_SUBJECTS[record.step].format(
+            engine=request.database_engine.value, name=request.database_name, env=request.environment.value
         )
-        title, body = self.renderer.pull_request_text(
-            request,
-            request_id=record.request_id,
-            requested_by=record.requested_by,
-            source=record.source,
-        )
-        if rendered.path != request.file_path:
-            raise PermanentError(f"renderer wrote {rendered.path}, expected {request.file_path}")
         return ChangeSet(
             request_id=record.request_id,
-            branch=request.branch_name,
-            file_path=rendered.path,
-            content=rendered.content,
+            branch=record.branch_name,
+            file_path=request.file_path,
+            content=content,
+            change=change,
             commit_message=(
-                f"Add {request.database_engine.value} database {request.database_name} "
-                f"({request.environment.value})\n\nRequest {record.request_id} by {record.requested_by} "
+                f"{subject}\n\nRequest {record.request_id} by {record.requested_by} "
                 f"via {message.source.value}."
             ),
             title=title,

@@ -27,7 +27,7 @@ import pytest
 
 from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef
 from backend.container import Container, set_container
-from backend.domain import ProvisionRequest, RequestRecord, RequestStatus, Source
+from backend.domain import ProvisionRequest, RequestRecord, RequestStatus, Sizing, Step
 from backend.local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
 from backend.local.resources import AwsResources, ensure_resources
 from backend.services.notifications import Notifier
@@ -107,7 +107,15 @@ class _Rendered:
 class StubRenderer:
     """A renderer with ``backend.render``'s signatures, for tests about the worker's own logic."""
 
-    def render_database(self, request: ProvisionRequest, *, request_id: str, requested_by: str) -> _Rendered:
+    def render_database(
+        self,
+        request: ProvisionRequest,
+        *,
+        request_id: str,
+        requested_by: str,
+        sizing: Sizing | None = None,
+        unprotecting: bool = False,
+    ) -> _Rendered:
         content = (
             f'module "{request.module_name}" {{\n'
             f'  source     = "../../modules/rds"\n'
@@ -117,12 +125,14 @@ class StubRenderer:
         )
         return _Rendered(request.file_path, content)
 
-    def pull_request_text(
-        self, request: ProvisionRequest, *, request_id: str, requested_by: str, source: Source
-    ) -> tuple[str, str]:
-        engine, environment = request.database_engine.value, request.environment.value
-        title = f"Add {engine} database {request.database_name} ({environment})"
-        return title, f"Requested by {requested_by} via {source.value} (request {request_id})."
+    def pull_request_text(self, record: RequestRecord) -> tuple[str, str]:
+        engine, environment = record.database_engine.value, record.environment.value
+        verb = "Add" if record.step is Step.CREATE else record.step.value.capitalize()
+        title = f"{verb} {engine} database {record.database_name} ({environment})"
+        return (
+            title,
+            f"Requested by {record.requested_by} via {record.source.value} (request {record.request_id}).",
+        )
 
 
 # --- HTTP answers -----------------------------------------------------------------------------

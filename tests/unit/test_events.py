@@ -35,13 +35,23 @@ def test_attributes_allow_filtering_by_environment_and_engine() -> None:
     attributes = _message().sns_attributes()
     assert attributes["environment"]["StringValue"] == "prod"
     assert attributes["database_engine"]["StringValue"] == "postgres"
-    assert attributes["schema_version"] == {"DataType": "Number", "StringValue": "1"}
+    assert attributes["action"] == {"DataType": "String", "StringValue": "create"}
+    assert attributes["schema_version"] == {"DataType": "Number", "StringValue": "2"}
+
+
+def test_a_version_1_message_still_in_a_queue_is_a_create() -> None:
+    data = json.loads(_message().to_json())
+    data["schema_version"] = 1
+    for added_in_2 in ("action", "step"):
+        data.pop(added_in_2)
+    message = ProvisionMessage.from_sqs_body(json.dumps(data))
+    assert (message.action.value, message.step.value) == ("create", "create")
 
 
 @pytest.mark.parametrize(
     "mutate",
     [
-        lambda d: d.update(schema_version=2),
+        lambda d: d.update(schema_version=3),
         lambda d: d.update(unexpected="x"),
         lambda d: d["request"].update(database_name="Bad"),
         lambda d: d.pop("request_id"),

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from backend.adapters.queue import ProvisionMessage
+from backend.adapters.queue import ProvisionMessage, RequestTopic
 from backend.adapters.store import RequestStore
 from backend.domain import (
     AlreadyRequested,
@@ -63,8 +63,7 @@ def intake(store: RequestStore, sns: FakeSns) -> IntakeService:
     ids = (f"req-{n}" for n in itertools.count(1))
     return IntakeService(
         store,
-        sns,
-        "arn:aws:sns:us-east-1:123456789012:topic",
+        RequestTopic(sns, "arn:aws:sns:us-east-1:123456789012:topic"),
         prod_allowed_slack_users=("U_ADMIN",),
         clock=lambda: NOW,
         new_id=lambda: next(ids),
@@ -203,5 +202,6 @@ def test_the_message_round_trips_through_json(intake, sns):
         {**ORDERS, "owner": "payments", "purpose": "order history"}, requested_by="U1", source=Source.SLACK
     )
     body = json.loads(sns.published[0]["Message"])
-    assert body["schema_version"] == 1
+    assert body["schema_version"] == 2
+    assert (body["action"], body["step"]) == ("create", "create")
     assert body["request"] == {**ORDERS, "owner": "payments", "purpose": "order history"}

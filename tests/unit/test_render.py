@@ -11,18 +11,47 @@ import itertools
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
 
-from backend.domain import Engine, Environment, ProvisionRequest, Source, parse_request, policy_for
+from backend.domain import (
+    Engine,
+    Environment,
+    ProvisionRequest,
+    RequestRecord,
+    RequestStatus,
+    Source,
+    parse_request,
+    policy_for,
+)
 from backend.render import RenderedFile, pull_request_text, render_database
 from backend.render.hcl import CheckovSkip, Expression, HclText, attributes, escape_string, literal
 from backend.render.terraform import DEV_ONLY_CHECKS, _environment, aws_tag_value
 
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def create_record(
+    request: ProvisionRequest, *, request_id: str, requested_by: str, source: Source, **changes: Any
+) -> RequestRecord:
+    """The stored create request the provisioner renders a pull request from."""
+    moment = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    return RequestRecord(
+        **request.model_dump(),
+        request_id=request_id,
+        status=RequestStatus.ACCEPTED,
+        requested_by=requested_by,
+        source=source,
+        created_at=moment,
+        updated_at=moment,
+        **changes,
+    )
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 DEV_MYSQL = parse_request({"database_name": "orders", "database_engine": "mysql", "environment": "dev"})
@@ -163,7 +192,7 @@ def test_rendered_file_matches_golden(golden_name: str, update_goldens: bool) ->
 def test_pull_request_body_matches_golden(update_goldens: bool) -> None:
     request, request_id, requested_by = GOLDEN_CASES["prod_postgres_billing_ledger.tf"]
     title, body = pull_request_text(
-        request, request_id=request_id, requested_by=requested_by, source=Source.API
+        create_record(request, request_id=request_id, requested_by=requested_by, source=Source.API)
     )
     golden = GOLDEN / "prod_postgres_billing_ledger.md"
     text = f"{title}\n\n{body}"
@@ -384,7 +413,7 @@ def test_missing_template_variables_fail_loudly() -> None:
 
 def test_pull_request_title_and_body_summarise_the_request() -> None:
     title, body = pull_request_text(
-        DEV_MYSQL, request_id="req-9", requested_by="U024BE7LH", source=Source.SLACK
+        create_record(DEV_MYSQL, request_id="req-9", requested_by="U024BE7LH", source=Source.SLACK)
     )
 
     assert title == "Provision RDS mysql database orders (dev)"
@@ -402,10 +431,12 @@ def test_pull_request_title_and_body_summarise_the_request() -> None:
 
 def test_pull_request_body_neutralises_hostile_requester() -> None:
     _, body = pull_request_text(
-        PROD_POSTGRES,
-        request_id="r`\n# x",
-        requested_by="@org/admins `[x](http://evil)`\n",
-        source=Source.API,
+        create_record(
+            PROD_POSTGRES,
+            request_id="r`\n# x",
+            requested_by="@org/admins `[x](http://evil)`\n",
+            source=Source.API,
+        )
     )
 
     line = next(line for line in body.splitlines() if line.startswith("| Requested by"))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from backend.adapters.queue import ProvisionMessage
+from backend.adapters.queue import ProvisionMessage, RequestTopic
 from backend.adapters.store import RequestStore
 from backend.domain import (
     DatabaseAlreadyExists,
@@ -62,7 +62,7 @@ def worker(store, publisher, notifier) -> Provisioner:
 @pytest.fixture
 def submit(store):
     sns = CapturingSns()
-    intake = IntakeService(store, sns, "arn:topic", clock=lambda: NOW)
+    intake = IntakeService(store, RequestTopic(sns, "arn:topic"), clock=lambda: NOW)
 
     def submit_one(data=ORDERS, requested_by="U1") -> ProvisionMessage:
         intake.submit(data, requested_by=requested_by, source=Source.SLACK)
@@ -174,8 +174,8 @@ def test_a_message_for_an_unknown_request_is_skipped(worker, publisher, notifier
 
 def test_a_renderer_writing_the_wrong_path_fails_the_request(store, publisher, notifier, submit):
     class WrongPath(StubRenderer):
-        def render_database(self, request, *, request_id, requested_by):
-            rendered = super().render_database(request, request_id=request_id, requested_by=requested_by)
+        def render_database(self, request, **details):
+            rendered = super().render_database(request, **details)
             return type(rendered)("terraform/envs/dev/shared.tf", rendered.content)
 
     message = submit()

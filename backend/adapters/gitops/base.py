@@ -5,21 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from backend.domain import FileChange
 from backend.domain.naming import pull_request_marker, request_id_of_pull_request
 
 
 @dataclass(frozen=True)
 class ChangeSet:
-    """One database's change: a single new file on its own branch, proposed as a pull request."""
+    """One request's step: a single file added, updated or deleted on its own branch, proposed as
+    a pull request."""
 
     request_id: str
     branch: str
     file_path: str
-    content: str
+    # The file's new content; None when the step deletes it.
+    content: str | None
     commit_message: str
     title: str
     body: str
     labels: tuple[str, ...] = ()
+    change: FileChange = FileChange.ADD
 
     @property
     def pull_request_body(self) -> str:
@@ -60,7 +64,8 @@ class PullRequestPublisher(Protocol):
         merged) is never returned, and a branch such a request left behind is rebuilt from the
         current base branch.
 
-        Raises DatabaseAlreadyExists if ``change.file_path`` is already on the base branch,
-        RetryableError for transient failures and PermanentError for anything retrying cannot fix.
+        Raises DatabaseAlreadyExists if ``change`` adds a file that is already on the base branch,
+        PermanentError if it updates or deletes one that is not there (or for anything else
+        retrying cannot fix), and RetryableError for transient failures.
         """
         ...

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from backend.adapters.gitops.base import ChangeSet, PullRequestRef
-from backend.domain import DatabaseAlreadyExists, PermanentError, ProvisionerError, RetryableError
+from backend.domain import (
+    DatabaseAlreadyExists,
+    FileChange,
+    PermanentError,
+    ProvisionerError,
+    RetryableError,
+)
 
 if TYPE_CHECKING:
     from github import Github
@@ -223,7 +229,10 @@ class GitHubPublisher:
         budget.check()
         created_ref = self._create_branch(repo, change.branch, base_sha)
         budget.check()
-        self._put_file(repo, change, base_sha, created_ref, budget)
+        if change.change is FileChange.ADD:
+            self._put_file(repo, change, base_sha, created_ref, budget)
+        else:
+            self._edit_file(repo, change, created_ref, budget)
         budget.check()
         pull, created = self._open_or_find_pull(repo, change, budget)
         if created:
@@ -258,7 +267,7 @@ class GitHubPublisher:
 
         try:
             written = repo.create_file(
-                change.file_path, change.commit_message, change.content, branch=change.branch
+                change.file_path, change.commit_message, _content(change), branch=change.branch
             )
         except GithubException as exc:
             if exc.status != 422:
@@ -290,6 +299,34 @@ class GitHubPublisher:
             raise RetryableError(f"{change.file_path} changed on {change.branch} while publishing")
         self._rebuild_branch(repo, change, base_sha, budget)
 
+    def _edit_file(
+        self, repo: Repository, change: ChangeSet, created_ref: GitRef | None, budget: _Budget
+    ) -> None:
+        """Update or delete the database's file on the branch (it must be on the base branch).
+
+        One read for the file's sha, then the write; a redelivery finds its own write done. The
+        branch's name holds the request id, so no other request left it behind.
+        """
+        budget.check()
+        on_branch = self._file_sha(repo, change.file_path, change.branch)
+        if change.change is FileChange.UPDATE and on_branch == _blob_sha(change):
+            return  # an earlier attempt wrote exactly this
+        if on_branch is None:
+            if change.change is FileChange.DELETE and created_ref is None:
+                return  # the branch is this request's, and an earlier attempt deleted the file
+            if created_ref is not None:
+                created_ref.delete()
+            raise PermanentError(
+                f"{change.file_path} is not on {self._base_branch}: there is no such database to change"
+            )
+        budget.check()
+        if change.change is FileChange.DELETE:
+            repo.delete_file(change.file_path, change.commit_message, on_branch, branch=change.branch)
+        else:
+            repo.update_file(
+                change.file_path, change.commit_message, _content(change), on_branch, branch=change.branch
+            )
+
     def _rebuild_branch(self, repo: Repository, change: ChangeSet, base_sha: str, budget: _Budget) -> None:
         """Point the branch at the current base (a forced update, as ``git push -f``) and add our file."""
         from urllib.parse import quote
@@ -304,7 +341,7 @@ class GitHubPublisher:
             input={"sha": base_sha, "force": True},
         )
         budget.check()
-        repo.create_file(change.file_path, change.commit_message, change.content, branch=change.branch)
+        repo.create_file(change.file_path, change.commit_message, _content(change), branch=change.branch)
 
     def _open_or_find_pull(
         self, repo: Repository, change: ChangeSet, budget: _Budget
@@ -457,8 +494,14 @@ class GitHubPublisher:
         return SECONDARY_RATE_LIMIT_WAIT_SECONDS
 
 
+def _content(change: ChangeSet) -> str:
+    if change.content is None:  # pragma: no cover - only a delete has none, and it writes none
+        raise ValueError(f"{change.change} of {change.file_path} has no content")
+    return change.content
+
+
 def _blob_sha(change: ChangeSet) -> str:
-    return git_blob_sha(change.content.encode())
+    return git_blob_sha(_content(change).encode())
 
 
 def _message(exc: Any) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.adapters.gitops.base import ChangeSet, PullRequestRef
-from backend.domain import DatabaseAlreadyExists, NotFound, PermanentError, RetryableError
+from backend.domain import DatabaseAlreadyExists, FileChange, NotFound, PermanentError, RetryableError
 
 ZERO_OID = "0" * 40
 IDENTITY_NAME = "rds-provisioner"
@@ -162,11 +162,20 @@ class LocalGitPublisher:
         existing = self._pull_of(change)
         if existing is not None:
             return self._ref(existing, created=False)
-        if self._blob_at(base_sha, change.file_path) is not None:
+        on_base = self._blob_at(base_sha, change.file_path) is not None
+        if change.change is FileChange.ADD and on_base:
             raise DatabaseAlreadyExists(
                 f"{change.file_path} already exists on {self.base_branch}: this database is already defined"
             )
-        blob = self._git("hash-object", "-w", "--stdin", input=change.content.encode())
+        if change.change is not FileChange.ADD and not on_base:
+            raise PermanentError(
+                f"{change.file_path} is not on {self.base_branch}: there is no such database to change"
+            )
+        blob = (
+            None
+            if change.content is None
+            else self._git("hash-object", "-w", "--stdin", input=change.content.encode())
+        )
         head_sha = self._ensure_branch(change, base_sha, blob)
         pull, created = self._record_pull(change, base_sha, head_sha)
         return self._ref(pull, created=created)
@@ -180,6 +189,13 @@ class LocalGitPublisher:
 
     def get_pull_request(self, number: int) -> LocalPullRequest | None:
         return next((pull for pull in self.list_pull_requests() if pull.number == number), None)
+
+    def file_on_base(self, path: str) -> str | None:
+        """``path``'s content on the base branch (None when it is not there)."""
+        base = self._resolve(self._branch_ref(self.base_branch))
+        if base is None or self._blob_at(base, path) is None:
+            return None
+        return self._git("show", f"{base}:{path}", strip=False)
 
     def diff(self, number: int) -> str:
         """What the PR changes: ``git diff base...branch`` (the recorded range once merged)."""
@@ -233,17 +249,18 @@ class LocalGitPublisher:
             return merged_pull
 
     # --- publishing steps ------------------------------------------------------------------------
-    def _ensure_branch(self, change: ChangeSet, base_sha: str, blob: str) -> str:
-        """The branch's tip holding our file on the current base, creating or rebuilding the branch.
+    def _ensure_branch(self, change: ChangeSet, base_sha: str, blob: str | None) -> str:
+        """The branch's tip holding our file (``blob``; None: deleted) on the current base,
+        creating or rebuilding the branch.
 
-        A tip that does not hold exactly our file was left by an earlier request for the same
+        A tip that does not hold exactly our change was left by an earlier request for the same
         database (each publish writes branch and file in one commit): it is replaced by a commit
         on the current base, never built upon.
         """
         ref = self._branch_ref(change.branch)
         for _ in range(_BRANCH_ATTEMPTS):
             tip = self._resolve(ref)
-            if tip is not None and self._blob_at(tip, change.file_path) == blob:
+            if tip is not None and tip != base_sha and self._blob_at(tip, change.file_path) == blob:
                 return tip  # an earlier or concurrent delivery already wrote exactly this
             commit = self._commit_with_file(base_sha, change.file_path, blob, change.commit_message)
             # Compare-and-swap: create only if absent, or move only from the tip we looked at.
@@ -252,10 +269,14 @@ class LocalGitPublisher:
                 return commit
         raise RetryableError(f"branch {change.branch} kept changing while publishing")
 
-    def _commit_with_file(self, parent: str, path: str, blob: str, message: str) -> str:
+    def _commit_with_file(self, parent: str, path: str, blob: str | None, message: str) -> str:
+        """A commit on ``parent`` with ``path`` set to ``blob``, or removed when ``blob`` is None."""
         with self._private_index() as index:
             self._git("read-tree", parent, index=index)
-            self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", index=index)
+            if blob is None:
+                self._git("update-index", "--force-remove", path, index=index)
+            else:
+                self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", index=index)
             tree = self._git("write-tree", index=index)
         return self._git("commit-tree", tree, "-p", parent, input=_with_newline(message).encode())
 

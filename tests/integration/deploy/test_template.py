@@ -16,6 +16,7 @@ import pytest
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
+from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX
 from backend.settings import REQUIRED_IN_AWS, Settings
 from tests.integration.deploy.conftest import (
     FUNCTION_ROLES,
@@ -133,9 +134,16 @@ def test_resources_are_encrypted_and_named_like_the_local_stack(template):
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by_requester"
-    assert [key["AttributeName"] for key in index["KeySchema"]] == ["requested_by", "created_at"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert [key["AttributeName"] for key in indexes[REQUESTER_INDEX]["KeySchema"]] == [
+        "requested_by",
+        "created_at",
+    ]
+    assert [key["AttributeName"] for key in indexes[DATABASES_INDEX]["KeySchema"]] == [
+        "db_environment",
+        "db_database_name",
+    ]
+    assert set(indexes) == {REQUESTER_INDEX, DATABASES_INDEX}
     names = {
         "RequestsTable": ("TableName", "${NamePrefix}-requests"),
         "RequestsTopic": ("TopicName", "${NamePrefix}-requests"),
@@ -168,6 +176,9 @@ def test_only_the_slack_and_github_endpoints_skip_the_api_key(template):
         ("/requests", "get"): True,
         ("/requests/{request_id}", "get"): True,
         ("/openapi.json", "get"): True,
+        ("/databases", "get"): True,
+        ("/databases/{environment}/{database_name}/resize", "post"): True,
+        ("/databases/{environment}/{database_name}/decommission", "post"): True,
         ("/slack/events", "post"): False,
         ("/github/webhook", "post"): False,
     }
@@ -303,3 +314,23 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path):
     for check in report["results"]["skipped_checks"]:
         reason = check["check_result"].get("suppress_comment", "")
         assert len(reason) > 40, f"{check['check_id']} on {check['resource']} is skipped without a reason"
+
+
+def test_the_local_gateway_serves_every_route_the_template_declares(template):
+    """DESIGN.md section 3: the local stack's gateway serves the deployed API's routes, through the
+    same functions (by handler), so a route added to one cannot be missing from the other."""
+    from backend.local.gateway import LAMBDA_ROUTES
+
+    handlers = {
+        "api": "backend.handlers.api",
+        "slack": "bot.app",
+        "github_webhook": "backend.handlers.github_webhook",
+    }
+    declared = {
+        (event["Properties"]["Path"], resource["Properties"]["Handler"].rpartition(".")[0])
+        for resource in functions(template).values()
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "Api"
+    }
+    served = {(resource, handlers[key]) for _path, resource, key in LAMBDA_ROUTES}
+    assert served == declared

@@ -53,6 +53,21 @@ def close_pr(pipeline: Pipeline, request_id: str, *, merged: bool, actor: str | 
     )
 
 
+def on_main(pipeline: Pipeline, request_id: str) -> str:
+    """Merge the request's PR in the local repository; the database's file as main now holds it."""
+    from backend.adapters.gitops.local_git import LocalGitPublisher
+
+    publisher = pipeline.container.publisher
+    assert isinstance(publisher, LocalGitPublisher)
+    record = pipeline.container.store.get(request_id)
+    assert record is not None
+    assert record.pr_number is not None
+    publisher.merge_pull_request(record.pr_number)
+    content = publisher.file_on_base(record.request.file_path)
+    assert content is not None
+    return content
+
+
 @pytest.fixture
 def requests(pipeline: Pipeline) -> RequestFactory:
     return RequestFactory(pipeline)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from backend.cli.record_applied import database_names, main
-from tests.integration.lifecycle.conftest import RequestFactory, close_pr
+from tests.integration.lifecycle.conftest import RequestFactory, close_pr, on_main
 from tests.support.aws import Pipeline
 
 
@@ -25,16 +27,23 @@ def test_only_this_environments_rds_files_name_databases():
 
 
 def test_applied_records_each_request_once_and_tells_each_requester(
-    pipeline: Pipeline, requests: RequestFactory, capsys: pytest.CaptureFixture[str]
+    pipeline: Pipeline, requests: RequestFactory, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ):
     orders = requests.pr_opened("orders")
     ledger = requests.pr_opened("ledger")
     close_pr(pipeline, orders["request_id"], merged=True)
+    # The applied checkout: main after both merges, and a file no request made.
+    checkout = tmp_path / "checkout"
+    envs = checkout / "terraform" / "envs" / "dev"
+    envs.mkdir(parents=True)
+    (envs / "rds_orders.tf").write_text(on_main(pipeline, orders["request_id"]))
+    (envs / "rds_ledger.tf").write_text(on_main(pipeline, ledger["request_id"]))
+    (envs / "rds_handwritten.tf").write_text('module "rds_handwritten" {}\n')
     files = [
+        "--root",
+        str(checkout),
         "--files",
-        "terraform/envs/dev/rds_orders.tf",
-        "terraform/envs/dev/rds_ledger.tf",
-        "terraform/envs/dev/rds_handwritten.tf",  # a file no request made
+        *(f"terraform/envs/dev/{f.name}" for f in sorted(envs.iterdir())),
     ]
 
     # Through the process's container, as the CI job does.

@@ -6,7 +6,7 @@ import pytest
 
 from backend.domain import RequestStatus
 from backend.services.lifecycle import CLOSED_WITHOUT_MERGE, LifecycleOutcome
-from tests.integration.lifecycle.conftest import RequestFactory, close_pr
+from tests.integration.lifecycle.conftest import RequestFactory, close_pr, on_main
 from tests.support.aws import Pipeline
 
 
@@ -27,8 +27,9 @@ def test_applied_after_merge_is_final_and_keeps_the_name(pipeline: Pipeline, req
     lifecycle = pipeline.container.lifecycle
     close_pr(pipeline, view["request_id"], merged=True)
 
-    first = lifecycle.applied("dev", "orders")
-    again = lifecycle.applied("dev", "orders")
+    main = on_main(pipeline, view["request_id"])
+    first = lifecycle.applied("dev", "orders", main)
+    again = lifecycle.applied("dev", "orders", main)
 
     assert (first.outcome, first.notified) == (LifecycleOutcome.RECORDED, True)
     assert (again.outcome, again.notified) == (LifecycleOutcome.UNCHANGED, False)
@@ -47,9 +48,9 @@ def test_applied_after_merge_is_final_and_keeps_the_name(pipeline: Pipeline, req
 def test_applied_without_a_merge_event_passes_through_merged_silently(
     pipeline: Pipeline, requests: RequestFactory
 ):
-    requests.pr_opened()
+    view = requests.pr_opened()
 
-    result = pipeline.container.lifecycle.applied("dev", "orders")
+    result = pipeline.container.lifecycle.applied("dev", "orders", on_main(pipeline, view["request_id"]))
 
     assert result.outcome is LifecycleOutcome.RECORDED
     assert result.record is not None
@@ -112,7 +113,7 @@ def test_an_event_without_a_pr_url_for_a_request_without_a_pr_changes_nothing(pi
 
 
 def test_unknown_database_is_reported_not_raised(pipeline: Pipeline):
-    result = pipeline.container.lifecycle.applied("prod", "nothing_here")
+    result = pipeline.container.lifecycle.applied("prod", "nothing_here", None)
     assert result.outcome is LifecycleOutcome.UNKNOWN
     assert result.record is None
 

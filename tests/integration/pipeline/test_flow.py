@@ -105,7 +105,7 @@ def test_a_bad_record_fails_alone_and_good_ones_go_through(pipeline: Pipeline):
     bad = [
         QueueMessage("not-json", "rh-1", "{not json"),
         QueueMessage(
-            "wrong-version", "rh-2", good[0].body.replace('"schema_version":1', '"schema_version":9')
+            "wrong-version", "rh-2", good[0].body.replace('"schema_version":2', '"schema_version":9')
         ),
     ]
 

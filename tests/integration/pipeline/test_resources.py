@@ -31,13 +31,16 @@ def test_table_has_the_key_index_ttl_and_billing_the_store_relies_on(aws_resourc
 
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by_requester"
-    assert index["KeySchema"] == [
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert indexes["by_requester"]["KeySchema"] == [
         {"AttributeName": "requested_by", "KeyType": "HASH"},
         {"AttributeName": "created_at", "KeyType": "RANGE"},
     ]
-    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert indexes["databases"]["KeySchema"] == [
+        {"AttributeName": "db_environment", "KeyType": "HASH"},
+        {"AttributeName": "db_database_name", "KeyType": "RANGE"},
+    ]
+    assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     ttl = dynamodb.describe_time_to_live(TableName=aws_resources.table_name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
 

@@ -62,7 +62,7 @@ def test_accept_writes_the_request_and_the_claim(store, table):
     store.accept(record())
 
     assert raw(table, "REQ#r1")["status"] == "accepted"
-    assert raw(table, "DB#dev#orders")["request_id"] == "r1"
+    assert raw(table, "DB#dev#orders")["db_request_id"] == "r1"
     assert "expires_at" not in raw(table, "REQ#r1")
     assert store.get("r1") == record()
     assert store.get("nope") is None
@@ -177,7 +177,7 @@ def test_releasing_never_frees_another_requests_claim(store, table):
 
     # A late redelivery for r1 re-records its final status: a no-op that leaves r2's claim alone.
     assert not store.transition("r1", RequestStatus.REJECTED, error="exists").changed
-    assert raw(table, "DB#dev#orders")["request_id"] == "r2"
+    assert raw(table, "DB#dev#orders")["db_request_id"] == "r2"
 
 
 def test_list_by_requester_is_newest_first_and_only_theirs(store):

@@ -1,0 +1,105 @@
+"""Day 2: ``GET /databases`` (the inventory), ``POST /databases/{environment}/{database_name}/resize``
+and ``.../decommission``, through the same intake as a new database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from backend.container import get_container
+from backend.domain import DecommissionRequest, Environment, ResizeRequest, Source
+from backend.handlers.http import caller, check_envelope
+from backend.handlers.openapi import (
+    CHANGE_RESPONSES,
+    DATABASES_RESPONSES,
+    SECURITY,
+    AcceptedResponse,
+    DatabaseList,
+    DatabaseView,
+)
+from backend.handlers.request_routes import IdempotencyKey, accepted, require_json_object
+
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
+
+EnvironmentPath = Annotated[str, Path(description="dev or prod", max_length=16)]
+DatabaseNamePath = Annotated[str, Path(description="The database's name", max_length=64)]
+JSON = content_types.APPLICATION_JSON
+
+
+@router.get(
+    "/databases",
+    summary="The databases",
+    description=(
+        "One item per database whose create reached its pull request, until it is decommissioned, "
+        "with the newest request about it."
+    ),
+    responses=DATABASES_RESPONSES,
+    security=SECURITY,
+    tags=["databases"],
+)
+def list_databases(environment: Annotated[Environment | None, Query()] = None) -> Response[DatabaseList]:
+    check_envelope(router.current_event, get_container().settings)
+    entries = get_container().inventory.databases(environment)
+    body = DatabaseList(databases=[DatabaseView.of(entry) for entry in entries])
+    return Response(status_code=200, content_type=JSON, body=body)
+
+
+@router.post(
+    "/databases/<environment>/<database_name>/resize",
+    summary="Resize a database",
+    description="A new instance class and/or more storage, from the environment policy's values.",
+    responses=CHANGE_RESPONSES,
+    security=SECURITY,
+    tags=["databases"],
+)
+def resize_database(
+    environment: EnvironmentPath,
+    database_name: DatabaseNamePath,
+    change: Annotated[ResizeRequest, Body(embed=False, media_type=JSON)],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[AcceptedResponse]:
+    check_envelope(router.current_event, get_container().settings)
+    require_json_object()
+    submission = get_container().intake.submit_resize(
+        environment,
+        database_name,
+        change,
+        requested_by=caller(router.current_event),
+        source=Source.API,
+        idempotency_key=idempotency_key,
+    )
+    return accepted(submission)
+
+
+@router.post(
+    "/databases/<environment>/<database_name>/decommission",
+    summary="Decommission a database",
+    description=(
+        "Confirmed by the database's name typed again. Dev: one pull request deleting its file. "
+        "Prod: a first one turns deletion protection off; once applied, the deleting one opens by "
+        "itself. The module's final snapshot is kept."
+    ),
+    responses=CHANGE_RESPONSES,
+    security=SECURITY,
+    tags=["databases"],
+)
+def decommission_database(
+    environment: EnvironmentPath,
+    database_name: DatabaseNamePath,
+    confirmation: Annotated[DecommissionRequest, Body(embed=False, media_type=JSON)],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[AcceptedResponse]:
+    check_envelope(router.current_event, get_container().settings)
+    require_json_object()
+    submission = get_container().intake.submit_decommission(
+        environment,
+        database_name,
+        confirmation,
+        requested_by=caller(router.current_event),
+        source=Source.API,
+        idempotency_key=idempotency_key,
+    )
+    return accepted(submission)
