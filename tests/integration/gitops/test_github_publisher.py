@@ -161,7 +161,7 @@ def test_a_newer_rendering_replaces_an_earlier_one_on_the_branch(
     github: GitHubStub, publisher_for: PublisherFactory
 ):
     github.create_branch("rds/dev/orders")
-    github.seed_file(make_change().file_path, make_change(version=1).content, branch="rds/dev/orders")
+    github.seed_file(make_change().file_path, make_change(version=1).content or "", branch="rds/dev/orders")
     newer = make_change(version=2)
 
     ref = publisher_for(github).open_pull_request(newer)
