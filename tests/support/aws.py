@@ -51,6 +51,7 @@ class RecordingNotifier:
 
     # The kind of message each status gets, as the events name it.
     KINDS: ClassVar[dict[RequestStatus, str]] = {
+        RequestStatus.ACCEPTED: "accepted",
         RequestStatus.PR_OPENED: "pr_opened",
         RequestStatus.MERGED: "pr_merged",
         RequestStatus.APPLIED: "database_applied",

@@ -128,6 +128,7 @@ class GitHubStub:
             _Route("PATCH", repo_path + r"/git/refs/heads/(?P<branch>.+)$", self._update_ref),
             _Route("GET", repo_path + r"/contents/(?P<path>.+)$", self._get_contents),
             _Route("PUT", repo_path + r"/contents/(?P<path>.+)$", self._put_contents),
+            _Route("DELETE", repo_path + r"/contents/(?P<path>.+)$", self._delete_contents),
             _Route("POST", repo_path + r"/pulls$", self._create_pull),
             _Route("GET", repo_path + r"/pulls$", self._list_pulls),
             _Route("GET", repo_path + r"/pulls/(?P<number>\d+)$", self._get_pull),
@@ -553,6 +554,39 @@ class GitHubStub:
         person = {"name": "rds-provisioner", "email": "bot@example.com", "date": _now()}
         return (200 if existing is not None else 201), {
             "content": self._content_json(path, data, branch),
+            "commit": {
+                "sha": commit,
+                "node_id": f"C_{commit[:8]}",
+                "url": f"{self._api}/git/commits/{commit}",
+                "html_url": f"{self.origin}/{self.full_name}/commit/{commit}",
+                "author": person,
+                "committer": person,
+                "message": body["message"],
+                "tree": {"sha": commit[::-1], "url": f"{self._api}/git/trees/{commit[::-1]}"},
+                "parents": [{"sha": parent, "url": f"{self._api}/git/commits/{parent}"}],
+            },
+        }
+
+    def _delete_contents(self, *, path: str, body: Any, **_: Any) -> tuple[int, Any]:
+        body = body or {}
+        branch = str(body.get("branch") or self.default_branch)
+        if "message" not in body or "sha" not in body:
+            return 422, _error(422, 'Invalid request.\n\n"message" and "sha" are required.')
+        if branch not in self._branches:
+            return 404, _error(404, f"Branch {branch} not found")
+        parent = self._branches[branch]
+        files = dict(self._commits[parent])
+        existing = files.get(path)
+        if existing is None:
+            return 404, _error(404, "Not Found")
+        if body["sha"] != git_blob_sha(existing):
+            return 409, _error(409, f"{path} does not match {body['sha']}")
+        del files[path]
+        commit = self._new_commit(files, (parent,))
+        self._branches[branch] = commit
+        person = {"name": "rds-provisioner", "email": "bot@example.com", "date": _now()}
+        return 200, {
+            "content": None,
             "commit": {
                 "sha": commit,
                 "node_id": f"C_{commit[:8]}",

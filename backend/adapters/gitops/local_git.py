@@ -328,8 +328,13 @@ class LocalGitPublisher:
         return self._pulls_dir / f"{number:06d}.json"
 
     def _pull_of(self, change: ChangeSet) -> LocalPullRequest | None:
-        """The PR of ``change``'s request, in any state; PRs of other requests never count."""
-        mine = [pull for pull in self.list_pull_requests() if pull.request_id == change.request_id]
+        """The PR of ``change``'s request on its branch (a step of its own), in any state; PRs of other
+        requests never count."""
+        mine = [
+            pull
+            for pull in self.list_pull_requests()
+            if pull.request_id == change.request_id and pull.branch == change.branch
+        ]
         return mine[-1] if mine else None
 
     def _require_pull(self, number: int) -> LocalPullRequest:

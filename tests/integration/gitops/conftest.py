@@ -7,6 +7,7 @@ import pytest
 
 from backend.adapters.gitops.base import ChangeSet
 from backend.adapters.gitops.github import GitHubPublisher
+from backend.domain import FileChange
 from backend.settings import Settings
 from tests.support.github_stub import STUB_TOKEN, GitHubStub
 
@@ -18,14 +19,19 @@ def make_change(
     labels: tuple[str, ...] = (),
     version: int = 1,
     request_id: str | None = None,
+    change: FileChange = FileChange.ADD,
+    branch: str | None = None,
 ) -> ChangeSet:
     """One request's change; the request id defaults to one per database, like the worker's."""
     request_id = request_id or f"req-{environment}-{database}"
     return ChangeSet(
         request_id=request_id,
-        branch=f"rds/{environment}/{database}",
+        change=change,
+        branch=branch or f"rds/{environment}/{database}",
         file_path=f"terraform/envs/{environment}/rds_{database}.tf",
-        content=(
+        content=None
+        if change is FileChange.DELETE
+        else (
             f'module "rds_{database}" {{\n  source = "../../modules/rds"\n  revision = {version}\n'
             f'  request  = "{request_id}"\n}}\n'
         ),

@@ -8,7 +8,7 @@ import pytest
 from github import Auth, Github
 
 from backend.adapters.gitops.github import GitHubPublisher
-from backend.domain import DatabaseAlreadyExists, PermanentError, RetryableError
+from backend.domain import DatabaseAlreadyExists, FileChange, PermanentError, RetryableError
 from backend.settings import Settings
 from tests.integration.gitops.conftest import PublisherFactory, make_change
 from tests.support.github_stub import STUB_TOKEN, GitHubStub
@@ -564,3 +564,105 @@ def test_a_merged_pr_of_an_earlier_request_is_not_ours(github: GitHubStub, publi
     with pytest.raises(DatabaseAlreadyExists):
         publisher.open_pull_request(make_change(request_id="req-second", version=2), resume=True)
     assert len(github.pulls) == 1
+
+
+# --- day 2: a change updates or deletes the file on a branch of its own ---------------------------
+RESIZE_BRANCH = "rds-resize/dev/orders/req-resi"
+DECOMMISSION_BRANCH = "rds-decommission/dev/orders/req-deco"
+
+
+def _created_on_main(github: GitHubStub) -> str:
+    content = 'module "rds_orders" {\n  revision = 1\n}\n'
+    github.seed_file("terraform/envs/dev/rds_orders.tf", content)
+    github.reset_calls()
+    return content
+
+
+def test_a_resize_updates_the_file_in_five_calls_and_again_in_one(
+    github: GitHubStub, publisher_for: PublisherFactory
+):
+    _created_on_main(github)
+    resize = make_change(request_id="req-resize", version=2, change=FileChange.UPDATE, branch=RESIZE_BRANCH)
+    publisher = publisher_for(github)
+
+    ref = publisher.open_pull_request(resize)
+    first = github.calls
+    github.reset_calls()
+    again = publisher.open_pull_request(resize, resume=True)
+
+    path = f"{REPO}/contents/terraform/envs/dev/rds_orders.tf"
+    assert first == [
+        GET_BASE,
+        CREATE_BRANCH,
+        ("GET", path),
+        ("PUT", path),
+        OPEN_PR,
+    ]
+    assert github.recorded[0].query["state"] == ["all"]
+    assert ref.created is True
+    assert (again.number, again.created) == (ref.number, False)
+    assert github.calls == [LIST_PRS]
+    assert github.files(RESIZE_BRANCH)["terraform/envs/dev/rds_orders.tf"] == resize.content
+    assert github.files("main")["terraform/envs/dev/rds_orders.tf"] != resize.content
+
+
+def test_a_resize_redelivered_after_its_write_does_not_write_again(
+    github: GitHubStub, publisher_for: PublisherFactory, sleeps
+):
+    _created_on_main(github)
+    resize = make_change(request_id="req-resize", version=2, change=FileChange.UPDATE, branch=RESIZE_BRANCH)
+    publisher = publisher_for(github)
+    github.fail_next(3, status=502, method="POST", path="/pulls")
+    with pytest.raises(RetryableError):
+        publisher.open_pull_request(resize)
+    github.reset_calls()
+
+    ref = publisher.open_pull_request(resize)
+
+    assert ref.created is True
+    assert [method for method, _ in github.calls] == ["GET", "POST", "GET", "POST"]  # no second PUT
+
+
+def test_a_decommission_deletes_the_file_in_five_calls(github: GitHubStub, publisher_for: PublisherFactory):
+    _created_on_main(github)
+    decommission = make_change(
+        request_id="req-decommission", change=FileChange.DELETE, branch=DECOMMISSION_BRANCH
+    )
+
+    ref = publisher_for(github).open_pull_request(decommission)
+
+    path = f"{REPO}/contents/terraform/envs/dev/rds_orders.tf"
+    assert github.calls == [GET_BASE, CREATE_BRANCH, ("GET", path), ("DELETE", path), OPEN_PR]
+    assert ref.created is True
+    assert "terraform/envs/dev/rds_orders.tf" not in github.files(DECOMMISSION_BRANCH)
+    assert "terraform/envs/dev/rds_orders.tf" in github.files("main")
+
+
+def test_a_decommission_redelivered_after_its_delete_opens_the_pr(
+    github: GitHubStub, publisher_for: PublisherFactory, sleeps
+):
+    _created_on_main(github)
+    decommission = make_change(
+        request_id="req-decommission", change=FileChange.DELETE, branch=DECOMMISSION_BRANCH
+    )
+    publisher = publisher_for(github)
+    github.fail_next(3, status=502, method="POST", path="/pulls")
+    with pytest.raises(RetryableError):
+        publisher.open_pull_request(decommission)
+
+    ref = publisher.open_pull_request(decommission)
+
+    assert ref.created is True
+    assert len(github.pulls) == 1
+
+
+@pytest.mark.parametrize("change", [FileChange.UPDATE, FileChange.DELETE])
+def test_a_change_of_a_file_that_is_not_on_main_is_permanent(
+    github: GitHubStub, publisher_for: PublisherFactory, change: FileChange
+):
+    with pytest.raises(PermanentError, match="not on main"):
+        publisher_for(github).open_pull_request(
+            make_change(request_id="req-change", change=change, branch=RESIZE_BRANCH)
+        )
+    assert github.branches() == ["main"]  # the branch it made is not left behind
+    assert github.pulls == {}

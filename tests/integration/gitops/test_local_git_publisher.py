@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from backend.adapters.gitops.local_git import LocalGitPublisher
-from backend.domain import DatabaseAlreadyExists, NotFound, PermanentError
+from backend.domain import DatabaseAlreadyExists, FileChange, NotFound, PermanentError
 from tests.integration.gitops.conftest import make_change
 
 PR_BASE = "http://127.0.0.1:3000/_local/prs"
@@ -303,3 +303,37 @@ def test_an_uninitialised_repository_is_a_clear_error_even_inside_another_repo(t
         ).stdout
         == ""
     )
+
+
+def test_a_resize_and_a_decommission_branch_from_main_and_change_the_file(publisher: LocalGitPublisher):
+    repo = publisher.repo_path
+    publisher.merge_pull_request(publisher.open_pull_request(make_change(version=1)).number)
+    resize = make_change(
+        request_id="req-resize", version=2, change=FileChange.UPDATE, branch="rds-resize/dev/orders/req-resi"
+    )
+    decommission = make_change(
+        request_id="req-decommission", change=FileChange.DELETE, branch="rds-decommission/dev/orders/req-deco"
+    )
+
+    resized = publisher.open_pull_request(resize)
+    again = publisher.open_pull_request(resize, resume=True)
+    deleting = publisher.open_pull_request(decommission)
+
+    assert (resized.created, again.created, again.number) == (True, False, resized.number)
+    assert "revision = 2" in git(repo, "show", f"{resize.branch}:{resize.file_path}")
+    assert git(repo, "rev-parse", f"{resize.branch}^") == git(repo, "rev-parse", "main")
+    assert deleting.created is True
+    assert git(repo, "diff", "--name-status", "main", decommission.branch) == f"D\t{decommission.file_path}"
+    assert publisher.open_pull_request(decommission) == dataclasses.replace(deleting, created=False)
+    assert publisher.file_on_base(resize.file_path) is not None
+
+
+@pytest.mark.parametrize("change", [FileChange.UPDATE, FileChange.DELETE])
+def test_a_change_of_a_database_that_is_not_on_main_is_refused(
+    publisher: LocalGitPublisher, change: FileChange
+):
+    with pytest.raises(PermanentError, match="not on main"):
+        publisher.open_pull_request(
+            make_change(request_id="req-x", change=change, branch="rds-resize/dev/orders/req-x")
+        )
+    assert publisher.list_pull_requests() == []
