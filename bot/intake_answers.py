@@ -1,5 +1,5 @@
 """One table from what the intake refuses to what Slack shows: the slash command's answer and the
-modal's inline errors, so the two frontends can never word a refusal differently."""
+modals' inline errors, so the frontends can never word a refusal differently."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 
 from backend.domain import (
     AlreadyRequested,
+    FieldError,
     NotAllowed,
+    NotFound,
     ProvisionerError,
     QueueUnavailable,
     RetryableError,
@@ -26,8 +28,8 @@ _NOT_QUEUED = (
 class IntakeAnswer:
     # The ephemeral answer to ``/provision-rds <text>``.
     command: Callable[[Any, str], blocks.Message]
-    # ``response_action: errors`` of the modal: block id -> message.
-    modal: Callable[[Any], dict[str, str]]
+    # The field errors a modal shows on its blocks (a field it has no block for: its first block).
+    fields: Callable[[Any], list[FieldError]]
     # A failure on our side (not the request's): logged with its traceback.
     ours: bool = False
 
@@ -42,28 +44,35 @@ INTAKE_ANSWERS: tuple[tuple[type[ProvisionerError], IntakeAnswer], ...] = (
         ValidationFailed,
         IntakeAnswer(
             command=lambda error, text: blocks.invalid_command(error.errors, text=text),
-            modal=lambda error: blocks.modal_errors(error.errors),
+            fields=lambda error: list(error.errors),
         ),
     ),
     (
         NotAllowed,
         IntakeAnswer(
             command=lambda error, _text: blocks.not_allowed(error.message),
-            modal=lambda error: {blocks.ENVIRONMENT: error.message},
+            fields=lambda error: [FieldError("environment", error.message)],
         ),
     ),
     (
         AlreadyRequested,
         IntakeAnswer(
             command=lambda error, _text: blocks.already_requested(error.message, error.existing_request_id),
-            modal=lambda error: {blocks.DATABASE_NAME: error.message + _existing(error)},
+            fields=lambda error: [FieldError("database_name", error.message + _existing(error))],
+        ),
+    ),
+    (
+        NotFound,
+        IntakeAnswer(
+            command=lambda error, _text: blocks.not_found(error.message),
+            fields=lambda error: [FieldError("body", error.message)],
         ),
     ),
     (
         QueueUnavailable,
         IntakeAnswer(
             command=lambda _error, _text: blocks.queue_unavailable(),
-            modal=lambda _error: {blocks.DATABASE_NAME: _NOT_QUEUED},
+            fields=lambda _error: [FieldError("body", _NOT_QUEUED)],
             ours=True,
         ),
     ),
@@ -72,7 +81,7 @@ INTAKE_ANSWERS: tuple[tuple[type[ProvisionerError], IntakeAnswer], ...] = (
         RetryableError,
         IntakeAnswer(
             command=lambda _error, _text: blocks.try_again_later(),
-            modal=lambda _error: {blocks.DATABASE_NAME: _NOT_QUEUED},
+            fields=lambda _error: [FieldError("body", _NOT_QUEUED)],
             ours=True,
         ),
     ),

@@ -13,6 +13,7 @@ from backend.settings import Settings
 if TYPE_CHECKING:
     from backend.adapters.store import RequestStore
     from backend.services.intake import IntakeService
+    from backend.services.inventory import InventoryService
 
 
 class BotServices:
@@ -46,6 +47,10 @@ class BotServices:
     @property
     def intake(self) -> IntakeService:
         return self._intake if self._intake is not None else self.container.intake
+
+    @property
+    def inventory(self) -> InventoryService:
+        return self.container.inventory
 
     @property
     def store(self) -> RequestStore:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from backend.adapters.slack_blocks import (
     COMMAND,
@@ -14,7 +14,7 @@ from backend.adapters.slack_blocks import (
     section,
     status_line,
 )
-from backend.domain import Environment, FieldError, RequestRecord, policy_for
+from backend.domain import Action, Environment, FieldError, RequestRecord, policy_for
 from bot.blocks.ids import USAGE
 
 
@@ -36,15 +36,31 @@ def submitted(record: RequestRecord) -> Message:
     )
 
 
+# What the confirmation calls each action: "Your <noun> <database> is queued".
+_ASKED: Mapping[Action, str] = {
+    Action.CREATE: "request for",
+    Action.RESIZE: "resize of",
+    Action.DECOMMISSION: "decommission of",
+}
+
+
 def dm_confirmation(record: RequestRecord) -> Message:
-    """The message in the requester's DM whose thread the worker answers in."""
-    policy = policy_for(record.environment)
-    text = f"Your request for {describe(record)} is queued (request `{record.request_id}`)."
+    """The message in the requester's DM whose thread the later messages go into."""
+    sizing = record.sizing or policy_for(record.environment).sizing
+    asked = _ASKED[record.action]
+    text = f"Your {asked} {describe(record)} is queued (request `{record.request_id}`)."
     details = [
         f"*Database:* `{record.database_name}`",
         f"*Engine:* {record.database_engine.value}",
-        f"*Environment:* {record.environment.value} ({policy.instance_class})",
+        f"*Environment:* {record.environment.value} "
+        f"({sizing.instance_class}, {sizing.allocated_storage} GiB)",
     ]
+    before = record.previous_sizing
+    if before is not None:
+        details.append(
+            f"*Resize:* `{before.instance_class}` -> `{sizing.instance_class}`, "
+            f"{before.allocated_storage} GiB -> {sizing.allocated_storage} GiB"
+        )
     if record.owner:
         details.append(f"*Owner:* {escape(record.owner)}")
     if record.purpose:
@@ -53,7 +69,7 @@ def dm_confirmation(record: RequestRecord) -> Message:
         text,
         [
             section(
-                f":inbox_tray: Your request for {describe(record)} is queued. "
+                f":inbox_tray: Your {asked} {describe(record)} is queued. "
                 "I'll reply in this thread when the pull request is open."
             ),
             section("\n".join(details)),
@@ -142,6 +158,12 @@ def status_message(record: RequestRecord) -> Message:
     if record.error:
         lines.append(f"*Reason:* {escape(record.error)}")
     return message("\n".join(lines), [section("\n".join(lines))])
+
+
+def not_found(reason: str) -> Message:
+    return message(
+        f"Not submitted: {reason}", [section(f":grey_question: *Not submitted.* {escape(reason)}")]
+    )
 
 
 def request_not_found(request_id: str) -> Message:

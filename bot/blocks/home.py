@@ -16,10 +16,13 @@ from backend.adapters.slack_blocks import (
     truncate,
 )
 from backend.domain import RequestRecord
+from backend.services.inventory import InventoryEntry
+from bot.blocks.changes import database_blocks
 from bot.blocks.ids import OPEN_MODAL_ACTION_ID
 
 
-def home_view(records: Sequence[RequestRecord]) -> dict[str, Any]:
+def home_view(records: Sequence[RequestRecord], databases: Sequence[InventoryEntry] = ()) -> dict[str, Any]:
+    """App Home: the user's databases with Resize and Decommission buttons, then their requests."""
     blocks: list[Block] = [
         {"type": "header", "text": plain("Databases")},
         section("Request an AWS RDS database; it arrives as a reviewed Terraform pull request."),
@@ -35,12 +38,15 @@ def home_view(records: Sequence[RequestRecord]) -> dict[str, Any]:
             ],
         },
         {"type": "divider"},
+        {"type": "header", "text": plain("Your databases")},
+        *(database_blocks(databases, with_buttons=True) or [context("No databases yet.")]),
+        {"type": "divider"},
         {"type": "header", "text": plain("Your recent requests")},
     ]
     if not records:
         blocks.append(context("No requests yet."))
     for record in records:
-        lines = [f"*{describe(record)}*", status_line(record)]
+        lines = [f"*{describe(record)}* · {record.action.value}", status_line(record)]
         if record.error:
             lines.append(f"_{escape(truncate(record.error, 300))}_")
         blocks.append(section("\n".join(lines)))

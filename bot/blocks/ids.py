@@ -18,7 +18,18 @@ PURPOSE = "purpose"
 MODAL_BLOCK_IDS = (DATABASE_NAME, DATABASE_ENGINE, ENVIRONMENT, OWNER, PURPOSE)
 INPUT_ACTION_ID = "value"
 
+# Day 2 (DESIGN.md section 7.3): the change modals, their blocks, and App Home's buttons (whose
+# value is "<environment>/<database_name>").
+RESIZE_CALLBACK_ID = "resize_rds"
+DECOMMISSION_CALLBACK_ID = "decommission_rds"
+INSTANCE_CLASS = "instance_class"
+ALLOCATED_STORAGE = "allocated_storage"
+CONFIRM_NAME = "confirm_name"
+RESIZE_ACTION_ID = "resize_database"
+DECOMMISSION_ACTION_ID = "decommission_database"
+
 USAGE = (
     f"Usage: `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`, "
-    f"`{COMMAND}` alone for a form, `{COMMAND} status <request_id>`, `{COMMAND} help`."
+    f"`{COMMAND}` alone for a form, `{COMMAND} list`, `{COMMAND} resize <database_name> <env>`, "
+    f"`{COMMAND} decommission <database_name> <env>`, `{COMMAND} status <request_id>`, `{COMMAND} help`."
 )

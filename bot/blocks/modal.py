@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from backend.adapters.slack_blocks import option, plain, truncate
@@ -119,11 +119,17 @@ def modal_values(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) ->
     return data
 
 
-def modal_errors(errors: Iterable[FieldError]) -> dict[str, str]:
-    """``response_action: errors`` payload: each message on its own input block."""
+def modal_errors(
+    errors: Iterable[FieldError],
+    block_ids: Sequence[str] = MODAL_BLOCK_IDS,
+    fields: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``response_action: errors`` payload: each message on its own input block (a field's block
+    is its name, or ``fields[name]``; the rest go on the first block)."""
     result: dict[str, str] = {}
     for error in errors:
-        block_id = error.field if error.field in MODAL_BLOCK_IDS else DATABASE_NAME
+        named = (fields or {}).get(error.field, error.field)
+        block_id = named if named in block_ids else block_ids[0]
         message = truncate(error.message, _ERROR_TEXT_LIMIT)
         result[block_id] = f"{result[block_id]} {message}" if block_id in result else message
     return result

@@ -3,22 +3,60 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from backend.domain import DatabaseRecord
 from bot import blocks
+from bot.services import services_of
+
+
+def _open(client: WebClient, trigger_id: str, view: dict[str, Any], logger: logging.Logger) -> None:
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("views.open failed: %s", exc.response.get("error"))
 
 
 def open_provision_modal(ack: Ack, body: dict[str, Any], client: WebClient, logger: logging.Logger) -> None:
-    try:
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.provision_modal())
-    except SlackApiError as exc:
-        logger.warning("views.open failed: %s", exc.response.get("error"))
+    _open(client, body["trigger_id"], blocks.provision_modal(), logger)
+    ack()
+
+
+def _open_change(
+    body: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    logger: logging.Logger,
+    modal: Callable[[DatabaseRecord], dict[str, Any]],
+) -> None:
+    environment, name = blocks.parse_key(str(body["actions"][0].get("value", "")))
+    database = services_of(context).store.get_database(environment, name)
+    if database is None:
+        logger.warning("a button for %s/%s, which is gone", environment, name)
+        return
+    _open(client, body["trigger_id"], modal(database), logger)
+
+
+def open_resize_modal(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    _open_change(body, client, context, logger, blocks.resize_modal)
+    ack()
+
+
+def open_decommission_modal(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    _open_change(body, client, context, logger, blocks.decommission_modal)
     ack()
 
 
 def register(app: App) -> None:
     app.action(blocks.OPEN_MODAL_ACTION_ID)(open_provision_modal)
+    app.action(blocks.RESIZE_ACTION_ID)(open_resize_modal)
+    app.action(blocks.DECOMMISSION_ACTION_ID)(open_decommission_modal)

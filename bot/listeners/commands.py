@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.domain import FieldError, Source
+from backend.domain import DatabaseRecord, FieldError, Source
 from bot import blocks
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import BotServices, services_of
 
 POSITIONAL_FIELDS = (blocks.DATABASE_NAME, blocks.DATABASE_ENGINE, blocks.ENVIRONMENT)
+# ``/provision-rds resize|decommission <database_name> <environment>``: the modal each opens.
+CHANGE_MODALS: dict[str, Callable[[DatabaseRecord], dict[str, Any]]] = {
+    "resize": blocks.resize_modal,
+    "decommission": blocks.decommission_modal,
+}
 
 
 def provision_rds(
@@ -29,6 +35,10 @@ def provision_rds(
         ack(**blocks.help_message())
     elif subcommand == "status":
         show_status(ack, services_of(context), words[1:])
+    elif subcommand == "list":
+        ack(**blocks.list_message(services_of(context).inventory.databases(requested_by=command["user_id"])))
+    elif subcommand in CHANGE_MODALS:
+        open_change_modal(ack, client, services_of(context), command, words=words, logger=logger)
     else:
         submit(ack, client, services_of(context), command, words=words, logger=logger)
 
@@ -37,16 +47,38 @@ def register(app: App) -> None:
     app.command(blocks.COMMAND)(provision_rds)
 
 
-def open_modal(ack: Ack, client: WebClient, trigger_id: str, logger: logging.Logger) -> None:
+def open_modal(
+    ack: Ack, client: WebClient, trigger_id: str, logger: logging.Logger, view: dict[str, Any] | None = None
+) -> None:
     # views.open before ack(): the trigger id is only valid for three seconds, and a failure
     # can still be told to the user in the acknowledgement.
     try:
-        client.views_open(trigger_id=trigger_id, view=blocks.provision_modal())
+        client.views_open(trigger_id=trigger_id, view=view or blocks.provision_modal())
     except SlackApiError as exc:
         logger.warning("views.open failed: %s", exc.response.get("error"))
         ack(**blocks.modal_open_failed())
         return
     ack()
+
+
+def open_change_modal(
+    ack: Ack,
+    client: WebClient,
+    services: BotServices,
+    command: dict[str, Any],
+    *,
+    words: list[str],
+    logger: logging.Logger,
+) -> None:
+    if len(words) != 3:
+        ack(**blocks.usage_error(f"`{words[0]}` takes a database name and an environment."))
+        return
+    name, environment = words[1], words[2]
+    database = services.store.get_database(environment, name)
+    if database is None:
+        ack(**blocks.no_such_database(environment, name))
+        return
+    open_modal(ack, client, command["trigger_id"], logger, CHANGE_MODALS[words[0].lower()](database))
 
 
 def show_status(ack: Ack, services: BotServices, arguments: list[str]) -> None:

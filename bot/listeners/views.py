@@ -1,41 +1,95 @@
-"""The request modal: validate through the intake and answer errors on the block they belong to."""
+"""Modal submissions: the request form, and the resize and decommission forms of day 2. Each goes
+through the intake and answers its refusals on the block they belong to."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from backend.domain import Source
+from backend.services.intake import IntakeService, Submission
 from bot import blocks
+from bot.blocks.changes import DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS, RESIZE_BLOCK_IDS
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import services_of
 
+Submit = Callable[[IntakeService, dict[str, Any], str], Submission]
 
-def provision_modal_submitted(  # noqa: PLR0917 - Bolt injects listener arguments by name
+
+def _submitted(
     ack: Ack,
     body: dict[str, Any],
-    view: dict[str, Any],
     client: WebClient,
     context: BoltContext,
     logger: logging.Logger,
+    *,
+    submit: Submit,
+    block_ids: Sequence[str],
+    fields: dict[str, str] | None = None,
 ) -> None:
     services = services_of(context)
-    data = blocks.modal_values(view.get("state", {}).get("values", {}))
     try:
-        submission = services.intake.submit(data, requested_by=body["user"]["id"], source=Source.SLACK)
+        submission = submit(services.intake, body["view"], body["user"]["id"])
     except REFUSALS as refused:
         answer = answer_for(refused)
         if answer.ours:
             logger.exception("submission failed on our side")
-        ack(response_action="errors", errors=answer.modal(refused))
+        ack(response_action="errors", errors=blocks.modal_errors(answer.fields(refused), block_ids, fields))
         return
     ack()  # closes the modal; the confirmation goes to the DM below
     confirm_in_dm(client, services, submission.record, logger)
 
 
+def _create(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
+    data = blocks.modal_values(view.get("state", {}).get("values", {}))
+    return intake.submit(data, requested_by=user, source=Source.SLACK)
+
+
+def _resize(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
+    environment, name = blocks.modal_database(view)
+    data = blocks.resize_values(view.get("state", {}).get("values", {}))
+    return intake.submit_resize(environment, name, data, requested_by=user, source=Source.SLACK)
+
+
+def _decommission(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
+    environment, name = blocks.modal_database(view)
+    data = blocks.decommission_values(view.get("state", {}).get("values", {}))
+    return intake.submit_decommission(environment, name, data, requested_by=user, source=Source.SLACK)
+
+
+def provision_modal_submitted(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    _submitted(ack, body, client, context, logger, submit=_create, block_ids=blocks.MODAL_BLOCK_IDS)
+
+
+def resize_modal_submitted(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    _submitted(ack, body, client, context, logger, submit=_resize, block_ids=RESIZE_BLOCK_IDS)
+
+
+def decommission_modal_submitted(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    _submitted(
+        ack,
+        body,
+        client,
+        context,
+        logger,
+        submit=_decommission,
+        block_ids=DECOMMISSION_BLOCK_IDS,
+        fields=DECOMMISSION_FIELDS,
+    )
+
+
 def register(app: App) -> None:
     app.view(blocks.MODAL_CALLBACK_ID)(provision_modal_submitted)
+    app.view(blocks.RESIZE_CALLBACK_ID)(resize_modal_submitted)
+    app.view(blocks.DECOMMISSION_CALLBACK_ID)(decommission_modal_submitted)

@@ -109,7 +109,12 @@ class SlackDriver:
         return self.post(body, content_type="application/x-www-form-urlencoded")
 
     def view_submission(
-        self, values: Mapping[str, Mapping[str, Mapping[str, Any]]], *, user_id: str = USER
+        self,
+        values: Mapping[str, Mapping[str, Mapping[str, Any]]],
+        *,
+        user_id: str = USER,
+        callback_id: str = "provision_rds",
+        private_metadata: str = "",
     ) -> dict[str, Any]:
         return self.interaction(
             {
@@ -124,8 +129,8 @@ class SlackDriver:
                     "id": "V0MODAL",
                     "team_id": TEAM_ID,
                     "type": "modal",
-                    "callback_id": "provision_rds",
-                    "private_metadata": "",
+                    "callback_id": callback_id,
+                    "private_metadata": private_metadata,
                     "state": {"values": values},
                     "hash": "1.abc",
                     "app_id": APP_ID,
@@ -135,7 +140,9 @@ class SlackDriver:
             }
         )
 
-    def block_action(self, action_id: str, *, user_id: str = USER) -> dict[str, Any]:
+    def block_action(
+        self, action_id: str, *, user_id: str = USER, value: str | None = None
+    ) -> dict[str, Any]:
         return self.interaction(
             {
                 "type": "block_actions",
@@ -159,6 +166,7 @@ class SlackDriver:
                         "type": "button",
                         "text": {"type": "plain_text", "text": "Request a database"},
                         "action_ts": f"{time.time():.6f}",
+                        **({"value": value} if value is not None else {}),
                     }
                 ],
             }
@@ -187,11 +195,14 @@ class SlackDriver:
         return self.post(body, content_type="application/json")
 
 
+SELECT_BLOCKS = {"database_engine", "environment", "instance_class", "allocated_storage"}
+
+
 def modal_state(**values: str | None) -> dict[str, dict[str, dict[str, Any]]]:
-    """``view.state.values`` as Slack sends it for the request modal."""
+    """``view.state.values`` as Slack sends it for the app's modals (selects and text inputs)."""
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for block_id, value in values.items():
-        if block_id in {"database_engine", "environment"}:
+        if block_id in SELECT_BLOCKS:
             option = (
                 None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value}
             )
