@@ -252,6 +252,28 @@ def test_the_slack_function_cannot_invoke_functions():
     assert "lambda:InvokeFunction" not in json.dumps(policies)
 
 
+@pytest.mark.parametrize(
+    ("variable", "parameter"),
+    [
+        ("SLACK_TEAM_ID", "SlackTeamId"),
+        ("SLACK_ENTERPRISE_ID", "SlackEnterpriseId"),
+        ("PLATFORM_ADMINS", "PlatformAdmins"),
+        ("PROD_APPROVERS", "ProdApprovers"),
+    ],
+)
+def test_the_slack_function_gets_its_workspace_and_who_sees_every_request(template, variable, parameter):
+    assert environment(template, "SlackFunction")[variable] == {"Ref": parameter}
+    # Optional: a deploy without them serves every workspace and shows requests to requesters only.
+    assert template["Parameters"][parameter]["Default"] == ""
+
+
+def test_the_slack_request_url_is_the_slack_functions_route(template):
+    route = template["Resources"]["SlackFunction"]["Properties"]["Events"]["SlackEvents"]["Properties"]
+    output = template["Outputs"]["SlackRequestUrl"]["Value"]["Fn::Sub"]
+    assert (route["Path"], route["Method"]) == ("/slack/events", "post")
+    assert output.endswith("/${StageName}" + route["Path"])
+
+
 def test_outputs_name_what_operators_need(template):
     assert {
         "ApiUrl",
