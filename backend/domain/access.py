@@ -1,11 +1,11 @@
-"""Who may ask for what."""
+"""Who may ask for what, and who may see a request."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
 from backend.domain.errors import NotAllowed
-from backend.domain.requests import Environment, ProvisionRequest, Source
+from backend.domain.requests import Environment, ProvisionRequest, RequestRecord, Source
 
 
 def check_prod_access(
@@ -25,3 +25,15 @@ def check_prod_access(
             "You are not on the list of people who may request prod databases. "
             "Ask the platform team to add you, or request a dev database."
         )
+
+
+def may_see(
+    record: RequestRecord,
+    user_id: str,
+    *,
+    platform_admins: Collection[str] = (),
+    approvers: Collection[str] = (),
+) -> bool:
+    """Whether the Slack user ``user_id`` may see ``record``: its requester, a platform admin or an
+    approver (who must be able to look at any request they may be asked to approve)."""
+    return user_id == record.requested_by or user_id in platform_admins or user_id in approvers

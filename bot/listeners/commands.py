@@ -28,7 +28,7 @@ def provision_rds(
     elif subcommand == "help":
         ack(**blocks.help_message())
     elif subcommand == "status":
-        show_status(ack, services_of(context), words[1:])
+        show_status(ack, services_of(context), command["user_id"], words[1:])
     else:
         submit(ack, client, services_of(context), command, words=words, logger=logger)
 
@@ -49,12 +49,12 @@ def open_modal(ack: Ack, client: WebClient, trigger_id: str, logger: logging.Log
     ack()
 
 
-def show_status(ack: Ack, services: BotServices, arguments: list[str]) -> None:
+def show_status(ack: Ack, services: BotServices, user_id: str, arguments: list[str]) -> None:
     if len(arguments) != 1:
         ack(**blocks.usage_error("`status` takes exactly one request id."))
         return
-    record = services.store.get(arguments[0])
-    ack(**(blocks.status_message(record) if record else blocks.request_not_found(arguments[0])))
+    record = services.lookup.visible_to(arguments[0], user_id)
+    ack(**(blocks.status_message(record) if record else blocks.request_not_visible(arguments[0])))
 
 
 def submit(
