@@ -26,6 +26,7 @@ from backend.local.resources import AwsResources, ensure_resources
 from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings
 from bot.app import create_app
+from tests.support.slack_web_api import assert_app_calls_conform
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -248,3 +249,6 @@ def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
         app = create_app(settings, client, intake=container.intake, store=container.store)
         handler = SlackRequestHandler(app)
         yield SlackHarness(resources, slack_api, settings, container, handler, SlackDriver(handler.handle))
+        # Only the app talked to this stand-in: every call it made is one the scope test knows
+        # about, and every message it posted has its text fallback.
+        assert_app_calls_conform([*slack_api.calls, *slack_api.rejected])
