@@ -28,6 +28,8 @@ from typing import Any
 
 from slack_sdk.web import client as web_client
 
+from tests.support.block_kit import assert_valid_block, assert_valid_view
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_SOURCES = (REPO_ROOT / "bot", REPO_ROOT / "backend")
 NOT_THE_APP = (REPO_ROOT / "backend" / "local",)
@@ -64,6 +66,7 @@ BOLT_UTILITIES: Mapping[str, str] = {"say": "chat.postMessage"}
 # Methods that post a message: Slack shows their ``text`` in notifications and reads it out to
 # screen readers, so every one must carry it beside its blocks.
 MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 
 
 class UnresolvableCall(Exception):
@@ -203,7 +206,8 @@ def assert_app_calls_conform(calls: Iterable[Mapping[str, Any]]) -> None:
     """What the app sent the Slack stand-in (its ``calls`` and ``rejected``, or JSONL lines):
 
     every method is one the static scan found (else the scan missed a way of calling Slack, and
-    the manifest test could not see the scope it needs), and every message carries a ``text``.
+    the manifest test could not see the scope it needs), every message carries a ``text`` and
+    every block and view is valid Block Kit.
     """
     known = app_web_api_methods()
     for call in calls:
@@ -216,3 +220,7 @@ def assert_app_calls_conform(calls: Iterable[Mapping[str, Any]]) -> None:
             text = args.get("text")
             assert isinstance(text, str), f"{method} without a text fallback: {args}"
             assert text.strip(), f"{method} with an empty text fallback: {args}"
+            for block in args.get("blocks") or []:
+                assert_valid_block(block)
+        if method in VIEW_METHODS:
+            assert_valid_view(args["view"])

@@ -213,7 +213,8 @@ def test_rdsctl_needs_one_of_the_two(capsys: pytest.CaptureFixture[str]):
 
 def test_recorded_calls_must_be_known_and_carry_their_text():
     posted = {"method": "chat.postMessage", "args": {"channel": "U1", "text": "hi", "blocks": []}}
-    assert_app_calls_conform([posted, {"method": "views.open", "args": {"trigger_id": "1.2"}}])
+    home = {"type": "home", "blocks": [{"type": "divider"}]}
+    assert_app_calls_conform([posted, {"method": "views.publish", "args": {"user_id": "U1", "view": home}}])
 
     with pytest.raises(AssertionError, match="scan of bot/ and backend/ does not find"):
         assert_app_calls_conform([{"method": "conversations.open", "args": {"users": "U1"}}])
@@ -221,3 +222,8 @@ def test_recorded_calls_must_be_known_and_carry_their_text():
         assert_app_calls_conform([{"method": "chat.postMessage", "args": {"channel": "U1", "blocks": []}}])
     with pytest.raises(AssertionError, match="empty text fallback"):
         assert_app_calls_conform([{"method": "chat.postMessage", "args": {"channel": "U1", "text": " "}}])
+    unknown_key = {"type": "divider", "colour": "red"}
+    with pytest.raises(AssertionError, match="slack_sdk reads"):
+        assert_app_calls_conform(
+            [{"method": "chat.postMessage", "args": {"text": "hi", "blocks": [unknown_key]}}]
+        )
