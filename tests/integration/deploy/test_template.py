@@ -274,6 +274,30 @@ def test_the_slack_request_url_is_the_slack_functions_route(template):
     assert output.endswith("/${StageName}" + route["Path"])
 
 
+def test_the_readmes_slack_setup_names_what_the_template_has(template):
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("### Set up the Slack app") :]
+    setup = setup[: setup.index("\n### ", 1)]
+    parameters = template["Parameters"]
+    assert "OutputKey=='SlackRequestUrl'" in setup
+    assert "SlackRequestUrl" in template["Outputs"]
+    for secret_parameter in ("SlackBotTokenSecretId", "SlackSigningSecretSecretId"):
+        assert f"--name {parameters[secret_parameter]['Default']} " in setup
+    for parameter in (
+        "SlackTeamId",
+        "SlackEnterpriseId",
+        "SlackBotUserId",
+        "SlackBotId",
+        "ProdAllowedSlackUsers",
+        "PlatformAdmins",
+        "ProdApprovers",
+    ):
+        assert parameter in parameters
+        assert parameter in setup
+    assert "rdsctl slack-manifest --request-url" in setup
+    assert "rdsctl slack-manifest --socket-mode" in setup
+
+
 def test_outputs_name_what_operators_need(template):
     assert {
         "ApiUrl",
