@@ -46,6 +46,7 @@ tools: $(STAMP) $(CHECKOV_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy backend bot tests bench

@@ -22,61 +22,98 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build.stage(REPO_ROOT, tmp_path_factory.mktemp("staging") / "artifact")
 
 
-def test_template_builds_from_the_staging_directory():
-    code_uri = load_template()["Globals"]["Function"]["CodeUri"]
-    assert (REPO_ROOT / "sam" / code_uri).resolve() == (REPO_ROOT / build.STAGING_DIR).resolve()
+def functions_by_artifact() -> dict[str, list[str]]:
+    """Artifact name -> the handler modules of the template's functions built from it."""
+    grouped: dict[str, list[str]] = {}
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        code = (REPO_ROOT / "sam" / properties["CodeUri"]).resolve()
+        assert code.parent == (REPO_ROOT / build.STAGING_DIR).resolve(), properties["CodeUri"]
+        grouped.setdefault(code.name, []).append(properties["Handler"].rpartition(".")[0])
+    return grouped
 
 
-def test_artifact_has_runtime_code_and_nothing_else(staged):
-    top_level = {path.name for path in staged.iterdir()}
-    assert top_level == {"backend", "bot", "requirements.txt"}
-    assert (staged / "backend" / "handlers" / "api.py").is_file()
-    assert (staged / "bot" / "app.py").is_file()
-    assert build.forbidden_entries(staged) == []
-    assert not (staged / "backend" / "local").exists()
-    assert not list(staged.rglob("__pycache__"))
-    assert not list(staged.rglob("*.pyc"))
+def test_every_function_builds_from_a_staged_artifact():
+    assert set(functions_by_artifact()) == set(build.ARTIFACTS)
 
 
-def test_render_templates_travel_with_the_code(staged):
+@pytest.mark.parametrize("name", sorted(build.ARTIFACTS))
+def test_artifact_has_runtime_code_and_nothing_else(staged, name):
+    artifact = staged / name
+    top_level = {path.name for path in artifact.iterdir()}
+    assert top_level == {*build.ARTIFACTS[name].packages, "requirements.txt"}
+    assert (artifact / "backend" / "handlers").is_dir()
+    assert build.forbidden_entries(artifact) == []
+    assert not (artifact / "backend" / "local").exists()
+    assert not list(artifact.rglob("__pycache__"))
+    assert not list(artifact.rglob("*.pyc"))
+
+
+def test_only_the_slack_function_carries_the_slack_app(staged):
+    assert [name for name in build.ARTIFACTS if (staged / name / "bot").exists()] == ["slack"]
+
+
+def test_render_templates_travel_with_the_worker(staged):
     source = sorted(p.relative_to(REPO_ROOT) for p in (REPO_ROOT / "backend").rglob("*.j2"))
-    copied = sorted(p.relative_to(staged) for p in (staged / "backend").rglob("*.j2"))
+    copied = sorted(p.relative_to(staged / "worker") for p in (staged / "worker" / "backend").rglob("*.j2"))
     assert copied == source
 
 
-def test_requirements_leave_out_only_what_lambda_provides(staged):
-    requirements = (staged / "requirements.txt").read_text().splitlines()
-    names = {line.split(">")[0].split("=")[0].split("<")[0].strip().lower() for line in requirements}
-    names.discard("")
-    names = {name for name in names if not name.startswith("#")}
-    assert "boto3" not in names
-    assert {"aws-lambda-powertools", "pydantic", "slack-bolt", "pygithub", "jinja2"} <= names
+def requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            names.add(line.split(">")[0].split("=")[0].split("<")[0].strip().lower())
+    return names
+
+
+def test_requirements_are_each_artifacts_own_and_never_the_aws_sdk(staged):
+    needed = {name: requirement_names(staged / name / "requirements.txt") for name in build.ARTIFACTS}
+    assert needed["api"] == {"aws-lambda-powertools", "pydantic"}
+    assert needed["slack"] == {"aws-lambda-powertools", "pydantic", "slack-bolt", "slack-sdk"}
+    assert needed["worker"] == {"aws-lambda-powertools", "pydantic", "slack-sdk", "pygithub", "jinja2"}
+    assert needed["lifecycle"] == {"aws-lambda-powertools", "pydantic", "slack-sdk"}
+    assert not any("boto3" in names or "botocore" in names for names in needed.values())
 
 
 def test_runtime_requirements_filter():
     text = "# comment\nboto3>=1.35,<2\nBotocore==1.0\npydantic>=2.9,<3\n\nslack-bolt>=1.21,<2\n"
     kept = [line for line in build.runtime_requirements(text).splitlines() if not line.startswith("#")]
     assert kept == ["pydantic>=2.9,<3", "slack-bolt>=1.21,<2"]
+    only = build.runtime_requirements(text, ["pydantic", "boto3"]).splitlines()
+    assert [line for line in only if not line.startswith("#")] == ["pydantic>=2.9,<3"]
 
 
 @pytest.mark.slow
-def test_handlers_import_from_the_artifact_alone(staged, tmp_path):
-    """Import every handler with only the artifact and third-party packages on sys.path.
+@pytest.mark.parametrize("name", sorted(build.ARTIFACTS))
+def test_handlers_import_from_their_artifact_alone(staged, tmp_path, name):
+    """Import each artifact's handlers with only the artifact and its own requirements.
 
     ``-S`` skips site processing, so the editable install cannot put the repository back on the
-    path: a handler importing backend.local (not shipped) or a missing module fails here.
+    path; the libraries an artifact does not declare (PyGithub, jinja2, Slack's) are blocked, so
+    a handler that imports one at cold start, or code left out of the artifact, fails here.
     """
     site_packages = sysconfig.get_paths()["purelib"]
-    modules = [
-        resource["Properties"]["Handler"].rpartition(".")[0]
-        for resource in load_template()["Resources"].values()
-        if resource["Type"] == "AWS::Serverless::Function"
-    ]
+    declared = {build._normalise(requirement) for requirement in build.ARTIFACTS[name].requirements}
+    blocked = sorted(
+        module
+        for requirement, module in build.IMPORT_NAMES.items()
+        if build._normalise(requirement) not in declared
+    )
+    modules = functions_by_artifact()[name]
     code = (
-        "import importlib, sys\n"
-        f"sys.path[:0] = [{str(staged)!r}, {site_packages!r}]\n"
-        f"for name in {modules!r}:\n"
-        "    module = importlib.import_module(name)\n"
+        "import importlib, importlib.abc, sys\n"
+        f"blocked = {blocked!r}\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, fullname, path, target=None):\n"
+        "        if fullname.split('.')[0] in blocked:\n"
+        "            raise ImportError(f'{fullname} is not in this artifact')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"sys.path[:0] = [{str(staged / name)!r}, {site_packages!r}]\n"
+        f"for module_name in {modules!r}:\n"
+        "    module = importlib.import_module(module_name)\n"
         "    assert module.__file__.startswith(sys.path[0]), module.__file__\n"
         "    assert callable(module.lambda_handler)\n"
     )
@@ -88,3 +125,8 @@ def test_handlers_import_from_the_artifact_alone(staged, tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    assert modules
+
+
+def test_the_api_carries_neither_slack_nor_github_nor_jinja2():
+    assert build.ARTIFACTS["api"].left_out_imports() == ["github", "jinja2", "slack_bolt", "slack_sdk"]

@@ -34,7 +34,9 @@ POWERTOOLS_ONLY = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOGGER_LOG_EVENT"
 def _translate(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
     """Run the real SAM transform offline (CodeUri swapped for the S3 URI sam deploy uploads to)."""
     document = json.loads(json.dumps(template))
-    document["Globals"]["Function"]["CodeUri"] = "s3://artifacts/rds-provisioner.zip"
+    for resource in document["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://artifacts/rds-provisioner.zip"
     session = boto3.Session(region_name="us-east-1")
     translator = Translator(None, Parser(), boto_session=session)
     values = {"GitHubRepository": "acme/infrastructure", **parameters}
