@@ -36,7 +36,7 @@ NOT_THE_APP = (REPO_ROOT / "backend" / "local",)
 
 # The bot-token scope each Web API method needs; None: Slack documents "No scopes required".
 # Source: the "Facts" box of https://docs.slack.dev/reference/methods/<method> and the compatible
-# methods listed on https://docs.slack.dev/reference/scopes/chat.write (read 2026-05).
+# methods listed on https://docs.slack.dev/reference/scopes/chat.write (read 2026-11).
 BOT_SCOPE_OF_METHOD: Mapping[str, str | None] = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
