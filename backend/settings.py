@@ -126,11 +126,17 @@ class Settings(BaseModel):
     # Bot identity given up front so Bolt never calls auth.test on a cold start.
     slack_bot_user_id: str | None = None
     slack_bot_id: str | None = None
+    # The workspace (T...) the app serves, and on Enterprise Grid its organization (E...): when
+    # set, commands, interactions and events of any other workspace or organization are refused.
     slack_team_id: str | None = None
+    slack_enterprise_id: str | None = None
     # Slack user ids allowed to request prod databases; empty means everyone may.
     prod_allowed_slack_users: CommaSeparated = ()
-    # Slack user ids who may change any database from Slack (the requester may change their own).
+    # Slack user ids of the platform team: they see every request (`/provision-rds status`) and may
+    # change any database from Slack (a requester may change their own).
     platform_admins: CommaSeparated = ()
+    # Slack user ids who approve prod requests; they see every request too.
+    prod_approvers: CommaSeparated = ()
 
     environments: CommaSeparated = ("dev", "prod")
     service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")

@@ -4,7 +4,8 @@ Cold-start budget: importing this module does no I/O, and building the app makes
 call. Bolt would normally call ``auth.test`` to learn the bot's identity; instead the identity
 comes from settings (``SLACK_BOT_USER_ID``, ``SLACK_BOT_ID``, ``SLACK_TEAM_ID``) through a custom
 ``authorize``, and the bot token is resolved (Secrets Manager, cached) on the first request
-that needs it.
+that needs it. With ``SLACK_TEAM_ID`` (and ``SLACK_ENTERPRISE_ID``) set, any other workspace's
+request is refused before that (``bot.workspace``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backend.adapters.slack import build_web_client
 from backend.settings import Settings, get_settings
 from bot.listeners import register_listeners
 from bot.services import BotServices
+from bot.workspace import Workspace, workspace_guard
 
 if TYPE_CHECKING:
     from backend.adapters.store import RequestStore
@@ -92,6 +94,8 @@ def create_app(
         name=settings.service_name,
         signing_secret=signing_secret or "",
         client=app_client,
+        # Another workspace's request is refused before authorize resolves any token.
+        before_authorize=workspace_guard(Workspace(settings.slack_team_id, settings.slack_enterprise_id)),
         # Returning None is Bolt's documented "not authorized"; its annotation is narrower.
         authorize=cast(Callable[..., AuthorizeResult], authorize),
         process_before_response=not socket_mode,

@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from backend.adapters.store import RequestStore
     from backend.services.intake import IntakeService
     from backend.services.inventory import InventoryService
+    from backend.services.lookup import RequestLookup
 
 
 class BotServices:
-    """The intake and store the listeners call, plus the Slack secrets.
+    """The intake, store and lookup the listeners call, plus the Slack secrets.
 
     Anything not handed in comes from the process container (``get_container()``) when it was
     built from the same settings, else from a container of these settings; either way only on
@@ -55,6 +56,17 @@ class BotServices:
     @property
     def store(self) -> RequestStore:
         return self._store if self._store is not None else self.container.store
+
+    @cached_property
+    def lookup(self) -> RequestLookup:
+        """Requests as the asking user may see them: theirs, or any for admins and approvers."""
+        from backend.services.lookup import RequestLookup
+
+        return RequestLookup(
+            self.store,
+            platform_admins=self.settings.platform_admins,
+            approvers=self.settings.prod_approvers,
+        )
 
     def signing_secret(self) -> str | None:
         return self.container.secret(

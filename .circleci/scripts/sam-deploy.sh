@@ -24,7 +24,10 @@ add GITHUB_APP_INSTALLATION_ID GitHubAppInstallationId
 add SLACK_BOT_USER_ID SlackBotUserId
 add SLACK_BOT_ID SlackBotId
 add SLACK_TEAM_ID SlackTeamId
+add SLACK_ENTERPRISE_ID SlackEnterpriseId
 add PROD_ALLOWED_SLACK_USERS ProdAllowedSlackUsers
+add PLATFORM_ADMINS PlatformAdmins
+add PROD_APPROVERS ProdApprovers
 add API_DOMAIN_NAME ApiDomainName
 add API_CERTIFICATE_ARN ApiCertificateArn
 add ALARM_EMAIL AlarmEmail

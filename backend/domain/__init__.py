@@ -1,6 +1,6 @@
 """Pure domain: the request model, naming rules, environment policy, statuses and errors."""
 
-from backend.domain.access import check_prod_access
+from backend.domain.access import check_prod_access, may_see
 from backend.domain.actions import Action, DatabaseEffect, FileChange, Step
 from backend.domain.errors import (
     AlreadyRequested,
@@ -62,6 +62,7 @@ __all__ = [
     "can_transition",
     "check_prod_access",
     "engine_defaults",
+    "may_see",
     "parse_as",
     "parse_request",
     "policy_for",

@@ -1,4 +1,4 @@
-"""Who may ask for what."""
+"""Who may ask for what, and who may see a request."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from backend.domain.errors import NotAllowed
 from backend.domain.kinds import Environment, Source
-from backend.domain.requests import DatabaseRecord, ProvisionRequest
+from backend.domain.requests import DatabaseRecord, ProvisionRequest, RequestRecord
 
 
 def check_prod_access(
@@ -42,3 +42,15 @@ def check_may_change(
             f"Only <@{database.requested_by}>, who asked for {database.database_name}, or a platform admin "
             "may change it."
         )
+
+
+def may_see(
+    record: RequestRecord,
+    user_id: str,
+    *,
+    platform_admins: Collection[str] = (),
+    approvers: Collection[str] = (),
+) -> bool:
+    """Whether the Slack user ``user_id`` may see ``record``: its requester, a platform admin or an
+    approver (who must be able to look at any request they may be asked to approve)."""
+    return user_id == record.requested_by or user_id in platform_admins or user_id in approvers

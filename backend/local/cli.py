@@ -8,10 +8,12 @@
     rdsctl close 1
     rdsctl applied dev terraform/envs/dev/rds_orders.tf
     rdsctl slack "/provision-rds billing mysql dev"
+    rdsctl slack-manifest --request-url https://.../v1/slack/events
 
-Every command goes through the stack's HTTP endpoints (standard library only); ``slack`` signs
-its request with the signing secret exactly as Slack does, so the Slack path can be tried
-without a workspace.
+Every command but ``slack-manifest`` goes through the stack's HTTP endpoints (standard library
+only); ``slack`` signs its request with the signing secret exactly as Slack does, so the Slack
+path can be tried without a workspace. ``slack-manifest`` prints the Slack app's manifest filled
+in, to paste into "Create an app -> From a manifest".
 """
 
 from __future__ import annotations
@@ -330,6 +332,20 @@ def cmd_slack(client: Client, args: argparse.Namespace, settings: Settings) -> i
     return 0
 
 
+def cmd_slack_manifest(args: argparse.Namespace) -> int:
+    from bot import manifest
+
+    try:
+        if args.socket_mode:
+            built = manifest.for_socket_mode(name=args.name)
+        else:
+            built = manifest.for_request_url(args.request_url, name=args.name)
+    except manifest.ManifestError as exc:
+        raise CliError(str(exc)) from None
+    _print_json(built)
+    return 0
+
+
 # --- entry point -----------------------------------------------------------------------------------
 
 
@@ -391,6 +407,23 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     slack.add_argument("--user-name", default=DEFAULT_USER_NAME)
     slack.add_argument("--channel", default=DEFAULT_CHANNEL_ID)
     slack.add_argument("--json", action="store_true", help="print Slack's raw answer")
+
+    slack_manifest = commands.add_parser(
+        "slack-manifest",
+        help='print the Slack app manifest for "Create an app -> From a manifest", filled in',
+    )
+    delivery = slack_manifest.add_mutually_exclusive_group(required=True)
+    delivery.add_argument(
+        "--request-url",
+        metavar="URL",
+        help="where Slack sends commands, interactions and events: the stack's SlackRequestUrl output",
+    )
+    delivery.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="no URLs: Slack delivers over Socket Mode (a second app, for SLACK_APP_TOKEN)",
+    )
+    slack_manifest.add_argument("--name", help="the app's name in Slack (default rds-provisioner)")
     return parser
 
 
@@ -411,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_review(client, args)
         if args.command_name == "applied":
             return cmd_applied(client, args)
+        if args.command_name == "slack-manifest":
+            return cmd_slack_manifest(args)
         return cmd_slack(client, args, settings)
     except CliError as exc:
         print(f"rdsctl: {exc}", file=sys.stderr)

@@ -227,7 +227,9 @@ class LocalStack:
             "local_pr_base_url": f"http://{self.options.host}:{port}/_local/prs",
             "slack_bot_user_id": base.slack_bot_user_id or LOCAL_BOT_USER_ID,
             "slack_bot_id": base.slack_bot_id or LOCAL_BOT_ID,
-            "slack_team_id": base.slack_team_id or LOCAL_TEAM_ID,
+            # The stand-in's workspace; over Socket Mode the real one's, or none (then every
+            # workspace is served), never the stand-in's, which would refuse the real workspace.
+            "slack_team_id": base.slack_team_id if self.socket_mode else base.slack_team_id or LOCAL_TEAM_ID,
             # As in AWS, the webhook function reads its secret from Secrets Manager (moto here).
             "github_webhook_secret": None,
             "github_webhook_secret_secret_id": GITHUB_WEBHOOK_SECRET_SECRET,

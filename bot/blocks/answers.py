@@ -137,7 +137,7 @@ def help_message() -> Message:
         f"• `{COMMAND}`: open the request form",
         f"• `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`: request directly, "
         f"e.g. `{COMMAND} orders postgres dev`",
-        f"• `{COMMAND} status <request_id>`: where a request is",
+        f"• `{COMMAND} status <request_id>`: where one of your requests is",
         f"• `{COMMAND} help`: this message",
         "Database names: a lowercase letter, then lowercase letters, digits and single underscores "
         "(at most 50 characters), not a reserved word.",
@@ -166,6 +166,10 @@ def not_found(reason: str) -> Message:
     )
 
 
-def request_not_found(request_id: str) -> Message:
-    text = f"No request with id `{escape(request_id)}`."
+def request_not_visible(request_id: str) -> Message:
+    """The same answer whether the request does not exist or is someone else's."""
+    text = (
+        f"No request `{escape(request_id)}` that you can see: a request shows to whoever asked for it, "
+        "the platform admins and the approvers."
+    )
     return message(text, [section(f":grey_question: {text}")])

@@ -34,7 +34,7 @@ def provision_rds(
     elif subcommand == "help":
         ack(**blocks.help_message())
     elif subcommand == "status":
-        show_status(ack, services_of(context), words[1:])
+        show_status(ack, services_of(context), command["user_id"], words[1:])
     elif subcommand == "list":
         ack(**blocks.list_message(services_of(context).inventory.databases(requested_by=command["user_id"])))
     elif subcommand in CHANGE_MODALS:
@@ -81,12 +81,12 @@ def open_change_modal(
     open_modal(ack, client, command["trigger_id"], logger, CHANGE_MODALS[words[0].lower()](database))
 
 
-def show_status(ack: Ack, services: BotServices, arguments: list[str]) -> None:
+def show_status(ack: Ack, services: BotServices, user_id: str, arguments: list[str]) -> None:
     if len(arguments) != 1:
         ack(**blocks.usage_error("`status` takes exactly one request id."))
         return
-    record = services.store.get(arguments[0])
-    ack(**(blocks.status_message(record) if record else blocks.request_not_found(arguments[0])))
+    record = services.lookup.visible_to(arguments[0], user_id)
+    ack(**(blocks.status_message(record) if record else blocks.request_not_visible(arguments[0])))
 
 
 def submit(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.e2e.conftest import StackProcess
+from tests.support.slack_web_api import assert_app_calls_conform
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -81,6 +82,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterato
     running = StackProcess(state / "state", state / "stack.log").start()
     try:
         yield running
+        # What the app sent Slack while the browser drove it: known methods, valid Block Kit,
+        # every message with its text fallback.
+        assert_app_calls_conform(running.slack_calls())
     finally:
         running.kill()
 

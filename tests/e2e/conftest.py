@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.support.slack_web_api import assert_app_calls_conform
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "local-dev-key"
 START_SECONDS = 60.0
@@ -246,5 +248,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     running = StackProcess(state / "state", state / "stack.log").start()
     try:
         yield running
+        # Everything the stack's app and functions sent Slack during the module's tests: methods
+        # the scope test knows about, and every message with its text fallback.
+        assert_app_calls_conform(running.slack_calls())
     finally:
         running.kill()

@@ -1,12 +1,17 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from backend.domain import (
+    Engine,
     Environment,
     NotAllowed,
+    RequestRecord,
     RequestStatus,
     Source,
     can_transition,
     check_prod_access,
+    may_see,
     parse_request,
     policy_for,
 )
@@ -36,6 +41,27 @@ def test_prod_guard_blocks_slack_users_off_the_allowlist() -> None:
 )
 def test_prod_guard_lets_the_rest_through(environment, user, source, allowlist) -> None:
     check_prod_access(_request(environment), user, source, allowlist)
+
+
+@pytest.mark.parametrize(
+    ("viewer", "sees"),
+    [("U0REQUESTER", True), ("U0ADMIN", True), ("U0APPROVER", True), ("U0STRANGER", False)],
+)
+def test_a_request_shows_to_its_requester_platform_admins_and_approvers(viewer: str, sees: bool) -> None:
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    record = RequestRecord(
+        request_id="r-1",
+        status=RequestStatus.PR_OPENED,
+        database_name="orders",
+        database_engine=Engine.MYSQL,
+        environment=Environment.PROD,
+        requested_by="U0REQUESTER",
+        source=Source.SLACK,
+        created_at=now,
+        updated_at=now,
+    )
+    assert may_see(record, viewer, platform_admins={"U0ADMIN"}, approvers={"U0APPROVER"}) is sees
+    assert may_see(record, viewer) is (viewer == "U0REQUESTER")
 
 
 def test_status_machine() -> None:

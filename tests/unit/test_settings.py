@@ -13,6 +13,8 @@ def test_defaults_describe_the_local_stack() -> None:
     assert settings.api_key is None
     assert settings.prod_allowed_slack_users == ()
     assert settings.github_pr_labels == ()
+    assert (settings.slack_team_id, settings.slack_enterprise_id) == (None, None)
+    assert (settings.platform_admins, settings.prod_approvers) == ((), ())
 
 
 def test_real_services_by_configuration_alone() -> None:
@@ -24,6 +26,10 @@ def test_real_services_by_configuration_alone() -> None:
             "GITHUB_APP_INSTALLATION_ID": "42",
             "GITHUB_PR_LABELS": "rds, terraform ,",
             "PROD_ALLOWED_SLACK_USERS": "U1,U2",
+            "PLATFORM_ADMINS": "U9ADMIN, U8ADMIN",
+            "PROD_APPROVERS": "U7APPROVER",
+            "SLACK_TEAM_ID": "T0ACME",
+            "SLACK_ENTERPRISE_ID": "E0ACME",
             "AWS_DEFAULT_REGION": "eu-west-1",
         }
     )
@@ -33,6 +39,9 @@ def test_real_services_by_configuration_alone() -> None:
     assert settings.github_app_installation_id == 42
     assert settings.github_pr_labels == ("rds", "terraform")
     assert settings.prod_allowed_slack_users == ("U1", "U2")
+    assert settings.platform_admins == ("U9ADMIN", "U8ADMIN")
+    assert settings.prod_approvers == ("U7APPROVER",)
+    assert (settings.slack_team_id, settings.slack_enterprise_id) == ("T0ACME", "E0ACME")
     assert settings.aws_region == "eu-west-1"
 
 

@@ -116,12 +116,13 @@ def test_every_ci_job_that_reaches_aws_loads_the_settings_first():
             assert "load-settings" in before, f"{job_name} reaches AWS before loading settings"
 
 
-def test_sam_deploy_passes_the_region_and_prefix(settings: dict[str, str], tmp_path: Path):
+def _sam_deploy_arguments(settings: dict[str, str], tmp_path: Path, **context: str) -> list[str]:
+    """What sam-deploy.sh hands `sam deploy`, given the CircleCI context's variables."""
     sam = tmp_path / ".tools" / "sam" / "bin" / "sam"
     sam.parent.mkdir(parents=True)
     sam.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/sam-args"\n', encoding="utf-8")
     sam.chmod(0o755)
-    environment = {**settings, "PATH": "/usr/bin:/bin", "GITOPS_REPOSITORY": "acme/infra"}
+    environment = {**settings, "PATH": "/usr/bin:/bin", "GITOPS_REPOSITORY": "acme/infra", **context}
     subprocess.run(
         ["bash", str(REPO_ROOT / ".circleci" / "scripts" / "sam-deploy.sh")],
         cwd=tmp_path,
@@ -129,9 +130,33 @@ def test_sam_deploy_passes_the_region_and_prefix(settings: dict[str, str], tmp_p
         check=True,
         capture_output=True,
     )
-    args = (tmp_path / "sam-args").read_text(encoding="utf-8").splitlines()
+    return (tmp_path / "sam-args").read_text(encoding="utf-8").splitlines()
+
+
+def test_sam_deploy_passes_the_region_and_prefix(settings: dict[str, str], tmp_path: Path):
+    args = _sam_deploy_arguments(settings, tmp_path)
     assert args[args.index("--region") + 1] == settings["AWS_REGION"]
     assert f"NamePrefix={settings['NAME_PREFIX']}" in args
+    assert not [arg for arg in args if arg.startswith(("SlackTeamId=", "PlatformAdmins="))]
+
+
+def test_sam_deploy_passes_the_slack_workspace_and_who_sees_every_request(
+    settings: dict[str, str], tmp_path: Path
+):
+    args = _sam_deploy_arguments(
+        settings,
+        tmp_path,
+        SLACK_TEAM_ID="T0ACME",
+        SLACK_ENTERPRISE_ID="E0ACME",
+        PLATFORM_ADMINS="U1,U2",
+        PROD_APPROVERS="U3",
+    )
+    assert {
+        "SlackTeamId=T0ACME",
+        "SlackEnterpriseId=E0ACME",
+        "PlatformAdmins=U1,U2",
+        "ProdApprovers=U3",
+    } <= set(args)
 
 
 @pytest.mark.parametrize(

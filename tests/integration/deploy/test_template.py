@@ -265,6 +265,52 @@ def test_the_slack_function_cannot_invoke_functions():
     assert "lambda:InvokeFunction" not in json.dumps(policies)
 
 
+@pytest.mark.parametrize(
+    ("variable", "parameter"),
+    [
+        ("SLACK_TEAM_ID", "SlackTeamId"),
+        ("SLACK_ENTERPRISE_ID", "SlackEnterpriseId"),
+        ("PLATFORM_ADMINS", "PlatformAdmins"),
+        ("PROD_APPROVERS", "ProdApprovers"),
+    ],
+)
+def test_the_slack_function_gets_its_workspace_and_who_sees_every_request(template, variable, parameter):
+    assert environment(template, "SlackFunction")[variable] == {"Ref": parameter}
+    # Optional: a deploy without them serves every workspace and shows requests to requesters only.
+    assert template["Parameters"][parameter]["Default"] == ""
+
+
+def test_the_slack_request_url_is_the_slack_functions_route(template):
+    route = template["Resources"]["SlackFunction"]["Properties"]["Events"]["SlackEvents"]["Properties"]
+    output = template["Outputs"]["SlackRequestUrl"]["Value"]["Fn::Sub"]
+    assert (route["Path"], route["Method"]) == ("/slack/events", "post")
+    assert output.endswith("/${StageName}" + route["Path"])
+
+
+def test_the_readmes_slack_setup_names_what_the_template_has(template):
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("### Set up the Slack app") :]
+    setup = setup[: setup.index("\n### ", 1)]
+    parameters = template["Parameters"]
+    assert "OutputKey=='SlackRequestUrl'" in setup
+    assert "SlackRequestUrl" in template["Outputs"]
+    for secret_parameter in ("SlackBotTokenSecretId", "SlackSigningSecretSecretId"):
+        assert f"--name {parameters[secret_parameter]['Default']} " in setup
+    for parameter in (
+        "SlackTeamId",
+        "SlackEnterpriseId",
+        "SlackBotUserId",
+        "SlackBotId",
+        "ProdAllowedSlackUsers",
+        "PlatformAdmins",
+        "ProdApprovers",
+    ):
+        assert parameter in parameters
+        assert parameter in setup
+    assert "rdsctl slack-manifest --request-url" in setup
+    assert "rdsctl slack-manifest --socket-mode" in setup
+
+
 def test_outputs_name_what_operators_need(template):
     assert {
         "ApiUrl",

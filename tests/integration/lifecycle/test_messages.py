@@ -13,6 +13,7 @@ from backend.adapters.slack import SlackSender, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
 from backend.local.slack_api import SlackApiStandIn
 from backend.services.notifications import ChatNotifier, message_for
+from tests.support.slack_web_api import assert_app_calls_conform
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -48,6 +49,8 @@ def record(status: RequestStatus, **changes: object) -> RequestRecord:
 def slack_api() -> Iterator[SlackApiStandIn]:
     with SlackApiStandIn() as stand_in:
         yield stand_in
+    # The notifier was this stand-in's only caller: known methods, every message with its text.
+    assert_app_calls_conform([*stand_in.calls, *stand_in.rejected])
 
 
 def test_merged_says_circleci_is_applying_it():

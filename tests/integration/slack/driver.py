@@ -26,6 +26,7 @@ from backend.local.resources import AwsResources, ensure_resources
 from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings
 from bot.app import create_app
+from tests.support.slack_web_api import assert_app_calls_conform
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -54,10 +55,25 @@ def bot_settings(resources: AwsResources, slack_api_url: str, **overrides: Any) 
 
 @dataclass
 class SlackDriver:
-    """Sends Slack's three request kinds (commands, interactivity, events) through ``handle``."""
+    """Sends Slack's three request kinds (commands, interactivity, events) through ``handle``.
+
+    ``team_id`` and ``enterprise_id`` say which workspace (and Enterprise Grid org) the requests
+    come from, in the fields Slack puts them in for each kind.
+    """
 
     handle: Handle
     secret: str = SIGNING_SECRET
+    team_id: str = TEAM_ID
+    enterprise_id: str | None = None
+
+    def _team(self) -> dict[str, Any]:
+        team: dict[str, Any] = {"id": self.team_id, "domain": "example"}
+        if self.enterprise_id:
+            team |= {"enterprise_id": self.enterprise_id, "enterprise_name": "Example Org"}
+        return team
+
+    def _enterprise(self) -> dict[str, Any] | None:
+        return {"id": self.enterprise_id, "name": "Example Org"} if self.enterprise_id else None
 
     def post(
         self,
@@ -79,10 +95,12 @@ class SlackDriver:
         return self.handle(event, LambdaContext(function_name="rds-provisioner-slack"))
 
     def command_body(self, text: str, *, user_id: str = USER) -> str:
+        grid = {"enterprise_id": self.enterprise_id, "enterprise_name": "Example Org"}
         return urlencode(
             {
+                **(grid if self.enterprise_id else {}),
                 "token": "legacy-verification-token",
-                "team_id": TEAM_ID,
+                "team_id": self.team_id,
                 "team_domain": "example",
                 "channel_id": "C0GENERAL",
                 "channel_name": "general",
@@ -119,15 +137,17 @@ class SlackDriver:
         return self.interaction(
             {
                 "type": "view_submission",
-                "team": {"id": TEAM_ID, "domain": "example"},
-                "user": {"id": user_id, "username": "requester", "team_id": TEAM_ID},
+                "team": self._team(),
+                "enterprise": self._enterprise(),
+                "user": {"id": user_id, "username": "requester", "team_id": self.team_id},
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"2.{uuid.uuid4().hex}",
                 "is_enterprise_install": False,
                 "view": {
                     "id": "V0MODAL",
-                    "team_id": TEAM_ID,
+                    "team_id": self.team_id,
+                    "app_installed_team_id": self.team_id,
                     "type": "modal",
                     "callback_id": callback_id,
                     "private_metadata": private_metadata,
@@ -146,8 +166,10 @@ class SlackDriver:
         return self.interaction(
             {
                 "type": "block_actions",
-                "team": {"id": TEAM_ID, "domain": "example"},
-                "user": {"id": user_id, "username": "requester", "team_id": TEAM_ID},
+                "team": self._team(),
+                "enterprise": self._enterprise(),
+                "is_enterprise_install": False,
+                "user": {"id": user_id, "username": "requester", "team_id": self.team_id},
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"3.{uuid.uuid4().hex}",
@@ -155,7 +177,8 @@ class SlackDriver:
                 "view": {
                     "id": "V0HOME",
                     "type": "home",
-                    "team_id": TEAM_ID,
+                    "team_id": self.team_id,
+                    "app_installed_team_id": self.team_id,
                     "app_id": APP_ID,
                     "bot_id": BOT_ID,
                 },
@@ -176,7 +199,8 @@ class SlackDriver:
         body = json.dumps(
             {
                 "token": "legacy-verification-token",
-                "team_id": TEAM_ID,
+                "team_id": self.team_id,
+                "enterprise_id": self.enterprise_id,
                 "api_app_id": APP_ID,
                 "event": dict(event),
                 "type": "event_callback",
@@ -184,7 +208,8 @@ class SlackDriver:
                 "event_time": int(time.time()),
                 "authorizations": [
                     {
-                        "team_id": TEAM_ID,
+                        "enterprise_id": self.enterprise_id,
+                        "team_id": self.team_id,
                         "user_id": BOT_USER_ID,
                         "is_bot": True,
                         "is_enterprise_install": False,
@@ -225,7 +250,9 @@ class SlackHarness:
 @contextmanager
 def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
     """Moto-backed AWS resources, the Slack API stand-in, and the app behind the Lambda adapter."""
-    with mock_aws(), SlackApiStandIn() as slack_api:
+    # The stand-in is the workspace the app is configured for, as in the local stack.
+    stand_in = SlackApiStandIn(team_id=TEAM_ID, bot_user_id=BOT_USER_ID, bot_id=BOT_ID, app_id=APP_ID)
+    with mock_aws(), stand_in as slack_api:
         resources = ensure_resources(region="us-east-1", endpoint_url=None)
         settings = bot_settings(resources, slack_api.base_url, **setting_overrides)
         container = Container(settings)
@@ -233,3 +260,6 @@ def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
         app = create_app(settings, client, intake=container.intake, store=container.store)
         handler = SlackRequestHandler(app)
         yield SlackHarness(resources, slack_api, settings, container, handler, SlackDriver(handler.handle))
+        # Only the app talked to this stand-in: every call it made is one the scope test knows
+        # about, and every message it posted has its text fallback.
+        assert_app_calls_conform([*slack_api.calls, *slack_api.rejected])

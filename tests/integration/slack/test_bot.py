@@ -12,7 +12,14 @@ from backend.adapters.queue import ProvisionMessage
 from backend.domain import RequestStatus
 from backend.local.slack_api import dm_channel_for
 from bot import blocks
-from tests.integration.slack.driver import ADMIN, USER, SlackDriver, SlackHarness, modal_state
+from tests.integration.slack.driver import (
+    ADMIN,
+    USER,
+    SlackDriver,
+    SlackHarness,
+    modal_state,
+    slack_harness,
+)
 
 
 def ack_body(response: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +144,48 @@ def test_status_of_a_request(harness: SlackHarness):
     assert record.request_id in text
     assert "accepted" in text
 
-    assert "No request with id" in ack_text(harness.driver.command("status nope"))
+    assert "No request `nope` that you can see" in ack_text(harness.driver.command("status nope"))
     assert "exactly one request id" in ack_text(harness.driver.command("status"))
+
+
+# --- who sees a request -------------------------------------------------------------------------
+
+STRANGER = "U0STRANGER"
+APPROVER = "U0APPROVER"
+
+
+def status_answer(driver: SlackDriver, request_id: str, user_id: str) -> dict[str, Any]:
+    return ack_body(driver.command(f"status {request_id}", user_id=user_id))
+
+
+def test_someone_elses_request_looks_exactly_like_no_request_at_all():
+    with slack_harness(platform_admins=(ADMIN,), prod_approvers=(APPROVER,)) as harness:
+        ack_body(harness.driver.command("orders postgres dev"))
+        [record] = harness.container.store.list_by_requester(USER)
+        unknown = "00000000-0000-4000-8000-000000000000"
+        assert len(unknown) == len(record.request_id)
+
+        theirs = status_answer(harness.driver, record.request_id, STRANGER)
+        nobodys = status_answer(harness.driver, unknown, STRANGER)
+
+        assert json.dumps(theirs).replace(record.request_id, "<id>") == json.dumps(nobodys).replace(
+            unknown, "<id>"
+        )
+        for detail in ("orders", "postgres", "accepted", USER):
+            assert detail not in json.dumps(theirs)
+
+
+@pytest.mark.parametrize("viewer", [USER, ADMIN, APPROVER], ids=["requester", "platform-admin", "approver"])
+def test_the_requester_platform_admins_and_approvers_see_a_request(viewer: str):
+    with slack_harness(platform_admins=(ADMIN,), prod_approvers=(APPROVER,)) as harness:
+        ack_body(harness.driver.command("orders postgres dev"))
+        [record] = harness.container.store.list_by_requester(USER)
+
+        shown = json.dumps(status_answer(harness.driver, record.request_id, viewer))
+
+        assert record.request_id in shown
+        assert "`orders` (postgres, dev)" in shown
+        assert f"<@{USER}>" in shown
 
 
 # --- the modal --------------------------------------------------------------------------------
@@ -318,8 +365,6 @@ def test_lambda_handler_builds_the_app_from_process_settings(
 
 
 def test_queue_outage_is_answered_clearly_and_leaves_nothing_behind():
-    from tests.integration.slack.driver import slack_harness
-
     with slack_harness(requests_topic_arn="arn:aws:sns:us-east-1:123456789012:no-such-topic") as harness:
         text = ack_text(harness.driver.command("orders postgres dev"))
         assert "nothing was recorded" in text

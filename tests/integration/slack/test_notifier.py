@@ -13,6 +13,7 @@ from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Re
 from backend.local.slack_api import SlackApiStandIn, dm_channel_for
 from backend.services.notifications import ChatNotifier
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
+from tests.support.slack_web_api import assert_app_calls_conform
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PR_URL = "https://github.example/acme/infra/pull/42"
@@ -22,6 +23,8 @@ PR_URL = "https://github.example/acme/infra/pull/42"
 def slack_api() -> Iterator[SlackApiStandIn]:
     with SlackApiStandIn() as stand_in:
         yield stand_in
+    # The notifier was this stand-in's only caller: known methods, every message with its text.
+    assert_app_calls_conform([*stand_in.calls, *stand_in.rejected])
 
 
 @pytest.fixture
