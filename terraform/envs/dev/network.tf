@@ -9,7 +9,10 @@ module "environment" {
 }
 
 locals {
-  # What every generated rds_<name>.tf passes to the rds module.
+  # What every generated rds_<name>.tf passes to the rds or aurora module.
   database_kms_key_arn       = module.environment.kms_key_arn
   database_subnet_group_name = module.environment.db_subnet_group_name
+  # Aurora only: the zones its instances are spread over, and the AWS Backup plan it may join.
+  database_availability_zones = module.environment.availability_zones
+  database_aws_backup         = module.environment.aws_backup
 }

@@ -1,9 +1,22 @@
 output "kms_key_arn" {
   description = "The KMS key every database of the environment is encrypted with."
-  value       = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.databases[0].arn
+  value       = local.kms_key_arn
 }
 
 output "db_subnet_group_name" {
   description = "The subnet group every database of the environment is placed in."
   value       = aws_db_subnet_group.databases.name
+}
+
+output "availability_zones" {
+  description = "The availability zones of the database subnets, sorted (modules/aurora input availability_zones)."
+  value       = local.availability_zones
+}
+
+output "aws_backup" {
+  description = "The environment's AWS Backup plan and the role AWS Backup assumes (modules/aurora input aws_backup)."
+  value = {
+    plan_id      = aws_backup_plan.databases.id
+    iam_role_arn = aws_iam_role.backup.arn
+  }
 }

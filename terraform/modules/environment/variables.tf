@@ -23,3 +23,14 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "aws_backup_retention_days" {
+  description = "Days the environment's AWS Backup plan keeps each daily recovery point."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.aws_backup_retention_days >= 1 && floor(var.aws_backup_retention_days) == var.aws_backup_retention_days
+    error_message = "aws_backup_retention_days must be a whole number of days, at least 1."
+  }
+}

@@ -1,0 +1,14 @@
+terraform {
+  # Cross-variable validation (instance_class vs serverlessv2_scaling_configuration, subnet group
+  # inputs) needs Terraform 1.9+; the root modules pin 1.10+ for S3 native state locking anyway.
+  required_version = ">= 1.10, < 2.0"
+
+  required_providers {
+    aws = {
+      # The range of the root modules (envs/*/versions.tf, which say why). Every argument used here
+      # exists from 5.100 on and is untouched by the 6.0 upgrade guide.
+      source  = "hashicorp/aws"
+      version = ">= 5.100, < 7.0"
+    }
+  }
+}
