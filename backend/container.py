@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from backend.adapters.gitops.base import PullRequestPublisher
     from backend.adapters.queue import RequestTopic
     from backend.adapters.store import RequestStore
+    from backend.services.approvals import ApprovalService
     from backend.services.intake import IntakeService
     from backend.services.inventory import InventoryService
     from backend.services.lifecycle import LifecycleService
@@ -124,8 +125,22 @@ class Container:
         return IntakeService(
             self.store,
             self.topic,
+            approvals=self.approvals,
             prod_allowed_slack_users=self.settings.prod_allowed_slack_users,
             platform_admins=self.settings.platform_admins,
+        )
+
+    @cached_property
+    def approvals(self) -> ApprovalService:
+        from backend.services.approvals import ApprovalService
+
+        return ApprovalService(
+            self.store,
+            self.topic,
+            self.chat,
+            self.notifier,
+            approvers=self.settings.prod_approvers,
+            channel=self.settings.approvals_channel,
         )
 
     @cached_property

@@ -135,8 +135,13 @@ class Settings(BaseModel):
     # Slack user ids of the platform team: they see every request (`/provision-rds status`) and may
     # change any database from Slack (a requester may change their own).
     platform_admins: CommaSeparated = ()
-    # Slack user ids who approve prod requests; they see every request too.
+    # Slack user ids who approve prod requests; they see every request too. With the approvals
+    # channel set, every prod request waits for one of them (not its requester) to approve.
     prod_approvers: CommaSeparated = ()
+    # The channel id the approval requests are posted to (the bot must be a member).
+    approvals_channel: str | None = None
+    # A request no approver decided on within this many hours ends rejected (the sweeper).
+    approval_timeout_hours: int = Field(default=72, ge=1)
 
     environments: CommaSeparated = ("dev", "prod")
     service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")

@@ -12,6 +12,7 @@ from backend.settings import Settings
 
 if TYPE_CHECKING:
     from backend.adapters.store import RequestStore
+    from backend.services.approvals import ApprovalService
     from backend.services.intake import IntakeService
     from backend.services.inventory import InventoryService
     from backend.services.lookup import RequestLookup
@@ -48,6 +49,10 @@ class BotServices:
     @property
     def intake(self) -> IntakeService:
         return self._intake if self._intake is not None else self.container.intake
+
+    @property
+    def approvals(self) -> ApprovalService:
+        return self.container.approvals
 
     @property
     def inventory(self) -> InventoryService:

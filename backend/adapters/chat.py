@@ -32,6 +32,10 @@ class ChatSender(Protocol):
         """
         ...
 
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace the message ``ts`` of ``channel`` (the same failures as ``post``)."""
+        ...
+
 
 class LoggingChat:
     """``ChatSender`` for installations without Slack: each message is a log line."""
@@ -39,3 +43,6 @@ class LoggingChat:
     def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> Posted | None:
         logger.info("message", extra={"channel": channel, "thread_ts": thread_ts, "text": message["text"]})
         return None
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        logger.info("message updated", extra={"channel": channel, "ts": ts, "text": message["text"]})

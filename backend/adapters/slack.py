@@ -7,6 +7,7 @@ that only post messages do not carry the Slack app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -17,6 +18,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
 from backend.adapters.chat import Posted
 from backend.adapters.slack_blocks import Message
@@ -101,8 +103,23 @@ class SlackSender:
         arguments: dict[str, Any] = {"channel": channel, "unfurl_links": False, **message}
         if thread_ts:
             arguments["thread_ts"] = thread_ts
+        response = self._call("chat.postMessage", lambda: self._client.chat_postMessage(**arguments), channel)
+        if response is None:
+            return None
+        posted_channel, ts = response.get("channel"), response.get("ts")
+        if isinstance(posted_channel, str) and isinstance(ts, str):
+            return Posted(posted_channel, ts)
+        return None
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        self._call(
+            "chat.update", lambda: self._client.chat_update(channel=channel, ts=ts, **message), channel
+        )
+
+    def _call(self, method: str, send: Callable[[], SlackResponse], channel: str) -> SlackResponse | None:
+        """Run one Web API call: Slack's short outages become RetryableError, other refusals a log."""
         try:
-            response = self._client.chat_postMessage(**arguments)
+            return send()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error")
@@ -110,18 +127,15 @@ class SlackSender:
                 # Still rate limited after the retries we could afford, or Slack is down: let
                 # SQS redeliver later rather than lose the message.
                 raise RetryableError(
-                    f"Slack answered {status} ({error}) to chat.postMessage",
+                    f"Slack answered {status} ({error}) to {method}",
                     retry_after_seconds=retry_after(exc.response.headers),
                 ) from exc
             # channel_not_found, not_in_channel, invalid_auth, ...: retrying cannot help, and the
             # request itself succeeded; say so loudly instead of failing the request.
             logger.error(
-                "could not post to Slack", extra={"channel": channel, "slack_error": error, "status": status}
+                "Slack refused a call",
+                extra={"method": method, "channel": channel, "slack_error": error, "status": status},
             )
             return None
         except OSError as exc:  # connection refused, timeout, DNS: transient by nature
             raise RetryableError(f"Slack unreachable: {exc}") from exc
-        posted_channel, ts = response.get("channel"), response.get("ts")
-        if isinstance(posted_channel, str) and isinstance(ts, str):
-            return Posted(posted_channel, ts)
-        return None

@@ -18,6 +18,7 @@ Message = dict[str, Any]
 COMMAND = "/provision-rds"
 
 STATUS_EMOJI: Mapping[RequestStatus, str] = {
+    RequestStatus.AWAITING_APPROVAL: ":raised_hand:",
     RequestStatus.ACCEPTED: ":hourglass_flowing_sand:",
     RequestStatus.PR_OPENED: ":mag:",
     RequestStatus.MERGED: ":twisted_rightwards_arrows:",
@@ -26,6 +27,7 @@ STATUS_EMOJI: Mapping[RequestStatus, str] = {
     RequestStatus.REJECTED: ":no_entry:",
 }
 _STATUS_HINT: Mapping[RequestStatus, str] = {
+    RequestStatus.AWAITING_APPROVAL: "waiting for a prod approver",
     RequestStatus.ACCEPTED: "queued; the pull request is being prepared",
     RequestStatus.PR_OPENED: "pull request open, waiting for review",
     RequestStatus.MERGED: "merged; CircleCI is applying the Terraform",

@@ -54,6 +54,8 @@ logger = Logger(child=True)
 
 REQUESTER_INDEX = "by_requester"
 DATABASES_INDEX = "databases"
+# Requests by status and age (the sweeper finds the ones waiting too long); every request has both.
+STATUS_INDEX = "by_status"
 _DB = "db_"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # DynamoDB answers that mean "try again shortly", not "this request is wrong".
@@ -355,6 +357,7 @@ class RequestStore:
         branch: str | None = None,
         file_path: str | None = None,
         error: str | None = None,
+        decided_by: str | None = None,
     ) -> Transition:
         """Move a request to ``status`` if the status table allows it, with the given details, and
         apply what that does to its database (``DATABASE_EFFECTS``) in the same transaction.
@@ -372,6 +375,10 @@ class RequestStore:
             "file_path": file_path,
             "error": error,
         }
+        if decided_by is not None:
+            # An approver's decision: ``accepted`` approves, ``rejected`` denies.
+            who = "approved" if status is RequestStatus.ACCEPTED else "denied"
+            details |= {f"{who}_by": decided_by, f"{who}_at": _timestamp(self._clock())}
         update = self._status_update(
             request_id,
             status,
@@ -516,6 +523,47 @@ class RequestStore:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":e": reason[:500], ":accepted": RequestStatus.ACCEPTED.value},
         )
+
+    def set_approval_message(self, request_id: str, channel: str, ts: str) -> None:
+        """Where the approval request was posted, so the decision updates it in place."""
+        self._conditional(
+            self._table.update_item,
+            Key={"pk": _request_key(request_id)},
+            UpdateExpression="SET approval_channel = :c, approval_ts = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":c": channel, ":t": ts},
+        )
+
+    def undo_approval(self, request_id: str, approved_by: str) -> bool:
+        """Put an approved request back to ``awaiting_approval`` (its message could not be queued)."""
+        return self._conditional(
+            self._table.update_item,
+            Key={"pk": _request_key(request_id)},
+            UpdateExpression="SET #status = :waiting REMOVE approved_by, approved_at",
+            ConditionExpression="#status = :accepted AND approved_by = :by",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":waiting": RequestStatus.AWAITING_APPROVAL.value,
+                ":accepted": RequestStatus.ACCEPTED.value,
+                ":by": approved_by,
+            },
+        )
+
+    def list_by_status(self, status: RequestStatus, *, created_before: datetime) -> list[RequestRecord]:
+        """The requests now at ``status`` asked for before ``created_before``, oldest first."""
+        records: list[RequestRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :status AND created_at < :before",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":status": status.value, ":before": _timestamp(created_before)},
+        }
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            records += [self._to_record(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
         """Where the Slack confirmation was posted, so the worker answers in its thread."""

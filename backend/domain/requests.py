@@ -204,6 +204,13 @@ class RequestRecord(RequestFields):
     slack_channel: str | None = None
     slack_thread_ts: str | None = None
     idempotency_key: str | None = None
+    # Who approved (or denied) a prod request, and when; where the approval message is.
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    denied_by: str | None = None
+    denied_at: datetime | None = None
+    approval_channel: str | None = None
+    approval_ts: str | None = None
     # The size the database has when the request is done (a create: the policy's), and for a
     # resize the size it had when it was asked for.
     instance_class: str | None = None

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class RequestStatus(StrEnum):
+    # A prod request waits for a named approver (PROD_APPROVERS); nothing is queued until then.
+    AWAITING_APPROVAL = "awaiting_approval"
     ACCEPTED = "accepted"
     PR_OPENED = "pr_opened"
     MERGED = "merged"
@@ -21,6 +23,7 @@ class RequestStatus(StrEnum):
 
 # Which status may follow which. Re-recording the same status is always allowed (redelivery).
 ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.AWAITING_APPROVAL: frozenset({RequestStatus.ACCEPTED, RequestStatus.REJECTED}),
     RequestStatus.ACCEPTED: frozenset(
         {RequestStatus.PR_OPENED, RequestStatus.FAILED, RequestStatus.REJECTED}
     ),

@@ -55,6 +55,10 @@ class AcceptedResponse(BaseModel):
         description="The queued message; null only on a replay racing the first call."
     )
     status_url: str = Field(examples=["/requests/5f0c9c1e-8f2a-4c55-9a55-2d1d8f3b7a10"])
+    status: RequestStatus = Field(
+        description="accepted (queued), or awaiting_approval: a prod request waits for a named approver.",
+        examples=["accepted"],
+    )
 
 
 class RequestView(RequestFields):
@@ -74,6 +78,10 @@ class RequestView(RequestFields):
     created_at: datetime = Field(description="ISO 8601, UTC")
     updated_at: datetime = Field(description="ISO 8601, UTC")
     error: str | None
+    approved_by: str | None = Field(default=None, description="The approver (prod requests).")
+    approved_at: datetime | None = Field(default=None, description="ISO 8601, UTC")
+    denied_by: str | None = Field(default=None, description="The approver who denied it.")
+    denied_at: datetime | None = Field(default=None, description="ISO 8601, UTC")
 
     @classmethod
     def of(cls, record: RequestRecord) -> RequestView:

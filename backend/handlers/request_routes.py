@@ -52,6 +52,7 @@ def accepted(submission: Submission) -> Response[AcceptedResponse]:
             request_id=submission.request_id,
             sns_message_id=submission.sns_message_id,
             status_url=f"/requests/{submission.request_id}",
+            status=submission.record.status,
         ),
     )
 

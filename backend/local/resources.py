@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX
+from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX, STATUS_INDEX
 from backend.settings import Settings
 
 # Fourteen days: the longest SQS keeps a message, so nothing in the DLQ expires before someone looks.
@@ -93,6 +93,7 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "requested_by", "AttributeType": "S"},
                 {"AttributeName": "created_at", "AttributeType": "S"},
+                {"AttributeName": "status", "AttributeType": "S"},
                 {"AttributeName": "db_environment", "AttributeType": "S"},
                 {"AttributeName": "db_database_name", "AttributeType": "S"},
             ],
@@ -102,6 +103,14 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
                     "IndexName": REQUESTER_INDEX,
                     "KeySchema": [
                         {"AttributeName": "requested_by", "KeyType": "HASH"},
+                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": STATUS_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "status", "KeyType": "HASH"},
                         {"AttributeName": "created_at", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},

@@ -47,6 +47,11 @@ def _request_rows(record: RequestRecord) -> Table:
         ("Purpose", _code(request.purpose) if request.purpose else "not given"),
         ("Requested by", f"{_code(record.requested_by)} via {_SOURCE_NAMES[record.source]}"),
         ("Request id", _code(record.request_id)),
+        *(
+            [("Approved by", f"{_code(record.approved_by)} at {record.approved_at:%Y-%m-%d %H:%M} UTC")]
+            if record.approved_by and record.approved_at
+            else []
+        ),
     ]
 
 

@@ -45,6 +45,7 @@ from backend.domain import (
 from backend.domain.access import check_may_change
 from backend.domain.actions import steps_of
 from backend.domain.changes import check_changeable, check_confirmation, resized
+from backend.services.approvals import ApprovalService
 
 logger = Logger(child=True)
 
@@ -85,6 +86,7 @@ class IntakeService:
         store: RequestStore,
         topic: RequestTopic,
         *,
+        approvals: ApprovalService | None = None,
         prod_allowed_slack_users: Collection[str] = (),
         platform_admins: Collection[str] = (),
         clock: Callable[[], datetime] = _now,
@@ -92,6 +94,7 @@ class IntakeService:
     ) -> None:
         self._store = store
         self._topic = topic
+        self._approvals = approvals
         self._prod_allowed = tuple(prod_allowed_slack_users)
         self._platform_admins = tuple(platform_admins)
         self._clock = clock
@@ -204,9 +207,10 @@ class IntakeService:
         previous: Sizing | None = None,
     ) -> RequestRecord:
         deletion_protected = policy_for(fields.environment).deletion_protection
+        waits = self._approvals is not None and self._approvals.needed_for(fields.environment)
         record = RequestRecord(
             request_id=request_id,
-            status=RequestStatus.ACCEPTED,
+            status=RequestStatus.AWAITING_APPROVAL if waits else RequestStatus.ACCEPTED,
             action=action,
             step=steps_of(action, deletion_protected=deletion_protected)[0],
             database_name=fields.database_name,
@@ -251,7 +255,7 @@ class IntakeService:
                 raise IdempotencyConflict("this Idempotency-Key is being used; retry") from None
             return replay
         message_id = self._publish(record, key)
-        if key is not None:
+        if key is not None and message_id is not None:
             self._store.set_idempotency_message_id(key, record.request_id, message_id)
         logger.info(
             "request accepted",
@@ -280,8 +284,12 @@ class IntakeService:
         logger.info("idempotent replay", extra={"request_id": record.request_id})
         return Submission(record.request_id, entry.sns_message_id, record, replayed=True)
 
-    def _publish(self, record: RequestRecord, idempotency_key: str | None) -> str:
+    def _publish(self, record: RequestRecord, idempotency_key: str | None) -> str | None:
+        """Queue ``record`` (its SNS message id), or ask an approver first (None: nothing queued yet)."""
         try:
+            if record.status is RequestStatus.AWAITING_APPROVAL and self._approvals is not None:
+                self._approvals.ask(record)
+                return None
             return self._topic.publish(ProvisionMessage.of(record, record.created_at))
         except QueueUnavailable:
             logger.warning("could not publish; undoing the request", extra={"request_id": record.request_id})

@@ -208,14 +208,34 @@ def _decommissioned(record: RequestRecord) -> Message:
     )
 
 
+def _approved(record: RequestRecord) -> Message:
+    who = f"<@{record.approved_by}>" if record.approved_by else "an approver"
+    return message(
+        f"Your {record.action.value} of {describe(record)} was approved by {who}; "
+        "the pull request is on its way.",
+        [
+            section(
+                f":white_check_mark: {who} approved your {record.action.value} of {describe(record)}. "
+                "I'm opening the pull request."
+            ),
+            context(f"Request `{record.request_id}`"),
+        ],
+    )
+
+
 Builder = Callable[[RequestRecord], Message]
 # What the requester hears when their request reaches a status, at a step (None: at any step).
-# ``accepted`` has no message but after a first step: the frontend that took the request answered.
+# ``accepted`` is said only when an approver approved or a second step began: the frontend that
+# took the request has answered its acceptance.
 MESSAGES: Mapping[tuple[RequestStatus, Step | None], Builder] = {
     (RequestStatus.PR_OPENED, Step.CREATE): _pr_opened,
     (RequestStatus.PR_OPENED, Step.RESIZE): _resize_opened,
     (RequestStatus.PR_OPENED, Step.UNPROTECT): _decommission_opened,
     (RequestStatus.PR_OPENED, Step.DECOMMISSION): _decommission_opened,
+    # Approved (a prod request's first step), or a prod decommission's second step begun.
+    (RequestStatus.ACCEPTED, Step.CREATE): _approved,
+    (RequestStatus.ACCEPTED, Step.RESIZE): _approved,
+    (RequestStatus.ACCEPTED, Step.UNPROTECT): _approved,
     (RequestStatus.ACCEPTED, Step.DECOMMISSION): _unprotected,
     (RequestStatus.MERGED, None): _merged,
     (RequestStatus.APPLIED, Step.CREATE): _applied,

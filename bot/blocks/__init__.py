@@ -20,6 +20,7 @@ from bot.blocks.answers import (
     try_again_later,
     usage_error,
 )
+from bot.blocks.approvals import decision_refused, deny_modal, deny_reason
 from bot.blocks.changes import (
     change_errors,
     database_key,
@@ -35,11 +36,14 @@ from bot.blocks.changes import (
 from bot.blocks.home import home_view
 from bot.blocks.ids import (
     ALLOCATED_STORAGE,
+    APPROVE_ACTION_ID,
     CONFIRM_NAME,
     DATABASE_ENGINE,
     DATABASE_NAME,
     DECOMMISSION_ACTION_ID,
     DECOMMISSION_CALLBACK_ID,
+    DENY_ACTION_ID,
+    DENY_CALLBACK_ID,
     ENVIRONMENT,
     INPUT_ACTION_ID,
     INSTANCE_CLASS,
@@ -48,6 +52,7 @@ from bot.blocks.ids import (
     OPEN_MODAL_ACTION_ID,
     OWNER,
     PURPOSE,
+    REASON,
     RESIZE_ACTION_ID,
     RESIZE_CALLBACK_ID,
     USAGE,
@@ -56,12 +61,15 @@ from bot.blocks.modal import modal_errors, modal_values, provision_modal
 
 __all__ = [
     "ALLOCATED_STORAGE",
+    "APPROVE_ACTION_ID",
     "COMMAND",
     "CONFIRM_NAME",
     "DATABASE_ENGINE",
     "DATABASE_NAME",
     "DECOMMISSION_ACTION_ID",
     "DECOMMISSION_CALLBACK_ID",
+    "DENY_ACTION_ID",
+    "DENY_CALLBACK_ID",
     "ENVIRONMENT",
     "INPUT_ACTION_ID",
     "INSTANCE_CLASS",
@@ -70,6 +78,7 @@ __all__ = [
     "OPEN_MODAL_ACTION_ID",
     "OWNER",
     "PURPOSE",
+    "REASON",
     "RESIZE_ACTION_ID",
     "RESIZE_CALLBACK_ID",
     "USAGE",
@@ -77,8 +86,11 @@ __all__ = [
     "already_requested",
     "change_errors",
     "database_key",
+    "decision_refused",
     "decommission_modal",
     "decommission_values",
+    "deny_modal",
+    "deny_reason",
     "dm_confirmation",
     "escape",
     "help_message",

@@ -14,16 +14,18 @@ from backend.adapters.slack_blocks import (
     section,
     status_line,
 )
-from backend.domain import Action, Environment, FieldError, RequestRecord, policy_for
+from backend.domain import Action, Environment, FieldError, RequestRecord, RequestStatus, policy_for
 from bot.blocks.ids import USAGE
 
 
 def submitted(record: RequestRecord) -> Message:
     """The ephemeral answer to an accepted request."""
-    text = (
-        f"Request `{record.request_id}` accepted: {describe(record)}. "
-        "I'll send you the pull request link in a direct message."
+    next_step = (
+        "It waits for a prod approver; I'll tell you in a direct message."
+        if record.status is RequestStatus.AWAITING_APPROVAL
+        else "I'll send you the pull request link in a direct message."
     )
+    text = f"Request `{record.request_id}` accepted: {describe(record)}. {next_step}"
     return message(
         text,
         [
@@ -70,7 +72,12 @@ def dm_confirmation(record: RequestRecord) -> Message:
         [
             section(
                 f":inbox_tray: Your {asked} {describe(record)} is queued. "
-                "I'll reply in this thread when the pull request is open."
+                + (
+                    "A prod approver has to approve it first; "
+                    if record.status is RequestStatus.AWAITING_APPROVAL
+                    else ""
+                )
+                + "I'll reply in this thread when the pull request is open."
             ),
             section("\n".join(details)),
             context(f"Request id `{record.request_id}`"),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from backend.adapters.slack_blocks import COMMAND
+from backend.services.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID
 
-__all__ = ["COMMAND"]
+__all__ = ["APPROVE_ACTION_ID", "COMMAND", "DENY_ACTION_ID"]
 
 MODAL_CALLBACK_ID = "provision_rds"
 OPEN_MODAL_ACTION_ID = "open_provision_modal"
@@ -27,6 +28,11 @@ ALLOCATED_STORAGE = "allocated_storage"
 CONFIRM_NAME = "confirm_name"
 RESIZE_ACTION_ID = "resize_database"
 DECOMMISSION_ACTION_ID = "decommission_database"
+
+# Prod approvals (DESIGN.md section 7.4): the approval message's buttons (value: the request id;
+# the message is the approval service's) and the modal that asks a denier why.
+DENY_CALLBACK_ID = "deny_request"
+REASON = "reason"
 
 USAGE = (
     f"Usage: `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`, "

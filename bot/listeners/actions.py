@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.domain import DatabaseRecord
+from backend.domain import DatabaseRecord, NotAllowed, NotFound, QueueUnavailable
 from bot import blocks
 from bot.services import services_of
 
@@ -60,3 +60,41 @@ def register(app: App) -> None:
     app.action(blocks.OPEN_MODAL_ACTION_ID)(open_provision_modal)
     app.action(blocks.RESIZE_ACTION_ID)(open_resize_modal)
     app.action(blocks.DECOMMISSION_ACTION_ID)(open_decommission_modal)
+    register_approvals(app)
+
+
+def _refuse(client: WebClient, body: dict[str, Any], reason: str) -> None:
+    """Tell only the clicker why nothing changed."""
+    channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
+    client.chat_postEphemeral(channel=channel, user=body["user"]["id"], **blocks.decision_refused(reason))
+
+
+def approve_request(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    ack()
+    request_id = str(body["actions"][0].get("value", ""))
+    try:
+        services_of(context).approvals.approve(request_id, body["user"]["id"])
+    except (NotAllowed, NotFound, QueueUnavailable) as refused:
+        logger.info("approval of %s refused: %s", request_id, refused.message)
+        _refuse(client, body, refused.message)
+
+
+def open_deny_modal(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    request_id = str(body["actions"][0].get("value", ""))
+    try:
+        services_of(context).approvals.check_decider(request_id, body["user"]["id"])
+    except (NotAllowed, NotFound) as refused:
+        ack()
+        _refuse(client, body, refused.message)
+        return
+    _open(client, body["trigger_id"], blocks.deny_modal(request_id), logger)
+    ack()
+
+
+def register_approvals(app: App) -> None:
+    app.action(blocks.APPROVE_ACTION_ID)(approve_request)
+    app.action(blocks.DENY_ACTION_ID)(open_deny_modal)

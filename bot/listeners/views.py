@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from backend.domain import Source
+from backend.domain import NotAllowed, NotFound, Source
 from backend.services.intake import IntakeService, Submission
 from bot import blocks
 from bot.blocks.changes import DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS, RESIZE_BLOCK_IDS
@@ -89,7 +89,21 @@ def decommission_modal_submitted(
     )
 
 
+def deny_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, logger: logging.Logger
+) -> None:
+    reason = blocks.deny_reason(view.get("state", {}).get("values", {}))
+    try:
+        services_of(context).approvals.deny(str(view.get("private_metadata", "")), body["user"]["id"], reason)
+    except (NotAllowed, NotFound) as refused:
+        logger.info("denial refused: %s", refused.message)
+        ack(response_action="errors", errors={blocks.REASON: refused.message})
+        return
+    ack()
+
+
 def register(app: App) -> None:
+    app.view(blocks.DENY_CALLBACK_ID)(deny_submitted)
     app.view(blocks.MODAL_CALLBACK_ID)(provision_modal_submitted)
     app.view(blocks.RESIZE_CALLBACK_ID)(resize_modal_submitted)
     app.view(blocks.DECOMMISSION_CALLBACK_ID)(decommission_modal_submitted)

@@ -61,6 +61,7 @@ HOSTILE = "<!channel> *bold* & <https://evil.example|click> `code` " + "x" * 400
 NOT_PAYLOADS = {
     "modal_values",
     "modal_errors",
+    "deny_reason",
     "resize_values",
     "decommission_values",
     "change_errors",

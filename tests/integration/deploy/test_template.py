@@ -16,7 +16,7 @@ import pytest
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
-from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX
+from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX, STATUS_INDEX
 from backend.settings import REQUIRED_IN_AWS, Settings
 from tests.integration.deploy.conftest import (
     FUNCTION_ROLES,
@@ -143,7 +143,8 @@ def test_resources_are_encrypted_and_named_like_the_local_stack(template):
         "db_environment",
         "db_database_name",
     ]
-    assert set(indexes) == {REQUESTER_INDEX, DATABASES_INDEX}
+    assert [key["AttributeName"] for key in indexes[STATUS_INDEX]["KeySchema"]] == ["status", "created_at"]
+    assert set(indexes) == {REQUESTER_INDEX, DATABASES_INDEX, STATUS_INDEX}
     names = {
         "RequestsTable": ("TableName", "${NamePrefix}-requests"),
         "RequestsTopic": ("TopicName", "${NamePrefix}-requests"),

@@ -1,0 +1,203 @@
+"""Prod approvals: a named approver who is not the requester approves (or denies) every prod
+request before anything is queued.
+
+With ``PROD_APPROVERS`` and ``APPROVALS_CHANNEL`` set, the intake records a prod request
+``awaiting_approval`` (its name claimed, nothing published) and ``ask`` posts it to the channel with
+Approve and Deny buttons. ``approve`` and ``deny`` are conditional status changes, so a double
+click, or approving a denied request, changes nothing; only the call that moved the request
+queues it (approve) or tells the requester (deny), and updates the message in place with the
+outcome and who decided. ``expire`` ends requests nobody decided on in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from backend.adapters.chat import ChatSender
+from backend.adapters.queue import ProvisionMessage, RequestTopic
+from backend.adapters.slack_blocks import Message, context, describe, escape, message, plain, section
+from backend.adapters.store import RequestStore, StatusConflict
+from backend.domain import (
+    Environment,
+    NotAllowed,
+    NotFound,
+    QueueUnavailable,
+    RequestRecord,
+    RequestStatus,
+    policy_for,
+)
+from backend.services.notifications import Notifier, notify_once
+
+logger = Logger(child=True)
+
+APPROVE_ACTION_ID = "approve_request"
+DENY_ACTION_ID = "deny_request"
+TIMED_OUT = "no approver decided within {hours} hours"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _asked(record: RequestRecord) -> str:
+    sizing = record.sizing or policy_for(record.environment).sizing
+    size = f"`{sizing.instance_class}`, {sizing.allocated_storage} GiB"
+    before = record.previous_sizing
+    if before is not None:
+        size = f"`{before.instance_class}`, {before.allocated_storage} GiB -> {size}"
+    return (
+        f"*{record.action.value.capitalize()}* {describe(record)}\n"
+        f"*Size:* {size}\n*Requested by:* <@{record.requested_by}> via {record.source.value}"
+    )
+
+
+def approval_request(record: RequestRecord) -> Message:
+    """The message approvers decide on: what is asked, by whom, and the two buttons."""
+    return message(
+        f"Approval needed: {record.action.value} of {record.database_name} ({record.environment.value})",
+        [
+            section(f":raised_hand: A prod request waits for an approver.\n{_asked(record)}"),
+            {
+                "type": "actions",
+                "block_id": "approval",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": APPROVE_ACTION_ID,
+                        "value": record.request_id,
+                        "style": "primary",
+                        "text": plain("Approve"),
+                    },
+                    {
+                        "type": "button",
+                        "action_id": DENY_ACTION_ID,
+                        "value": record.request_id,
+                        "style": "danger",
+                        "text": plain("Deny"),
+                    },
+                ],
+            },
+            context(f"Request `{record.request_id}` · the requester cannot approve their own request"),
+        ],
+    )
+
+
+def approval_outcome(record: RequestRecord) -> Message:
+    """The approval message once decided: what was asked, the outcome and who, no buttons."""
+    if record.approved_by:
+        outcome = f":white_check_mark: Approved by <@{record.approved_by}>"
+    elif record.denied_by:
+        outcome = f":no_entry: Denied by <@{record.denied_by}>: {escape(record.error or '')}"
+    else:
+        outcome = f":hourglass: Rejected: {escape(record.error or 'no decision')}"
+    return message(
+        f"{outcome} · {record.action.value} of {record.database_name} ({record.environment.value})",
+        [section(_asked(record)), section(outcome), context(f"Request `{record.request_id}`")],
+    )
+
+
+class ApprovalService:
+    def __init__(
+        self,
+        store: RequestStore,
+        topic: RequestTopic,
+        chat: ChatSender,
+        notifier: Notifier,
+        *,
+        approvers: Collection[str],
+        channel: str | None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._store = store
+        self._topic = topic
+        self._chat = chat
+        self._notifier = notifier
+        self._approvers = frozenset(approvers)
+        self._channel = channel
+        self._clock = clock
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._approvers and self._channel)
+
+    def needed_for(self, environment: Environment) -> bool:
+        """Whether requests about ``environment`` wait for an approver (prod, when configured)."""
+        return self.enabled and environment is Environment.PROD
+
+    def ask(self, record: RequestRecord) -> None:
+        """Post ``record`` to the approvals channel; QueueUnavailable when it cannot be posted."""
+        if self._channel is None:  # pragma: no cover - only called when enabled
+            raise QueueUnavailable("no approvals channel is configured")
+        posted = self._chat.post(self._channel, approval_request(record))
+        if posted is None:
+            raise QueueUnavailable(
+                "The approvals channel could not be reached; nothing was recorded. Try again shortly."
+            )
+        self._store.set_approval_message(record.request_id, posted.channel, posted.ts)
+
+    def approve(self, request_id: str, approver: str) -> RequestRecord:
+        """Approve, queue and update the message; a second click changes nothing."""
+        self.check_decider(request_id, approver)
+        try:
+            transition = self._store.transition(request_id, RequestStatus.ACCEPTED, decided_by=approver)
+        except StatusConflict:
+            return self._current(request_id)
+        if not transition.changed:
+            return transition.record
+        try:
+            self._topic.publish(ProvisionMessage.of(transition.record, self._clock()))
+        except QueueUnavailable:
+            self._store.undo_approval(request_id, approver)
+            raise
+        logger.info("request approved", extra={"request_id": request_id, "by": approver})
+        self._update_message(transition.record)
+        notify_once(self._store, self._notifier, transition.record)
+        return transition.record
+
+    def deny(self, request_id: str, approver: str, reason: str) -> RequestRecord:
+        """End the request ``rejected`` with ``reason``, free its name, tell the requester."""
+        self.check_decider(request_id, approver)
+        why = f"denied by <@{approver}>: {reason.strip() or 'no reason given'}"
+        return self._end(request_id, why, decided_by=approver)
+
+    def expire(self, now: datetime | None = None, *, timeout: timedelta) -> list[RequestRecord]:
+        """End every request that waited for an approver longer than ``timeout``."""
+        moment = now or self._clock()
+        reason = TIMED_OUT.format(hours=int(timeout.total_seconds() // 3600))
+        waiting = self._store.list_by_status(RequestStatus.AWAITING_APPROVAL, created_before=moment - timeout)
+        return [self._end(record.request_id, reason) for record in waiting]
+
+    def _end(self, request_id: str, reason: str, *, decided_by: str | None = None) -> RequestRecord:
+        try:
+            transition = self._store.transition(
+                request_id, RequestStatus.REJECTED, error=reason, decided_by=decided_by
+            )
+        except StatusConflict:
+            return self._current(request_id)
+        if transition.changed:
+            logger.info("request rejected", extra={"request_id": request_id, "reason": reason})
+            self._update_message(transition.record)
+            notify_once(self._store, self._notifier, transition.record)
+        return transition.record
+
+    def check_decider(self, request_id: str, approver: str) -> RequestRecord:
+        """The request, if ``approver`` may decide on it (NotAllowed, NotFound otherwise)."""
+        record = self._current(request_id)
+        if approver not in self._approvers:
+            raise NotAllowed("Only the prod approvers may approve or deny requests.")
+        if approver == record.requested_by:
+            raise NotAllowed("You asked for this; another approver has to decide on it.")
+        return record
+
+    def _current(self, request_id: str) -> RequestRecord:
+        record = self._store.get(request_id)
+        if record is None:
+            raise NotFound(f"No request {request_id}")
+        return record
+
+    def _update_message(self, record: RequestRecord) -> None:
+        if record.approval_channel and record.approval_ts:
+            self._chat.update(record.approval_channel, record.approval_ts, approval_outcome(record))
