@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -123,12 +123,63 @@ def _wait_for(client: Client, request_id: str, seconds: float) -> int:
     deadline = time.monotonic() + seconds
     while True:
         status, data = client.api("GET", f"/requests/{request_id}")
+        if status == 200 and data.get("status") == "awaiting_approval":
+            _print_json(data)
+            print(f"waiting for an approver: rdsctl approve {request_id} --as <a PROD_APPROVERS user>")
+            return 0
         if status == 200 and data.get("status") != "accepted":
             _print_json(data)
             return 0 if data.get("status") == "pr_opened" else 1
         if time.monotonic() >= deadline:
             raise CliError(f"request {request_id} is still '{data.get('status')}' after {seconds:g} s")
         time.sleep(0.25)
+
+
+def cmd_databases(client: Client, args: argparse.Namespace) -> int:
+    query = f"?environment={args.environment}" if args.environment else ""
+    status, data = client.api("GET", f"/databases{query}")
+    if status != 200:
+        raise CliError(_explain_error(status, data))
+    rows = list(data.get("databases") or [])
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no databases yet; try: rdsctl submit orders postgres dev")
+        return 0
+    header = ["DATABASE", "ENGINE", "ENV", "CLASS", "GIB", "LAST REQUEST", "STATUS"]
+    body = [
+        [
+            str(row["database_name"]),
+            str(row["database_engine"]),
+            str(row["environment"]),
+            str(row["instance_class"]),
+            str(row["allocated_storage"]),
+            f"{row['last_request']['action']} {row['last_request']['request_id']}",
+            str(row["last_request"]["status"]),
+        ]
+        for row in rows
+    ]
+    print(_table([header, *body]))
+    return 0
+
+
+def cmd_change(client: Client, args: argparse.Namespace) -> int:
+    """``resize`` or ``decommission``: POST /databases/{environment}/{database_name}/<action>."""
+    if args.command_name == "resize":
+        payload: dict[str, Any] = {}
+        if args.instance_class:
+            payload["instance_class"] = args.instance_class
+        if args.allocated_storage is not None:
+            payload["allocated_storage"] = args.allocated_storage
+    else:
+        payload = {"confirm": args.confirm}
+    path = f"/databases/{args.environment}/{args.database_name}/{args.command_name}"
+    status, data = client.api("POST", path, payload)
+    if status != 202:
+        raise CliError(_explain_error(status, data))
+    _print_json(data)
+    return 0
 
 
 def cmd_status(client: Client, args: argparse.Namespace) -> int:
@@ -299,14 +350,8 @@ def _blocks_text(blocks: Any) -> list[str]:
     return lines
 
 
-def cmd_slack(client: Client, args: argparse.Namespace, settings: Settings) -> int:
-    form = slash_command_form(
-        args.command,
-        user_id=args.user,
-        user_name=args.user_name,
-        channel_id=args.channel,
-        team_id=settings.slack_team_id or "T0LOCAL",
-    )
+def _to_slack_endpoint(client: Client, settings: Settings, form: Mapping[str, str]) -> bytes:
+    """POST ``form`` to ``/slack/events`` signed as Slack signs it; the answer's body."""
     body = urlencode(form).encode()
     secret = settings.slack_signing_secret or "local-signing-secret"
     status, _headers, raw = client.request(
@@ -316,6 +361,70 @@ def cmd_slack(client: Client, args: argparse.Namespace, settings: Settings) -> i
         text = raw.decode("utf-8", errors="replace")
         hint = " (is SLACK_SIGNING_SECRET the same here and for make run?)" if status == 401 else ""
         raise CliError(f"Slack endpoint answered HTTP {status}{hint}: {text}")
+    return raw
+
+
+def _interaction(user: str, settings: Settings, fields: Mapping[str, Any]) -> dict[str, str]:
+    """The form Slack posts for an interaction (a button press, a modal submission)."""
+    team = settings.slack_team_id or "T0LOCAL"
+    payload = {
+        "team": {"id": team, "domain": "local"},
+        "user": {"id": user, "username": user, "team_id": team},
+        "api_app_id": "A0LOCAL",
+        "token": "local-verification-token",
+        "trigger_id": f"{int(time.time())}.local.{uuid.uuid4().hex[:16]}",
+        "is_enterprise_install": False,
+        **fields,
+    }
+    return {"payload": json.dumps(payload)}
+
+
+def cmd_approve(client: Client, args: argparse.Namespace, settings: Settings) -> int:
+    """What an approver's click on Approve (or Deny and its form) sends to the Slack endpoint."""
+    channel = settings.approvals_channel or "C0APPROVALS"
+    if args.command_name == "approve":
+        fields: dict[str, Any] = {
+            "type": "block_actions",
+            "container": {"type": "message", "channel_id": channel, "message_ts": "0.0"},
+            "channel": {"id": channel, "name": "approvals"},
+            "actions": [{"action_id": "approve_request", "block_id": "approval", "value": args.request_id}],
+        }
+    else:
+        fields = {
+            "type": "view_submission",
+            "view": {
+                "type": "modal",
+                "callback_id": "deny_request",
+                "private_metadata": args.request_id,
+                "state": {
+                    "values": {"reason": {"value": {"type": "plain_text_input", "value": args.reason}}}
+                },
+            },
+        }
+    raw = _to_slack_endpoint(client, settings, _interaction(args.as_user, settings, fields))
+    if raw:
+        answer = json.loads(raw)
+        raise CliError("; ".join(f"{name}: {text}" for name, text in answer.get("errors", {}).items()))
+    status, data = client.api("GET", f"/requests/{args.request_id}")
+    if status != 200:
+        raise CliError(_explain_error(status, data))
+    decided = data.get("approved_by") or data.get("denied_by")
+    print(f"request {args.request_id}: {data['status']}" + (f" (by {decided})" if decided else ""))
+    if data["status"] == "awaiting_approval":
+        print("not decided: only PROD_APPROVERS other than its requester may (see the stack's console)")
+        return 1
+    return 0
+
+
+def cmd_slack(client: Client, args: argparse.Namespace, settings: Settings) -> int:
+    form = slash_command_form(
+        args.command,
+        user_id=args.user,
+        user_name=args.user_name,
+        channel_id=args.channel,
+        team_id=settings.slack_team_id or "T0LOCAL",
+    )
+    raw = _to_slack_endpoint(client, settings, form)
     if not raw:
         print("(acknowledged with an empty response; see the stack's console for messages it posted)")
         return 0
@@ -349,20 +458,10 @@ def cmd_slack_manifest(args: argparse.Namespace) -> int:
 # --- entry point -----------------------------------------------------------------------------------
 
 
-def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rdsctl", description="Drive the local rds-provisioner stack.")
-    parser.add_argument(
-        "--url",
-        default=f"http://127.0.0.1:{settings.local_port}",
-        help="the local stack (default %(default)s; PORT changes the port)",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=settings.api_key or "local-dev-key",
-        help="X-Api-Key (default: $API_KEY or local-dev-key)",
-    )
-    commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+Commands = Any  # argparse's _SubParsersAction, which it does not export
 
+
+def _requests_commands(commands: Commands) -> None:
     submit = commands.add_parser("submit", help="request a database through the HTTP API")
     submit.add_argument("database_name")
     submit.add_argument("engine", help="mysql or postgres")
@@ -373,16 +472,32 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     submit.add_argument(
         "--wait", type=float, default=0, metavar="SECONDS", help="wait up to SECONDS for the pull request"
     )
-
     status = commands.add_parser("status", help="show one request")
     status.add_argument("request_id")
-
     listing = commands.add_parser("list", help="recent requests")
     listing.add_argument("--json", action="store_true")
 
+
+def _database_commands(commands: Commands) -> None:
+    databases = commands.add_parser("databases", help="the databases (GET /databases)")
+    databases.add_argument("--environment", help="only dev or prod")
+    databases.add_argument("--json", action="store_true")
+    resize = commands.add_parser("resize", help="resize a database within the environment policy")
+    resize.add_argument("database_name")
+    resize.add_argument("environment", help="dev or prod")
+    resize.add_argument("--instance-class")
+    resize.add_argument("--allocated-storage", type=int, metavar="GIB")
+    decommission = commands.add_parser(
+        "decommission", help="decommission a database (its final snapshot stays)"
+    )
+    decommission.add_argument("database_name")
+    decommission.add_argument("environment", help="dev or prod")
+    decommission.add_argument("--confirm", required=True, metavar="NAME", help="the database's name, again")
+
+
+def _review_commands(commands: Commands) -> None:
     prs = commands.add_parser("prs", help="local pull requests with branch and file")
     prs.add_argument("--json", action="store_true")
-
     for verb, help_text in (
         ("merge", "merge a local pull request (as a reviewer would); its request becomes 'merged'"),
         ("close", "close a local pull request without merging; its request ends 'failed', the name is free"),
@@ -390,7 +505,6 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         review = commands.add_parser(verb, help=help_text)
         review.add_argument("number", type=int, help="the pull request number (see `rdsctl prs`)")
         review.add_argument("--json", action="store_true")
-
     applied = commands.add_parser(
         "applied",
         help="stand in for CircleCI after a successful terraform apply: record these files' requests applied",
@@ -399,6 +513,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     applied.add_argument("files", nargs="+", help="terraform/envs/<environment>/rds_<name>.tf files")
     applied.add_argument("--json", action="store_true")
 
+
+def _slack_commands(commands: Commands) -> None:
     slack = commands.add_parser(
         "slack", help='send a signed slash command, e.g. "/provision-rds orders postgres dev"'
     )
@@ -407,7 +523,15 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     slack.add_argument("--user-name", default=DEFAULT_USER_NAME)
     slack.add_argument("--channel", default=DEFAULT_CHANNEL_ID)
     slack.add_argument("--json", action="store_true", help="print Slack's raw answer")
-
+    for verb, help_text in (
+        ("approve", "approve a prod request as approver --as (a signed click on Approve)"),
+        ("deny", "deny a prod request as approver --as, with --reason (a signed Deny and its form)"),
+    ):
+        decide = commands.add_parser(verb, help=help_text)
+        decide.add_argument("request_id")
+        decide.add_argument("--as", dest="as_user", required=True, metavar="USER_ID", help="the approver")
+        if verb == "deny":
+            decide.add_argument("--reason", required=True, help="what the requester is told")
     slack_manifest = commands.add_parser(
         "slack-manifest",
         help='print the Slack app manifest for "Create an app -> From a manifest", filled in',
@@ -424,7 +548,44 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="no URLs: Slack delivers over Socket Mode (a second app, for SLACK_APP_TOKEN)",
     )
     slack_manifest.add_argument("--name", help="the app's name in Slack (default rds-provisioner)")
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rdsctl", description="Drive the local rds-provisioner stack.")
+    parser.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{settings.local_port}",
+        help="the local stack (default %(default)s; PORT changes the port)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=settings.api_key or "local-dev-key",
+        help="X-Api-Key (default: $API_KEY or local-dev-key)",
+    )
+    commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+    for add in (_requests_commands, _database_commands, _review_commands, _slack_commands):
+        add(commands)
     return parser
+
+
+Handler = Callable[[Client, argparse.Namespace, Settings], int]
+# Each command's function, by name.
+HANDLERS: dict[str, Handler] = {
+    "submit": lambda client, args, _settings: cmd_submit(client, args),
+    "status": lambda client, args, _settings: cmd_status(client, args),
+    "list": lambda client, args, _settings: cmd_list(client, args),
+    "databases": lambda client, args, _settings: cmd_databases(client, args),
+    "resize": lambda client, args, _settings: cmd_change(client, args),
+    "decommission": lambda client, args, _settings: cmd_change(client, args),
+    "prs": lambda client, args, _settings: cmd_prs(client, args),
+    "merge": lambda client, args, _settings: cmd_review(client, args),
+    "close": lambda client, args, _settings: cmd_review(client, args),
+    "applied": lambda client, args, _settings: cmd_applied(client, args),
+    "slack": cmd_slack,
+    "approve": cmd_approve,
+    "deny": cmd_approve,
+    "slack-manifest": lambda _client, args, _settings: cmd_slack_manifest(args),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,21 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(settings).parse_args(argv)
     client = Client(args.url, api_key=args.api_key)
     try:
-        if args.command_name == "submit":
-            return cmd_submit(client, args)
-        if args.command_name == "status":
-            return cmd_status(client, args)
-        if args.command_name == "list":
-            return cmd_list(client, args)
-        if args.command_name == "prs":
-            return cmd_prs(client, args)
-        if args.command_name in {"merge", "close"}:
-            return cmd_review(client, args)
-        if args.command_name == "applied":
-            return cmd_applied(client, args)
-        if args.command_name == "slack-manifest":
-            return cmd_slack_manifest(args)
-        return cmd_slack(client, args, settings)
+        return HANDLERS[args.command_name](client, args, settings)
     except CliError as exc:
         print(f"rdsctl: {exc}", file=sys.stderr)
         return 1

@@ -22,11 +22,13 @@ from backend.adapters.slack_blocks import Message, context, describe, escape, me
 from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
     Environment,
+    FieldError,
     NotAllowed,
     NotFound,
     QueueUnavailable,
     RequestRecord,
     RequestStatus,
+    ValidationFailed,
     policy_for,
 )
 from backend.services.notifications import Notifier, notify_once
@@ -160,7 +162,9 @@ class ApprovalService:
     def deny(self, request_id: str, approver: str, reason: str) -> RequestRecord:
         """End the request ``rejected`` with ``reason``, free its name, tell the requester."""
         self.check_decider(request_id, approver)
-        why = f"denied by <@{approver}>: {reason.strip() or 'no reason given'}"
+        if not reason.strip():
+            raise ValidationFailed([FieldError("reason", "say why, so the requester can act on it")])
+        why = f"denied by <@{approver}>: {reason.strip()}"
         return self._end(request_id, why, decided_by=approver)
 
     def expire(self, now: datetime | None = None, *, timeout: timedelta) -> list[RequestRecord]:

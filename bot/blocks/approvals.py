@@ -8,7 +8,6 @@ from typing import Any
 from backend.adapters.slack_blocks import Message, escape, message, plain, section
 from bot.blocks.ids import DENY_CALLBACK_ID, INPUT_ACTION_ID, REASON
 
-
 # Request ids are UUIDs; a button value is at most 2000 characters and private_metadata 3000.
 _REQUEST_ID_LIMIT = 255
 

@@ -161,8 +161,34 @@ class SlackDriver:
         )
 
     def block_action(
-        self, action_id: str, *, user_id: str = USER, value: str | None = None
+        self,
+        action_id: str,
+        *,
+        user_id: str = USER,
+        value: str | None = None,
+        channel: str | None = None,
+        message_ts: str = "1764000000.000200",
     ) -> dict[str, Any]:
+        """A button press: on App Home, or on a message of ``channel`` when given."""
+        where: dict[str, Any] = (
+            {
+                "container": {"type": "view", "view_id": "V0HOME"},
+                "view": {
+                    "id": "V0HOME",
+                    "type": "home",
+                    "team_id": self.team_id,
+                    "app_installed_team_id": self.team_id,
+                    "app_id": APP_ID,
+                    "bot_id": BOT_ID,
+                },
+            }
+            if channel is None
+            else {
+                "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+                "channel": {"id": channel, "name": "approvals"},
+                "message": {"type": "message", "ts": message_ts, "text": "Approval needed", "bot_id": BOT_ID},
+            }
+        )
         return self.interaction(
             {
                 "type": "block_actions",
@@ -173,15 +199,7 @@ class SlackDriver:
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"3.{uuid.uuid4().hex}",
-                "container": {"type": "view", "view_id": "V0HOME"},
-                "view": {
-                    "id": "V0HOME",
-                    "type": "home",
-                    "team_id": self.team_id,
-                    "app_installed_team_id": self.team_id,
-                    "app_id": APP_ID,
-                    "bot_id": BOT_ID,
-                },
+                **where,
                 "actions": [
                     {
                         "action_id": action_id,
