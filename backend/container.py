@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from backend.adapters.gitops.base import PullRequestPublisher
     from backend.adapters.queue import RequestTopic
     from backend.adapters.store import RequestStore
+    from backend.domain.expiry import ExpiryPolicy
     from backend.services.approvals import ApprovalService
+    from backend.services.expiry import ExpiryService
     from backend.services.intake import IntakeService
     from backend.services.inventory import InventoryService
     from backend.services.lifecycle import LifecycleService
     from backend.services.notifications import Notifier
     from backend.services.provisioner import Provisioner
+    from backend.services.sweeper import Sweeper
 
 
 @dataclass
@@ -128,6 +131,42 @@ class Container:
             approvals=self.approvals,
             prod_allowed_slack_users=self.settings.prod_allowed_slack_users,
             platform_admins=self.settings.platform_admins,
+            expiry=self.expiry_policy,
+        )
+
+    @cached_property
+    def expiry_policy(self) -> ExpiryPolicy:
+        from backend.domain.expiry import ExpiryPolicy
+
+        return ExpiryPolicy(
+            default_days=self.settings.dev_ttl_days,
+            max_days=self.settings.max_dev_ttl_days,
+            reminder_days=self.settings.reminder_days,
+        )
+
+    @cached_property
+    def expiry(self) -> ExpiryService:
+        from backend.services.expiry import ExpiryService
+
+        return ExpiryService(
+            self.store,
+            self.intake,
+            self.chat,
+            policy=self.expiry_policy,
+            platform_admins=self.settings.platform_admins,
+            api_channel=self.api_channel,
+        )
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        from datetime import timedelta
+
+        from backend.services.sweeper import Sweeper
+
+        return Sweeper(
+            self.expiry,
+            self.approvals,
+            approval_timeout=timedelta(hours=self.settings.approval_timeout_hours),
         )
 
     @cached_property

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
 
 GitOpsBackend = Literal["local", "github"]
@@ -142,10 +143,25 @@ class Settings(BaseModel):
     approvals_channel: str | None = None
     # A request no approver decided on within this many hours ends rejected (the sweeper).
     approval_timeout_hours: int = Field(default=72, ge=1)
+    # Dev databases expire (the sweeper decommissions them): after this many days unless the
+    # request says otherwise (``ttl_days``, at most the maximum); the requester is reminded this
+    # many days before.
+    dev_ttl_days: int = Field(default=30, ge=1)
+    max_dev_ttl_days: int = Field(default=90, ge=1)
+    reminder_days: int = Field(default=3, ge=0)
 
     environments: CommaSeparated = ("dev", "prod")
     service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")
     log_level: str = _env("INFO", "POWERTOOLS_LOG_LEVEL", "log_level")
+
+    @model_validator(mode="after")
+    def _ttl_within_maximum(self) -> Self:
+        if self.dev_ttl_days > self.max_dev_ttl_days:
+            raise ValueError(
+                f"DEV_TTL_DAYS ({self.dev_ttl_days}) must not exceed "
+                f"MAX_DEV_TTL_DAYS ({self.max_dev_ttl_days})"
+            )
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -184,7 +200,7 @@ def _variables_of(model: type[BaseModel]) -> frozenset[str]:
 
 # Environment variables the deployed functions must be given (checked against the SAM template).
 REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
-    "api": ("REQUESTS_TABLE_NAME", "REQUESTS_TOPIC_ARN"),
+    "api": ("REQUESTS_TABLE_NAME", "REQUESTS_TOPIC_ARN", "SLACK_BOT_TOKEN_SECRET_ID"),
     "slack": (
         "REQUESTS_TABLE_NAME",
         "REQUESTS_TOPIC_ARN",
@@ -208,6 +224,7 @@ REQUIRED_IN_AWS: Mapping[str, tuple[str, ...]] = {
         "SLACK_BOT_TOKEN_SECRET_ID",
     ),
     "dead_letters": ("REQUESTS_TABLE_NAME", "SLACK_BOT_TOKEN_SECRET_ID"),
+    "sweeper": ("REQUESTS_TABLE_NAME", "REQUESTS_TOPIC_ARN", "SLACK_BOT_TOKEN_SECRET_ID"),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backend.domain import RequestRecord, RequestStatus
+from backend.domain import DatabaseRecord, RequestRecord, RequestStatus
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -68,7 +68,17 @@ def message(text: str, blocks: list[Block]) -> Message:
     return {"text": text, "blocks": blocks}
 
 
-def describe(record: RequestRecord) -> str:
+def database_key(database: DatabaseRecord) -> str:
+    """What a button or a modal carries to say which database: ``<environment>/<database_name>``."""
+    return f"{database.environment.value}/{database.database_name}"
+
+
+def parse_key(value: str) -> tuple[str, str]:
+    environment, _, name = value.partition("/")
+    return environment, name
+
+
+def describe(record: RequestRecord | DatabaseRecord) -> str:
     return f"`{record.database_name}` ({record.database_engine.value}, {record.environment.value})"
 
 

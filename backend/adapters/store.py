@@ -11,7 +11,8 @@ Item kinds, all under the single partition key ``pk``:
   person can fix the cause and ask again. ``db_change_request_id`` holds the one change (resize,
   decommission) in flight. What each request's status does to it is one table,
   ``backend.domain.actions.DATABASE_EFFECTS``. The sparse ``databases`` index (partition
-  ``db_environment``) lists them per environment.
+  ``db_environment``) lists them per environment; the sparse ``expiring`` index (``db_environment``,
+  ``db_expires_on``) holds the dev ones by expiry date for the sweeper.
 - ``IDEM#<key>``: an Idempotency-Key -> ``request_id`` + a hash of what was asked; expires after
   ``IDEMPOTENCY_TTL`` like the keys of most HTTP APIs.
 
@@ -27,7 +28,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +57,9 @@ REQUESTER_INDEX = "by_requester"
 DATABASES_INDEX = "databases"
 # Requests by status and age (the sweeper finds the ones waiting too long); every request has both.
 STATUS_INDEX = "by_status"
+# Dev databases by expiry date: sparse (only databases that expire carry ``db_expires_on``), so a
+# sweep reads the ones due soon with one query, however many databases there are.
+EXPIRY_INDEX = "expiring"
 _DB = "db_"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # DynamoDB answers that mean "try again shortly", not "this request is wrong".
@@ -564,6 +568,94 @@ class RequestStore:
             if "LastEvaluatedKey" not in page:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # --- expiry (the sweeper, extensions) ---------------------------------------------------------
+    def list_expiring(self, environment: str, *, on_or_before: date) -> list[DatabaseRecord]:
+        """The databases of ``environment`` that expire on or before ``on_or_before``, soonest first."""
+        records: list[DatabaseRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": EXPIRY_INDEX,
+            "KeyConditionExpression": "#env = :env AND #expires <= :day",
+            "ExpressionAttributeNames": {"#env": f"{_DB}environment", "#expires": f"{_DB}expires_on"},
+            "ExpressionAttributeValues": {":env": environment, ":day": on_or_before.isoformat()},
+        }
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            records += [_to_database(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_reminder(self, database: DatabaseRecord) -> bool:
+        """True for exactly one caller per (database, expiry): that caller sends the reminder."""
+        return self._conditional(
+            self._table.update_item,
+            **self._expiry_write(
+                database, "SET #reminded = :day", "attribute_not_exists(#reminded) OR #reminded <> :day"
+            ),
+        )
+
+    def release_reminder(self, database: DatabaseRecord) -> None:
+        """Undo ``claim_reminder`` after the reminder could not be sent, so the next sweep tries again."""
+        self._conditional(
+            self._table.update_item, **self._expiry_write(database, "REMOVE #reminded", "#reminded = :day")
+        )
+
+    def record_expiry_request(self, database: DatabaseRecord, request_id: str) -> bool:
+        """Remember the decommission its expiry asked for, so no sweep asks twice for that expiry."""
+        write = self._expiry_write(database, "SET #asked = :id", "attribute_not_exists(#asked)")
+        write["ExpressionAttributeValues"][":id"] = request_id
+        return self._conditional(self._table.update_item, **write)
+
+    def extend_expiry(self, database: DatabaseRecord, expires_on: date) -> DatabaseRecord:
+        """Move ``database``'s expiry (still the one it was read with) to ``expires_on``, forgetting
+        the reminder and the decommission request of the old one; its create request shows it too.
+
+        Raises AlreadyRequested when the expiry changed since it was read (a concurrent extension).
+        """
+        write = self._expiry_write(
+            database, "SET #expires = :new REMOVE #reminded, #asked", "#expires = :day"
+        )
+        write["ExpressionAttributeValues"][":new"] = expires_on.isoformat()
+        items = [{"Update": {"TableName": self._name, **write}}]
+        if self.get(database.request_id) is not None:
+            items.append(
+                self._update(
+                    _request_key(database.request_id),
+                    "SET expires_on = :new",
+                    condition="attribute_exists(pk)",
+                    values={":new": expires_on.isoformat()},
+                )
+            )
+        reasons = self._transact(items)
+        if reasons is not None and "ConditionalCheckFailed" in reasons:
+            raise AlreadyRequested(
+                f"the expiry of {database.environment.value} database {database.database_name} changed "
+                "meanwhile; look again",
+                existing_request_id=database.request_id,
+            )
+        if reasons is not None:
+            raise StoreUnavailable(f"could not extend {database.database_name} ({', '.join(reasons)})")
+        return database.model_copy(
+            update={"expires_on": expires_on, "reminded_for": None, "expiry_request_id": None}
+        )
+
+    def _expiry_write(self, database: DatabaseRecord, expression: str, condition: str) -> dict[str, Any]:
+        """An update of ``database``'s record that holds only while its expiry is the one it was read with."""
+        if database.expires_on is None:
+            raise ValueError(f"{database.database_name} does not expire")
+        condition = f"#expires = :day AND ({condition})"
+        names = {"#expires": "expires_on", "#reminded": "reminded_for", "#asked": "expiry_request_id"}
+        return {
+            "Key": {"pk": _claim_key(database.environment.value, database.database_name)},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            # DynamoDB refuses names an expression does not use.
+            "ExpressionAttributeNames": {
+                alias: f"{_DB}{name}" for alias, name in names.items() if alias in expression + condition
+            },
+            "ExpressionAttributeValues": {":day": database.expires_on.isoformat()},
+        }
 
     def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
         """Where the Slack confirmation was posted, so the worker answers in its thread."""

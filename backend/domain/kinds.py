@@ -18,3 +18,5 @@ class Environment(StrEnum):
 class Source(StrEnum):
     SLACK = "slack"
     API = "api"
+    # The sweeper (a dev database's expiry asks for its decommission).
+    SCHEDULE = "schedule"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
@@ -73,6 +73,15 @@ class ProvisionRequest(RequestFields):
     """What a person asks for. Strict: unknown fields, wrong types and invalid values are rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttl_days: StrictInt | None = Field(
+        default=None,
+        description=(
+            "Dev only: days until the database expires and is decommissioned (default DEV_TTL_DAYS, "
+            "30; at most MAX_DEV_TTL_DAYS, 90). Prod databases do not expire: a 400 there."
+        ),
+        examples=[14],
+    )
 
     @field_validator("database_name")
     @classmethod
@@ -217,6 +226,9 @@ class RequestRecord(RequestFields):
     allocated_storage: int | None = None
     previous_instance_class: str | None = None
     previous_allocated_storage: int | None = None
+    # A dev create: the day (UTC) its database expires, as asked (the database's record has the
+    # current one, which an extension moves).
+    expires_on: date | None = None
 
     @property
     def sizing(self) -> Sizing | None:
@@ -265,6 +277,13 @@ class DatabaseRecord(RequestFields):
     change_request_id: str | None = None
     # The newest request about it (its create, or its latest change).
     last_request_id: str | None = None
+    # Where its create came from (who can be told about it in Slack); None on older records.
+    source: Source | None = None
+    # Dev: the day (UTC) it expires; the expiry its requester was reminded of; the decommission
+    # request its expiry asked for. An extension moves the first and clears the other two.
+    expires_on: date | None = None
+    reminded_for: date | None = None
+    expiry_request_id: str | None = None
 
     @property
     def sizing(self) -> Sizing:
@@ -289,4 +308,6 @@ class DatabaseRecord(RequestFields):
             instance_class=create.sizing.instance_class if create.sizing else sizing.instance_class,
             allocated_storage=create.sizing.allocated_storage if create.sizing else sizing.allocated_storage,
             last_request_id=create.request_id,
+            source=create.source,
+            expires_on=create.expires_on,
         )

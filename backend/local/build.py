@@ -7,8 +7,8 @@ run:
 - ``backend/`` without ``backend/local/`` (the local stack, this builder, test event builders),
 - ``bot/`` for the Slack function only,
 - ``requirements.txt``: the runtime requirements that artifact needs, never the AWS SDK (see
-  ``RUNTIME_PROVIDED``). The API carries no Slack, GitHub or jinja2 library; only the worker
-  carries PyGithub (with its native ``cryptography`` and ``nacl``) and jinja2.
+  ``RUNTIME_PROVIDED``). The API carries only slack-sdk (to ask approvers), no Bolt, GitHub or
+  jinja2; only the worker carries PyGithub (with its native ``cryptography`` and ``nacl``) and jinja2.
 
 ``sam build`` then installs those requirements for python3.11/arm64 into each function's
 artifact, so tests, Terraform, the SAM template, dev tools and caches never reach Lambda.
@@ -50,10 +50,11 @@ class Artifact:
 _CORE = ("aws-lambda-powertools", "pydantic")
 # Artifact name -> contents. The template's functions point at .aws-sam/staging/<name>/.
 ARTIFACTS: dict[str, Artifact] = {
-    "api": Artifact(("backend",), _CORE),
+    # slack-sdk: a prod request from the API is posted to the approvals channel by the API itself.
+    "api": Artifact(("backend",), (*_CORE, "slack-sdk")),
     "slack": Artifact(("backend", "bot"), (*_CORE, "slack-bolt", "slack-sdk")),
     "worker": Artifact(("backend",), (*_CORE, "slack-sdk", "PyGithub", "jinja2")),
-    # The functions that only record a status and tell the requester: webhook, dead letters.
+    # The functions that record statuses and tell people: webhook, dead letters, the sweeper.
     "lifecycle": Artifact(("backend",), (*_CORE, "slack-sdk")),
 }
 # The module a requirement is imported as, for the ones an artifact may leave out.

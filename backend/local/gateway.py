@@ -158,6 +158,7 @@ class LocalGateway:
                 methods=["POST"],
             ),
             Rule("/_local/ci/applied", endpoint=("action", "ci_applied"), methods=["POST"]),
+            Rule("/_local/sweep", endpoint=("action", "sweep"), methods=["POST"]),
             Rule("/_local/static/<name>", endpoint=("static", "static")),
         ]
         rules += [

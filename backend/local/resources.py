@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX, STATUS_INDEX
+from backend.adapters.store import DATABASES_INDEX, EXPIRY_INDEX, REQUESTER_INDEX, STATUS_INDEX
 from backend.settings import Settings
 
 # Fourteen days: the longest SQS keeps a message, so nothing in the DLQ expires before someone looks.
@@ -96,6 +96,7 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
                 {"AttributeName": "status", "AttributeType": "S"},
                 {"AttributeName": "db_environment", "AttributeType": "S"},
                 {"AttributeName": "db_database_name", "AttributeType": "S"},
+                {"AttributeName": "db_expires_on", "AttributeType": "S"},
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
@@ -120,6 +121,14 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
                     "KeySchema": [
                         {"AttributeName": "db_environment", "KeyType": "HASH"},
                         {"AttributeName": "db_database_name", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": EXPIRY_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "db_environment", "KeyType": "HASH"},
+                        {"AttributeName": "db_expires_on", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
                 },

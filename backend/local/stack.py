@@ -323,7 +323,7 @@ class LocalStack:
             on_reviewed=self._record_review,
             request_for=self._request_for_pull,
         )
-        actions = {"review": renderers.pop("review"), "ci_applied": self._ci_applied}
+        actions = {"review": renderers.pop("review"), "ci_applied": self._ci_applied, "sweep": self._sweep}
         slack_page = SlackPage(
             lambda: self._slack,
             signing_secret=self.base.slack_signing_secret or LOCAL_SIGNING_SECRET,
@@ -418,6 +418,25 @@ class LocalStack:
             publisher.file_on_base if publisher is not None else lambda _path: None,
         )
         return Page(200, json.dumps({"results": lines}), "application/json")
+
+    @staticmethod
+    def _sweep(body: bytes = b"", **_: Any) -> Any:
+        """``POST /_local/sweep`` ``{"now": "<ISO 8601>"}`` (optional): what the daily EventBridge
+        schedule has the sweeper function do, for any moment (``rdsctl sweep --now``)."""
+        from backend.container import get_container
+        from backend.handlers.sweeper import moment_of
+        from backend.local.gateway import Page
+
+        try:
+            payload = json.loads(body or b"{}")
+            if not isinstance(payload, dict):
+                raise TypeError
+            moment = moment_of({"now": payload.get("now")})
+        except (ValueError, TypeError):
+            message = 'send JSON {"now": "2026-12-24T07:00:00Z"}, or nothing for now'
+            return Page(400, json.dumps({"message": message}), "application/json")
+        report = get_container().sweeper.sweep(moment)
+        return Page(200, json.dumps(report.as_dict()), "application/json")
 
     def _local_publisher(self) -> Any:
         settings = self.settings

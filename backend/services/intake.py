@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -45,6 +45,7 @@ from backend.domain import (
 from backend.domain.access import check_may_change
 from backend.domain.actions import steps_of
 from backend.domain.changes import check_changeable, check_confirmation, resized
+from backend.domain.expiry import ExpiryPolicy
 from backend.services.approvals import ApprovalService
 
 logger = Logger(child=True)
@@ -89,10 +90,12 @@ class IntakeService:
         approvals: ApprovalService | None = None,
         prod_allowed_slack_users: Collection[str] = (),
         platform_admins: Collection[str] = (),
+        expiry: ExpiryPolicy | None = None,
         clock: Callable[[], datetime] = _now,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self._store = store
+        self._expiry = expiry or ExpiryPolicy()
         self._topic = topic
         self._approvals = approvals
         self._prod_allowed = tuple(prod_allowed_slack_users)
@@ -117,9 +120,12 @@ class IntakeService:
         caller = self._caller(requested_by, source, idempotency_key)
         check_prod_access(request, requested_by, source, self._prod_allowed)
         sizing = policy_for(request.environment).sizing
+        expires_on = self._expiry.expires_on(request.environment, self._clock().date(), request.ttl_days)
 
         def build(request_id: str, now: datetime) -> RequestRecord:
-            return self._record(request, caller, request_id, now, action=Action.CREATE, sizing=sizing)
+            return self._record(
+                request, caller, request_id, now, action=Action.CREATE, sizing=sizing, expires_on=expires_on
+            )
 
         return self._accept(caller, {"request": request.model_dump(mode="json")}, build)
 
@@ -205,6 +211,7 @@ class IntakeService:
         action: Action,
         sizing: Sizing,
         previous: Sizing | None = None,
+        expires_on: date | None = None,
     ) -> RequestRecord:
         deletion_protected = policy_for(fields.environment).deletion_protection
         waits = self._approvals is not None and self._approvals.needed_for(fields.environment)
@@ -227,6 +234,7 @@ class IntakeService:
             allocated_storage=sizing.allocated_storage,
             previous_instance_class=previous.instance_class if previous else None,
             previous_allocated_storage=previous.allocated_storage if previous else None,
+            expires_on=expires_on,
         )
         return record.model_copy(update={"branch": record.branch_name, "file_path": record.request.file_path})
 

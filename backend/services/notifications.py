@@ -270,7 +270,8 @@ class ChatNotifier:
         built = message_for(record)
         if built is None:
             return
-        if record.source is Source.SLACK:
+        if record.slack_channel or record.source is Source.SLACK:
+            # A Slack request's DM (or the conversation its expiry began in, for the sweeper's).
             channel = record.slack_channel or record.requested_by
             self._chat.post(channel, built, thread_ts=record.slack_thread_ts)
         elif self._api_channel:

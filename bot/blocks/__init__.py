@@ -4,7 +4,7 @@
 requester hears later (PR opened, merged, ready, failed) is ``backend.services.notifications``.
 """
 
-from backend.adapters.slack_blocks import COMMAND, Message, escape
+from backend.adapters.slack_blocks import COMMAND, Message, database_key, escape, parse_key
 from bot.blocks.answers import (
     already_requested,
     dm_confirmation,
@@ -23,13 +23,11 @@ from bot.blocks.answers import (
 from bot.blocks.approvals import decision_refused, deny_modal, deny_reason
 from bot.blocks.changes import (
     change_errors,
-    database_key,
     decommission_modal,
     decommission_values,
     list_message,
     modal_database,
     no_such_database,
-    parse_key,
     resize_modal,
     resize_values,
 )

@@ -10,6 +10,7 @@ from backend.adapters.slack_blocks import (
     Block,
     Message,
     context,
+    database_key,
     escape,
     message,
     option,
@@ -37,16 +38,6 @@ RESIZE_BLOCK_IDS = (INSTANCE_CLASS, ALLOCATED_STORAGE)
 DECOMMISSION_BLOCK_IDS = (CONFIRM_NAME,)
 # The API's field names -> the decommission modal's block.
 DECOMMISSION_FIELDS = {"confirm": CONFIRM_NAME}
-
-
-def database_key(database: DatabaseRecord) -> str:
-    """What a button or a modal carries to say which database: ``<environment>/<database_name>``."""
-    return f"{database.environment.value}/{database.database_name}"
-
-
-def parse_key(value: str) -> tuple[str, str]:
-    environment, _, name = value.partition("/")
-    return environment, name
 
 
 def _size(database: DatabaseRecord) -> str:

@@ -18,6 +18,7 @@ FUNCTION_ROLES = {
     "WorkerFunction": "worker",
     "GitHubWebhookFunction": "github_webhook",
     "DeadLetterFunction": "dead_letters",
+    "SweeperFunction": "sweeper",
 }
 
 

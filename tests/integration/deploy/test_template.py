@@ -16,7 +16,7 @@ import pytest
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
-from backend.adapters.store import DATABASES_INDEX, REQUESTER_INDEX, STATUS_INDEX
+from backend.adapters.store import DATABASES_INDEX, EXPIRY_INDEX, REQUESTER_INDEX, STATUS_INDEX
 from backend.settings import REQUIRED_IN_AWS, Settings
 from tests.integration.deploy.conftest import (
     FUNCTION_ROLES,
@@ -56,7 +56,7 @@ def test_cfn_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_five_functions_are_declared(template):
+def test_the_six_functions_are_declared(template):
     handlers = {name: resource["Properties"]["Handler"] for name, resource in functions(template).items()}
     assert handlers == {
         "ApiFunction": "backend.handlers.api.lambda_handler",
@@ -64,6 +64,7 @@ def test_the_five_functions_are_declared(template):
         "WorkerFunction": "backend.handlers.worker.lambda_handler",
         "GitHubWebhookFunction": "backend.handlers.github_webhook.lambda_handler",
         "DeadLetterFunction": "backend.handlers.dead_letters.lambda_handler",
+        "SweeperFunction": "backend.handlers.sweeper.lambda_handler",
     }
 
 
@@ -144,7 +145,11 @@ def test_resources_are_encrypted_and_named_like_the_local_stack(template):
         "db_database_name",
     ]
     assert [key["AttributeName"] for key in indexes[STATUS_INDEX]["KeySchema"]] == ["status", "created_at"]
-    assert set(indexes) == {REQUESTER_INDEX, DATABASES_INDEX, STATUS_INDEX}
+    assert [key["AttributeName"] for key in indexes[EXPIRY_INDEX]["KeySchema"]] == [
+        "db_environment",
+        "db_expires_on",
+    ]
+    assert set(indexes) == {REQUESTER_INDEX, DATABASES_INDEX, STATUS_INDEX, EXPIRY_INDEX}
     names = {
         "RequestsTable": ("TableName", "${NamePrefix}-requests"),
         "RequestsTopic": ("TopicName", "${NamePrefix}-requests"),
@@ -189,6 +194,24 @@ def test_only_the_slack_and_github_endpoints_skip_the_api_key(template):
     assert translated["Resources"]["ProvisionerApiApiKey"]["Type"] == "AWS::ApiGateway::ApiKey"
 
 
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy statement of a (translated) function role."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if "Action" in node and "Effect" in node:
+                found.append(dict(node))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(role["Properties"].get("Policies", []))
+    return found
+
+
 def _policy_actions(role: dict[str, Any]) -> set[str]:
     actions: set[str] = set()
 
@@ -216,7 +239,14 @@ def test_functions_get_only_what_they_use():
     assert "sns:Publish" in api
     assert "sns:Publish" in slack
     assert "sns:Publish" not in worker
-    assert "secretsmanager:GetSecretValue" not in api
+    # The API reads one secret, the Slack bot token (it asks approvers of prod requests).
+    (api_secret,) = [
+        statement["Resource"]
+        for statement in _statements(resources["ApiFunctionRole"])
+        if statement["Action"] == "secretsmanager:GetSecretValue"
+        or "secretsmanager:GetSecretValue" in statement["Action"]
+    ]
+    assert "SlackBotTokenSecretId" in json.dumps(api_secret)
     assert "secretsmanager:GetSecretValue" in slack
     assert "secretsmanager:GetSecretValue" in worker
     assert not any(action.endswith("*") for action in api | slack | worker)
@@ -234,6 +264,34 @@ def test_the_lifecycle_functions_may_only_move_statuses(role):
     assert "secretsmanager:GetSecretValue" in actions
     assert not {"sns:Publish", "dynamodb:Scan", "dynamodb:PutItem"} & actions
     assert not any(action.endswith("*") for action in actions)
+
+
+def test_the_sweeper_runs_daily_with_only_what_a_sweep_does(template):
+    resources = _translate(load_template())["Resources"]
+    statements = _statements(resources["SweeperFunctionRole"])
+    actions = _policy_actions(resources["SweeperFunctionRole"])
+    assert {a for a in actions if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    }
+    (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
+    indexes = json.dumps(query["Resource"])
+    assert "/index/expiring" in indexes
+    assert "/index/by_status" in indexes
+    assert "dynamodb:Scan" not in actions
+    assert "sns:Publish" in actions
+    assert "secretsmanager:GetSecretValue" in actions
+    assert not any(action.endswith("*") for action in actions)
+    (event,) = template["Resources"]["SweeperFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "ScheduleV2"
+    assert template["Parameters"]["SweepSchedule"]["Default"] == "cron(0 7 * * ? *)"
+    assert json.loads(event["Properties"]["Input"]) == {"time": "<aws.scheduler.scheduled-time>"}
+    alarm = template["Resources"]["SweeperErrorsAlarm"]["Properties"]
+    assert alarm["MetricName"] == "Errors"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SweeperFunction"}}]
 
 
 def test_the_dead_letter_function_consumes_the_dlq_and_each_queue_outlasts_its_function(template):

@@ -44,6 +44,10 @@ def test_table_has_the_key_index_ttl_and_billing_the_store_relies_on(aws_resourc
         {"AttributeName": "status", "KeyType": "HASH"},
         {"AttributeName": "created_at", "KeyType": "RANGE"},
     ]
+    assert indexes["expiring"]["KeySchema"] == [
+        {"AttributeName": "db_environment", "KeyType": "HASH"},
+        {"AttributeName": "db_expires_on", "KeyType": "RANGE"},
+    ]
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     ttl = dynamodb.describe_time_to_live(TableName=aws_resources.table_name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}

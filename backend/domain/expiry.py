@@ -1,0 +1,82 @@
+"""Dev databases expire: when, how long a request may ask for, and what a sweep does about it (pure).
+
+A dev database's expiry is a UTC date. A sweep on a given day reminds the requester once,
+``reminder_days`` before it, and on or after it asks for the database's decommission once. Prod
+databases never expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from backend.domain.errors import FieldError, ValidationFailed
+from backend.domain.kinds import Environment
+
+# Who asks for the decommission of an expired database (``requested_by`` of that request).
+EXPIRY_REQUESTER = "ttl"
+
+
+class ExpiryDue(StrEnum):
+    """What a sweep owes a dev database on a given day."""
+
+    REMIND = "remind"
+    DECOMMISSION = "decommission"
+
+
+@dataclass(frozen=True)
+class ExpiryPolicy:
+    default_days: int = 30
+    max_days: int = 90
+    reminder_days: int = 3
+
+    def expires_on(self, environment: Environment, created_on: date, ttl_days: int | None) -> date | None:
+        """The expiry of a new database asked for on ``created_on``; None in prod (it never expires)."""
+        if environment is not Environment.DEV:
+            if ttl_days is not None:
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "ttl_days", "ttl_days applies to dev databases only: prod databases do not expire"
+                        )
+                    ]
+                )
+            return None
+        return created_on + timedelta(days=self._days(ttl_days))
+
+    def extended(self, current: date, today: date, ttl_days: int | None) -> date:
+        """The expiry after extending one that is ``current`` by ``ttl_days`` (default ``default_days``)
+        counted from ``today``; at most ``max_days`` from today, and never earlier than it was."""
+        wanted = today + timedelta(days=self._days(ttl_days))
+        if wanted <= current:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "ttl_days",
+                        f"it already expires on {current.isoformat()}, later than {wanted.isoformat()}; "
+                        f"ask for more days (at most {self.max_days})",
+                    )
+                ]
+            )
+        return wanted
+
+    def due(self, expires_on: date, today: date) -> ExpiryDue | None:
+        """What a sweep on ``today`` owes a database that expires on ``expires_on``."""
+        if today >= expires_on:
+            return ExpiryDue.DECOMMISSION
+        if today >= expires_on - timedelta(days=self.reminder_days):
+            return ExpiryDue.REMIND
+        return None
+
+    def horizon(self, today: date) -> date:
+        """The last expiry date a sweep on ``today`` has anything to do for."""
+        return today + timedelta(days=self.reminder_days)
+
+    def _days(self, ttl_days: int | None) -> int:
+        days = self.default_days if ttl_days is None else ttl_days
+        if not 1 <= days <= self.max_days:
+            raise ValidationFailed(
+                [FieldError("ttl_days", f"ttl_days must be between 1 and {self.max_days} (got {days})")]
+            )
+        return days

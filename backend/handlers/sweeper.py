@@ -1,0 +1,62 @@
+"""Sweeper Lambda: once a day (an EventBridge schedule), dev expiries and approval timeouts.
+
+The scheduled event's ``time`` is the moment swept, so a retried invocation of the same event
+sweeps the same day (and, every step being conditional, does nothing twice). A manual invocation
+may pass ``{"now": "<ISO 8601>"}``. When a step failed the function fails after finishing the
+rest, so the errors alarm fires and the scheduler's retry picks up what is left.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backend.container import get_container
+from backend.services.expiry import Outcome
+from backend.services.sweeper import SweepReport
+from backend.settings import get_settings
+
+logger = Logger()
+metrics = Metrics(namespace="RdsProvisioner")
+# A wrong configuration stops the cold start, naming the variable (no network here).
+get_settings()
+
+_COUNTED = {
+    Outcome.REMINDED: "ExpiryReminders",
+    Outcome.DECOMMISSION_REQUESTED: "ExpiryDecommissions",
+    Outcome.FAILED: "SweepFailures",
+}
+
+
+class SweepFailed(RuntimeError):
+    """Some of the sweep's steps failed (each is in the log); the rest were done."""
+
+
+def moment_of(event: dict[str, Any]) -> datetime:
+    """The moment to sweep: ``now`` if given, else the scheduled event's ``time``, else the clock."""
+    given = event.get("now") or event.get("time")
+    if not given:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(str(given))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def record_metrics(report: SweepReport) -> None:
+    for outcome, name in _COUNTED.items():
+        count = sum(1 for result in report.expiries if result.outcome is outcome)
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    metrics.add_metric(name="ApprovalsTimedOut", unit=MetricUnit.Count, value=len(report.approvals_timed_out))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = get_container().sweeper.sweep(moment_of(event))
+    record_metrics(report)
+    if report.failed:
+        raise SweepFailed(f"{len(report.failed)} step(s) failed: {'; '.join(report.failed)[:1000]}")
+    return report.as_dict()

@@ -1,0 +1,271 @@
+"""Dev databases expire: extending one, and what a sweep does on a given day (remind, decommission).
+
+Every step is a conditional write on the database's record, keyed by its current expiry, so two
+sweeps (a retry, a concurrent run) remind once and ask for one decommission; an extension moves
+the expiry and so starts both over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger
+
+from backend.adapters.chat import ChatSender, Posted
+from backend.adapters.slack_blocks import (
+    Message,
+    context,
+    database_key,
+    describe,
+    message,
+    plain,
+    section,
+)
+from backend.adapters.store import RequestStore
+from backend.domain import (
+    DatabaseRecord,
+    DecommissionRequest,
+    Environment,
+    FieldError,
+    NotFound,
+    ProvisionerError,
+    RetryableError,
+    Source,
+    ValidationFailed,
+)
+from backend.domain.access import check_may_change
+from backend.domain.expiry import EXPIRY_REQUESTER, ExpiryDue, ExpiryPolicy
+from backend.services.intake import IntakeService
+
+logger = Logger(child=True)
+
+# The reminder's buttons (DESIGN.md 7.5); each value is ``<environment>/<database_name>``.
+EXTEND_TTL_ACTION_ID = "extend_ttl"
+DECOMMISSION_NOW_ACTION_ID = "decommission_now"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _on(day: date) -> str:
+    return f"{day:%a %d %b %Y}"
+
+
+def reminder(database: DatabaseRecord, today: date, policy: ExpiryPolicy) -> Message:
+    """The DM before a dev database expires: when, what happens then, and the two ways out."""
+    assert database.expires_on is not None
+    days = (database.expires_on - today).days
+    when = "tomorrow" if days == 1 else f"in {days} days"
+    key = database_key(database)
+    return message(
+        f"Your dev database {database.database_name} expires {when}, on {database.expires_on.isoformat()}.",
+        [
+            section(
+                f":hourglass_flowing_sand: Your dev database {describe(database)} expires {when}, on "
+                f"*{_on(database.expires_on)}*. Then I'll open a pull request to decommission it "
+                "(RDS keeps a final snapshot)."
+            ),
+            {
+                "type": "actions",
+                "block_id": "expiry",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": EXTEND_TTL_ACTION_ID,
+                        "value": key,
+                        "style": "primary",
+                        "text": plain(f"Keep it {policy.default_days} more days"),
+                    },
+                    {
+                        "type": "button",
+                        "action_id": DECOMMISSION_NOW_ACTION_ID,
+                        "value": key,
+                        "style": "danger",
+                        "text": plain("Decommission now"),
+                    },
+                ],
+            },
+            context(
+                f"Dev databases live {policy.default_days} days unless extended (at most {policy.max_days})."
+            ),
+        ],
+    )
+
+
+def extended(database: DatabaseRecord, by: str) -> Message:
+    """The reminder once someone extended the database: no buttons, the new date."""
+    assert database.expires_on is not None
+    return message(
+        f"{database.database_name} now expires on {database.expires_on.isoformat()}.",
+        [
+            section(
+                f":white_check_mark: <@{by}> extended {describe(database)}: it now expires on "
+                f"*{_on(database.expires_on)}*."
+            ),
+        ],
+    )
+
+
+def expired(database: DatabaseRecord, request_id: str) -> Message:
+    """The DM when a dev database's expiry asked for its decommission; the PR follows in its thread."""
+    assert database.expires_on is not None
+    return message(
+        f"Your dev database {database.database_name} expired on {database.expires_on.isoformat()}; "
+        "I asked for its decommission.",
+        [
+            section(
+                f":wastebasket: Your dev database {describe(database)} expired on "
+                f"*{_on(database.expires_on)}*, so I asked for its decommission. The pull request "
+                "follows in this thread; RDS keeps a final snapshot."
+            ),
+            context(
+                f"Request `{request_id}` · to keep the database, close that pull request without merging "
+                "and extend it (`rdsctl extend`, or `POST /databases/dev/<name>/extend`)."
+            ),
+        ],
+    )
+
+
+class Outcome(StrEnum):
+    """What a sweep did about one database."""
+
+    REMINDED = "reminded"
+    DECOMMISSION_REQUESTED = "decommission_requested"
+    # Someone (an earlier or concurrent sweep) already did it for this expiry.
+    ALREADY_DONE = "already_done"
+    # Not now (a change in flight, its create not merged yet); the next sweep tries again.
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    database: str  # <environment>/<database_name>
+    expires_on: date
+    outcome: Outcome
+    detail: str = ""
+
+
+class ExpiryService:
+    def __init__(
+        self,
+        store: RequestStore,
+        intake: IntakeService,
+        chat: ChatSender,
+        *,
+        policy: ExpiryPolicy,
+        platform_admins: Collection[str] = (),
+        api_channel: str | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._store = store
+        self._intake = intake
+        self._chat = chat
+        self.policy = policy
+        self._platform_admins = tuple(platform_admins)
+        self._api_channel = api_channel
+        self._clock = clock
+
+    # --- extending -----------------------------------------------------------------------------
+    def extend(
+        self,
+        environment: str,
+        database_name: str,
+        *,
+        requested_by: str,
+        source: Source,
+        ttl_days: int | None = None,
+    ) -> DatabaseRecord:
+        """Move a dev database's expiry to ``ttl_days`` (default the policy's) from today; no PR.
+
+        Raises NotFound, NotAllowed (Slack: only its requester or a platform admin), ValidationFailed
+        (it does not expire, or the days are out of range) or AlreadyRequested (extended meanwhile).
+        """
+        database = self._store.get_database(environment, database_name)
+        if database is None:
+            raise NotFound(f"There is no {environment} database {database_name}")
+        check_may_change(database, requested_by, source, self._platform_admins)
+        if database.expires_on is None:
+            raise ValidationFailed(
+                [FieldError("ttl_days", f"{database_name} is a {environment} database: it does not expire")]
+            )
+        new = self.policy.extended(database.expires_on, self._clock().date(), ttl_days)
+        updated = self._store.extend_expiry(database, new)
+        logger.info(
+            "expiry extended",
+            extra={"database": database_key(database), "expires_on": new.isoformat(), "by": requested_by},
+        )
+        return updated
+
+    # --- sweeping ------------------------------------------------------------------------------
+    def sweep(self, today: date) -> list[ExpiryResult]:
+        """Remind and decommission what is due on ``today``; one result per database looked at."""
+        results = []
+        for database in self._store.list_expiring(
+            Environment.DEV.value, on_or_before=self.policy.horizon(today)
+        ):
+            assert database.expires_on is not None
+            due = self.policy.due(database.expires_on, today)
+            if due is None:  # pragma: no cover - the query's horizon is the reminder's
+                continue
+            act = self._remind if due is ExpiryDue.REMIND else self._decommission
+            try:
+                outcome, detail = act(database, today)
+            except Exception as error:  # one database's trouble must not stop the sweep of the rest
+                logger.exception("expiry step failed", extra={"database": database_key(database)})
+                outcome, detail = Outcome.FAILED, str(error) or type(error).__name__
+            results.append(ExpiryResult(database_key(database), database.expires_on, outcome, detail))
+        return results
+
+    def _remind(self, database: DatabaseRecord, today: date) -> tuple[Outcome, str]:
+        if not self._store.claim_reminder(database):
+            return Outcome.ALREADY_DONE, "reminded before"
+        try:
+            self._tell(database, reminder(database, today, self.policy))
+        except Exception:
+            self._store.release_reminder(database)
+            raise
+        return Outcome.REMINDED, database.requested_by
+
+    def _decommission(self, database: DatabaseRecord, _today: date) -> tuple[Outcome, str]:
+        if database.expiry_request_id is not None:
+            return Outcome.ALREADY_DONE, f"request {database.expiry_request_id}"
+        try:
+            submission = self._intake.submit_decommission(
+                database.environment.value,
+                database.database_name,
+                DecommissionRequest(confirm=database.database_name),
+                requested_by=EXPIRY_REQUESTER,
+                source=Source.SCHEDULE,
+            )
+        except ProvisionerError as why_not:
+            # A change in flight (a concurrent sweep's decommission among them) or its create not
+            # merged yet: nothing was recorded; the next sweep asks again.
+            return Outcome.DEFERRED, why_not.message
+        request_id = submission.request_id
+        self._store.record_expiry_request(database, request_id)
+        try:
+            posted = self._tell(database, expired(database, request_id))
+        except RetryableError:
+            # The request stands; its PR's message still reaches the requester (or the log).
+            logger.warning("could not tell the requester", extra={"request_id": request_id})
+            return Outcome.DECOMMISSION_REQUESTED, request_id
+        if posted is not None:
+            # The decommission's own messages (PR opened, done) follow in this conversation.
+            self._store.set_slack_thread(request_id, posted.channel, posted.ts)
+        return Outcome.DECOMMISSION_REQUESTED, request_id
+
+    def _tell(self, database: DatabaseRecord, built: Message) -> Posted | None:
+        """Send ``built`` to the database's requester: their DM, or the API channel for API requests."""
+        if database.source is Source.SLACK:
+            return self._chat.post(database.requested_by, built)
+        if self._api_channel:
+            return self._chat.post(self._api_channel, built)
+        logger.info(
+            "expiry message (an API database: nobody to tell in Slack)", extra={"text": built["text"]}
+        )
+        return None
