@@ -18,6 +18,8 @@ from backend.domain.errors import (
 from backend.domain.kinds import Engine, Environment, Source
 from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, Sizing, engine_defaults, policy_for
 from backend.domain.requests import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
     DatabaseRecord,
     DecommissionRequest,
     ProvisionRequest,
@@ -33,6 +35,8 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "ENGINE_DEFAULTS",
     "ENVIRONMENT_POLICY",
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
+    "IDEMPOTENCY_KEY_PATTERN",
     "Action",
     "AlreadyRequested",
     "DatabaseAlreadyExists",

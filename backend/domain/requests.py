@@ -8,11 +8,12 @@ validation rules, the record adds how far the request has got, and the HTTP API'
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from backend.domain import naming
@@ -20,19 +21,39 @@ from backend.domain.actions import Action, Step
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.kinds import Engine, Environment, Source
 from backend.domain.policy import Sizing
+from backend.domain.reserved import RESERVED_NAMES
 from backend.domain.statuses import RequestStatus
 
 # AWS tag values allow letters, digits, spaces and _ . : / = + - @; owner and purpose become tags.
-_TAG_SAFE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
+_TAG_CHARS = r"A-Za-z0-9 _.:/=+\-@"
+_TAG_SAFE = re.compile(f"[{_TAG_CHARS}]*")
+# Whitespace around a tag value is trimmed (a pasted value often carries a newline): each
+# character, and how a regular expression spells it.
+_TRIMMED_SPELLINGS = {" ": " ", "\t": r"\t", "\r": r"\r", "\n": r"\n"}
+_TRIMMED = "".join(_TRIMMED_SPELLINGS)
 OWNER_MAX_LENGTH = 64
 PURPOSE_MAX_LENGTH = 256
+
+# Printable ASCII without spaces, like the keys clients generate (UUIDs, ULIDs, hashes).
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+
+_TAG_CHARACTERS_IN_WORDS = "letters, digits, spaces and _ . : / = + - @"
+_TRIMMING_IN_WORDS = "Spaces, tabs and line breaks around it are trimmed; blank means none."
 
 _ENGINE_CHOICES = ", ".join(e.value for e in Engine)
 _ENVIRONMENT_CHOICES = ", ".join(e.value for e in Environment)
 
 
+def tag_value_pattern(max_length: int) -> str:
+    """What ``_tag_safe`` accepts, as one regular expression (Python and ECMA-262 alike): at most
+    ``max_length`` tag characters once the whitespace around them is trimmed."""
+    trimmed = "".join(_TRIMMED_SPELLINGS.values())
+    return rf"^[{trimmed}]*[{_TAG_CHARS}]{{0,{max_length}}}[{trimmed}]*$"
+
+
 def _tag_safe(field: str, value: str, max_length: int) -> str:
-    value = value.strip()
+    value = value.strip(_TRIMMED)
     if len(value) > max_length:
         raise PydanticCustomError(
             "too_long", f"{field} must be at most {max_length} characters (got {len(value)})"
@@ -40,7 +61,7 @@ def _tag_safe(field: str, value: str, max_length: int) -> str:
     if not _TAG_SAFE.fullmatch(value):
         raise PydanticCustomError(
             "tag_chars",
-            f"{field} may contain only letters, digits, spaces and _ . : / = + - @",
+            f"{field} may contain only {_TAG_CHARACTERS_IN_WORDS}",
         )
     return value
 
@@ -51,7 +72,10 @@ class RequestFields(BaseModel):
     database_name: StrictStr = Field(
         description=(
             "Name of the database inside the engine: a lowercase letter, then lowercase letters, "
-            "digits and single underscores, at most 50 characters."
+            f"digits and single underscores (never last), at most {naming.DATABASE_NAME_MAX_LENGTH} "
+            "characters. Not a word MySQL or PostgreSQL reserves, nor a database name an engine or "
+            "RDS uses itself (select, user, order, mysql, postgres, rdsadmin, ...): such a name is "
+            "answered 400."
         ),
         examples=["orders"],
     )
@@ -59,20 +83,62 @@ class RequestFields(BaseModel):
     environment: Environment = Field(description="dev or prod", examples=["dev"])
     owner: StrictStr | None = Field(
         default=None,
-        description="Owning team or person, written to the database's tags.",
+        description=(
+            f"Owning team or person, written to the database's tags: at most {OWNER_MAX_LENGTH} "
+            f"{_TAG_CHARACTERS_IN_WORDS}. {_TRIMMING_IN_WORDS}"
+        ),
         examples=["payments-team"],
     )
     purpose: StrictStr | None = Field(
         default=None,
-        description="What the database is for, written to the PR and the tags.",
+        description=(
+            f"What the database is for, written to the PR and the tags: at most {PURPOSE_MAX_LENGTH} "
+            f"{_TAG_CHARACTERS_IN_WORDS}. {_TRIMMING_IN_WORDS}"
+        ),
         examples=["order history for the checkout service"],
     )
+
+
+def _documented(rules: dict[str, JsonDict]) -> Callable[[JsonDict], None]:
+    """A model's ``json_schema_extra`` stating, in JSON Schema, the rules its validators enforce.
+
+    For the OpenAPI document only: pydantic does not check these keywords, so every refusal still
+    comes from the validators, in the words every frontend shows. Each rule goes on its field's
+    own schema (beside ``null`` when the field is optional). Only what is asked for carries them:
+    answers show what was accepted then, and a word reserved later must not make them invalid.
+    """
+
+    def document(schema: JsonDict) -> None:
+        properties = cast(JsonDict, schema["properties"])
+        for name, rule in rules.items():
+            field = cast(JsonDict, properties[name])
+            branches = cast(list[JsonDict], field.get("anyOf", [field]))
+            next(branch for branch in branches if branch != {"type": "null"}).update(rule)
+
+    return document
+
+
+DATABASE_NAME_RULE: JsonDict = {
+    "pattern": naming.DATABASE_NAME_PATTERN,
+    "maxLength": naming.DATABASE_NAME_MAX_LENGTH,
+    "not": {"enum": [*sorted(RESERVED_NAMES)]},
+}
 
 
 class ProvisionRequest(RequestFields):
     """What a person asks for. Strict: unknown fields, wrong types and invalid values are rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented(
+            {
+                "database_name": DATABASE_NAME_RULE,
+                "owner": {"pattern": tag_value_pattern(OWNER_MAX_LENGTH)},
+                "purpose": {"pattern": tag_value_pattern(PURPOSE_MAX_LENGTH)},
+            }
+        ),
+    )
 
     @field_validator("database_name")
     @classmethod
