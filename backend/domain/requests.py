@@ -12,7 +12,16 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -20,7 +29,7 @@ from backend.domain import naming
 from backend.domain.actions import Action, Step
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.kinds import Engine, Environment, Source
-from backend.domain.policy import Sizing
+from backend.domain.policy import ENVIRONMENT_POLICY, EnvironmentPolicy, Sizing
 from backend.domain.reserved import RESERVED_NAMES
 from backend.domain.statuses import RequestStatus
 
@@ -171,19 +180,54 @@ class ProvisionRequest(RequestFields):
         return naming.module_name(self.database_name)
 
 
+def _per_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) -> str:
+    return "; ".join(
+        f"{environment.value}: {', '.join(str(v) for v in values(policy))}"
+        for environment, policy in ENVIRONMENT_POLICY.items()
+    )
+
+
+def _in_any_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) -> list[JsonValue]:
+    return sorted({value for policy in ENVIRONMENT_POLICY.values() for value in values(policy)})
+
+
+def _classes(policy: EnvironmentPolicy) -> tuple[str, ...]:
+    return policy.instance_classes
+
+
+def _sizes(policy: EnvironmentPolicy) -> tuple[int, ...]:
+    return policy.storage_sizes
+
+
 class ResizeRequest(BaseModel):
     """A change of a database's size; what is left out stays as it is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The schema lists every environment's values; the environment's policy decides (400).
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented(
+            {
+                "instance_class": {"enum": _in_any_environment(_classes)},
+                "allocated_storage": {"enum": _in_any_environment(_sizes)},
+            }
+        ),
+    )
 
     instance_class: StrictStr | None = Field(
         default=None,
-        description="The new instance class, one of the environment policy's (GET /databases: the current).",
+        description=(
+            "The new instance class, one of the environment policy's "
+            f"({_per_environment(_classes)}); GET /databases shows the current one."
+        ),
         examples=["db.t3.small"],
     )
     allocated_storage: StrictInt | None = Field(
         default=None,
-        description="The new storage in GiB, one of the environment policy's, more than now (it only grows).",
+        description=(
+            "The new storage in GiB, one of the environment policy's "
+            f"({_per_environment(_sizes)}), more than now (it only grows)."
+        ),
         examples=[50],
     )
 
@@ -191,9 +235,13 @@ class ResizeRequest(BaseModel):
 class DecommissionRequest(BaseModel):
     """The end of a database: its name typed again, so nobody deletes one by a slip."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra=_documented({"confirm": DATABASE_NAME_RULE})
+    )
 
-    confirm: StrictStr = Field(description="The database's name, typed again.", examples=["orders"])
+    confirm: StrictStr = Field(
+        description="The database's name, typed again: the database_name of the path.", examples=["orders"]
+    )
 
 
 _Model = TypeVar("_Model", bound=BaseModel)

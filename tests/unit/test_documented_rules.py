@@ -20,7 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from backend.domain import ProvisionRequest, ValidationFailed, parse_request
+from backend.domain import (
+    ENVIRONMENT_POLICY,
+    DecommissionRequest,
+    ProvisionRequest,
+    ResizeRequest,
+    Sizing,
+    ValidationFailed,
+    parse_request,
+)
+from backend.domain.changes import resized
 from backend.domain.naming import DATABASE_NAME_MAX_LENGTH, DATABASE_NAME_PATTERN, database_name_problem
 from backend.domain.requests import OWNER_MAX_LENGTH, PURPOSE_MAX_LENGTH
 from backend.domain.reserved import RESERVED_NAMES
@@ -128,3 +137,38 @@ def test_tag_values_are_judged_alike_at_the_length_limit_and_around_it(field: st
 @given(st.sampled_from(["owner", "purpose"]), st.text(alphabet=TAG_ALPHABET + "xyz", max_size=300))
 def test_generated_tag_values_are_judged_alike(field: str, value: str) -> None:
     agree({**BASE, field: value})
+
+
+def _branch(schema: dict[str, Any], field: str) -> dict[str, Any]:
+    prop = schema["properties"][field]
+    return next(b for b in prop.get("anyOf", [prop]) if b != {"type": "null"})
+
+
+@pytest.mark.parametrize(
+    ("field", "outside"),
+    [("instance_class", ["db.x2.huge", "DB.T3.MICRO", ""]), ("allocated_storage", [0, 7, 1000])],
+)
+def test_the_resize_enums_are_the_values_some_environment_allows(field: str, outside: list[Any]) -> None:
+    enum = _branch(ResizeRequest.model_json_schema(), field)["enum"]
+    # From nothing, any size the policy allows is a change (and storage only grows).
+    smallest = Sizing("db.none", 0)
+
+    def allowed_somewhere(value: Any) -> bool:
+        for policy in ENVIRONMENT_POLICY.values():
+            try:
+                resized(policy, smallest, ResizeRequest.model_validate({field: value}))
+            except ValidationFailed:
+                continue
+            return True
+        return False
+
+    assert {value for value in [*enum, *outside] if allowed_somewhere(value)} == set(enum)
+
+
+def test_the_decommission_confirmation_is_documented_as_a_database_name() -> None:
+    confirm = _branch(DecommissionRequest.model_json_schema(), "confirm")
+    name = _branch(SCHEMA, "database_name")
+
+    assert {k: confirm[k] for k in ("pattern", "maxLength", "not")} == {
+        k: name[k] for k in ("pattern", "maxLength", "not")
+    }
