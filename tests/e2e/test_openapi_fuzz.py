@@ -1,0 +1,88 @@
+"""schemathesis, an outside judge, holds the running API to the OpenAPI document it serves.
+
+It runs as a user would run it (README, "The OpenAPI document"): the ``schemathesis`` command with
+the repository's ``schemathesis.toml`` (fixed seed, bounded examples, every check but
+``unsupported_method``) against a local stack, on every operation the served document lists, so
+routes added later are fuzzed without touching this test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import REPO_ROOT, StackProcess, _child_environment
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CONFIG = REPO_ROOT / "schemathesis.toml"
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+# Far above a run's usual 20-30 s: only a hung stack reaches it.
+RUN_SECONDS = 300
+
+
+def _operations(document: dict[str, Any]) -> list[str]:
+    methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    return [f"{m.upper()} {path}" for path, item in document["paths"].items() for m in item if m in methods]
+
+
+def test_the_api_keeps_every_promise_its_openapi_document_makes(stack: StackProcess, tmp_path: Path) -> None:
+    status, raw = stack.http("GET", "/openapi.json")
+    assert status == 200
+    operations = _operations(json.loads(raw))
+    report_path = tmp_path / "schemathesis.json"
+    environment = {k: v for k, v in _child_environment().items() if not k.startswith("SCHEMATHESIS_")}
+
+    run = subprocess.run(
+        [
+            str(SCHEMATHESIS),
+            "--config-file",
+            str(CONFIG),
+            "--no-color",
+            "run",
+            f"{stack.url}/openapi.json",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(report_path),
+        ],
+        # Its working files (.hypothesis/) stay out of the repository.
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=False,
+    )
+
+    output = f"{run.stdout[-12_000:]}\n{run.stderr[-4_000:]}"
+    assert run.returncode == 0, (
+        f"schemathesis found problems:\n{output}\n--- stack log ---\n{stack.output()[-4_000:]}"
+    )
+    report = json.loads(report_path.read_text())
+    assert report["complete"], output
+    assert report["operations"] == {
+        "total": len(operations),
+        "selected": len(operations),
+        "tested": len(operations),
+        "errored": 0,
+        "skipped": 0,
+        "skip_reasons": [],
+    }, output
+    assert {name: phase["status"] for name, phase in report["phases"].items()} == {
+        "examples": "success",
+        "coverage": "success",
+        "fuzzing": "success",
+        "stateful": "success",
+    }, output
+    assert (report["failures"], report["errors"]) == ([], []), output
+    # Not vacuous: hundreds of requests, and every operation accepted some of them.
+    assert report["test_cases"]["generated"] >= 100 * len(operations), output
+    for operation in operations:
+        phases = report["valid_rates"][operation].values()
+        assert sum(rates["accepted"] for rates in phases) > 0, f"{operation} never accepted a request"
