@@ -24,6 +24,7 @@ from backend.domain.reserved import RESERVED_NAMES
 from backend.handlers import api
 from backend.handlers.openapi import EXAMPLE_REQUEST_ID
 from backend.local.events import LambdaContext, apigw_proxy_event
+from backend.local.openapi import PUBLISHED
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
@@ -299,6 +300,15 @@ def test_the_api_serves_its_openapi_document(pipeline: Pipeline, openapi):
         "name": "X-Api-Key",
     }
     assert "local-dev-key" in scheme["description"]
+
+
+def test_the_published_document_is_the_one_the_api_serves(pipeline: Pipeline):
+    served = call_api("GET", "/openapi.json", api_key=None)
+
+    assert served.status == 200
+    assert PUBLISHED.read_text() == served.body + "\n", (
+        f"{PUBLISHED.relative_to(PUBLISHED.parents[1])} differs from the served document: run make openapi"
+    )
 
 
 def test_the_document_describes_every_answer_the_contract_names(openapi):
