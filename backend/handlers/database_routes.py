@@ -13,8 +13,9 @@ from backend.container import get_container
 from backend.domain import DecommissionRequest, Environment, ResizeRequest, Source
 from backend.handlers.http import caller, check_envelope
 from backend.handlers.openapi import (
-    CHANGE_RESPONSES,
     DATABASES_RESPONSES,
+    DECOMMISSION_RESPONSES,
+    RESIZE_RESPONSES,
     SECURITY,
     AcceptedResponse,
     DatabaseList,
@@ -51,7 +52,7 @@ def list_databases(environment: Annotated[Environment | None, Query()] = None) -
     "/databases/<environment>/<database_name>/resize",
     summary="Resize a database",
     description="A new instance class and/or more storage, from the environment policy's values.",
-    responses=CHANGE_RESPONSES,
+    responses=RESIZE_RESPONSES,
     security=SECURITY,
     tags=["databases"],
 )
@@ -82,7 +83,7 @@ def resize_database(
         "Prod: a first one turns deletion protection off; once applied, the deleting one opens by "
         "itself. The module's final snapshot is kept."
     ),
-    responses=CHANGE_RESPONSES,
+    responses=DECOMMISSION_RESPONSES,
     security=SECURITY,
     tags=["databases"],
 )

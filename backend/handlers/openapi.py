@@ -299,21 +299,69 @@ GET_RESPONSES: dict[int, OpenAPIResponse] = {
     ),
 }
 
-CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
-    202: _answer("Accepted: recorded and queued; a pull request follows", AcceptedResponse),
-    400: _error("Invalid input, outside the environment policy or no change; nothing was changed"),
-    **AUTH_ERRORS,
-    404: _error("No such database in that environment"),
-    409: _error("Its create pull request is not merged yet, or another change of it is in flight"),
-    413: _error("The body is larger than the API accepts"),
-    415: _error("The body is not JSON (send Content-Type: application/json)"),
-    422: _error(f"The {IDEMPOTENCY_HEADER} was already used with a different request"),
-    503: _error("The request could not be queued; nothing was recorded, try again"),
-}
+_NOT_CREATED_YET = (
+    "The dev database orders is not created yet (its request is accepted); change it once its pull "
+    "request is merged"
+)
+
+
+def _change_responses(description_400: str, **examples_400: dict[str, Any]) -> dict[int, OpenAPIResponse]:
+    """The answers of a change of an existing database (resize, decommission)."""
+    return {
+        202: SUBMIT_RESPONSES[202],
+        400: _error(description_400, **examples_400),
+        **AUTH_ERRORS,
+        404: _error(
+            "No such database in that environment",
+            no_such_database=_refusal("Nothing by that name", "There is no dev database orders"),
+        ),
+        409: _error(
+            "Its create pull request is not merged yet, or another change of it is in flight",
+            not_created_yet=_refusal(
+                "Its pull request is still open",
+                _NOT_CREATED_YET,
+                ("database_name", _NOT_CREATED_YET),
+                existing_request_id=EXAMPLE_REQUEST_ID,
+            ),
+        ),
+        413: SUBMIT_RESPONSES[413],
+        415: SUBMIT_RESPONSES[415],
+        422: SUBMIT_RESPONSES[422],
+        503: SUBMIT_RESPONSES[503],
+    }
+
+
+RESIZE_RESPONSES = _change_responses(
+    "Invalid input, outside the environment policy or no change; nothing was changed",
+    outside_policy=_refusal(
+        "A prod instance class in dev",
+        "Invalid request",
+        (
+            "instance_class",
+            "instance_class must be one of db.t3.micro, db.t3.small, db.t3.medium in this environment",
+        ),
+    ),
+)
+
+DECOMMISSION_RESPONSES = _change_responses(
+    "Invalid input, or the confirmation is not the database's name; nothing was changed",
+    wrong_confirmation=_refusal(
+        "Another name typed",
+        "Invalid request",
+        ("confirm", "type the database's name, orders, to confirm its decommission"),
+    ),
+)
 
 DATABASES_RESPONSES: dict[int, OpenAPIResponse] = {
     200: _answer("Databases, by environment and name", DatabaseList),
-    400: _error("A query parameter is not one of its values; nothing was looked up"),
+    400: _error(
+        "A query parameter is not one of its values; nothing was looked up",
+        environment=_refusal(
+            "environment=staging",
+            "Invalid request",
+            ("environment", "environment: Input should be 'dev' or 'prod'"),
+        ),
+    ),
     **AUTH_ERRORS,
 }
 

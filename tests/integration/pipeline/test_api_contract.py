@@ -25,6 +25,7 @@ from backend.handlers import api
 from backend.handlers.openapi import EXAMPLE_REQUEST_ID
 from backend.local.events import LambdaContext, apigw_proxy_event
 from backend.local.openapi import PUBLISHED
+from tests.integration.lifecycle.test_day2 import created
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
@@ -438,22 +439,9 @@ def call(
     )
 
 
-def _valid_call(operation: str, pipeline: Pipeline, **kwargs: Any) -> ApiAnswer:
+def _valid_call(operation: str, _pipeline: Pipeline | None = None, **kwargs: Any) -> ApiAnswer:
     """A call of ``operation`` the API would accept (but for what ``kwargs`` change)."""
     return call(operation, **kwargs)
-
-
-def _twice(first: Callable[[Pipeline], ApiAnswer], then: Callable[[Pipeline], ApiAnswer]):
-    return lambda p: (first(p), then(p))[1]
-
-
-def _queue_down(pipeline: Pipeline) -> ApiAnswer:
-    missing_topic = pipeline.resources.topic_arn + "-missing"
-    set_container(make_container(pipeline.resources, requests_topic_arn=missing_topic))
-    try:
-        return pipeline.post(ORDERS)
-    finally:
-        set_container(pipeline.container)
 
 
 SUBMIT = "POST /provision-rds"
@@ -462,30 +450,87 @@ LIST = "GET /requests"
 DATABASES = "GET /databases"
 RESIZE = "POST /databases/{environment}/{database_name}/resize"
 DECOMMISSION = "POST /databases/{environment}/{database_name}/decommission"
-EXAMPLE_REQUESTS: dict[tuple[str, str, str], Callable[[Pipeline], ApiAnswer]] = {
+Example = Callable[[Pipeline], ApiAnswer]
+
+
+def _after(first: Callable[[Pipeline], object], then: Example) -> Example:
+    def both(pipeline: Pipeline) -> ApiAnswer:
+        first(pipeline)
+        return then(pipeline)
+
+    return both
+
+
+def _queue_down(then: Example) -> Example:
+    def down(pipeline: Pipeline) -> ApiAnswer:
+        missing_topic = pipeline.resources.topic_arn + "-missing"
+        set_container(make_container(pipeline.resources, requests_topic_arn=missing_topic))
+        try:
+            return then(pipeline)
+        finally:
+            set_container(pipeline.container)
+
+    return down
+
+
+def _created(pipeline: Pipeline) -> None:
+    """The dev database orders, created, merged and applied."""
+    created(pipeline)
+
+
+def _key_used(pipeline: Pipeline) -> None:
+    """The dev database orders created, and the key job-42 used for another request."""
+    created(pipeline)
+    assert pipeline.post({**ORDERS, "database_name": "billing"}, idempotency_key="job-42").status == 202
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+EXAMPLE_REQUESTS: dict[tuple[str, str, str], Example] = {
     (SUBMIT, "202", "accepted"): lambda p: p.post(ORDERS),
     (SUBMIT, "400", "reserved_word"): lambda p: p.post({**ORDERS, "database_name": "select"}),
     (SUBMIT, "400", "several_fields"): lambda p: p.post(
         {**ORDERS, "database_name": "Orders", "database_engine": "oracle"}
     ),
     (SUBMIT, "400", "idempotency_key"): lambda p: p.post(ORDERS, idempotency_key="job 42"),
-    (SUBMIT, "409", "already_requested"): _twice(lambda p: p.post(ORDERS), lambda p: p.post(ORDERS)),
+    (SUBMIT, "409", "already_requested"): _after(lambda p: p.post(ORDERS), lambda p: p.post(ORDERS)),
     (SUBMIT, "413", "too_large"): lambda p: p.post({**ORDERS, "purpose": "p" * 16_384}),
-    (SUBMIT, "415", "not_json"): lambda p: p.post(
-        "database_name=orders", headers={"Content-Type": "application/x-www-form-urlencoded"}
-    ),
-    (SUBMIT, "422", "key_reused"): _twice(
+    (SUBMIT, "415", "not_json"): lambda p: p.post("database_name=orders", headers=FORM),
+    (SUBMIT, "422", "key_reused"): _after(
         lambda p: p.post(ORDERS, idempotency_key="job-42"),
         lambda p: p.post({**ORDERS, "environment": "prod"}, idempotency_key="job-42"),
     ),
-    (SUBMIT, "503", "queue_unavailable"): _queue_down,
+    (SUBMIT, "503", "queue_unavailable"): _queue_down(lambda p: p.post(ORDERS)),
     (GET, "400", "too_long"): lambda p: p.get("r" * 65),
     (GET, "404", "unknown"): lambda p: p.get(EXAMPLE_REQUEST_ID),
-    (LIST, "400", "limit"): lambda p: call_api("GET", "/requests", query_string="limit=0"),
+    (LIST, "400", "limit"): lambda p: call(LIST, query_string="limit=0"),
+    (DATABASES, "400", "environment"): lambda p: call(DATABASES, query_string="environment=staging"),
+    (RESIZE, "400", "outside_policy"): _after(
+        _created, lambda p: call(RESIZE, body={"instance_class": "db.r5.large"})
+    ),
+    (DECOMMISSION, "400", "wrong_confirmation"): _after(
+        _created, lambda p: call(DECOMMISSION, body={"confirm": "order"})
+    ),
     **{
         (operation, status, name): partial(_valid_call, operation, api_key=key)
         for operation in (SUBMIT, GET, LIST, DATABASES, RESIZE, DECOMMISSION)
         for status, name, key in (("401", "missing_key", None), ("403", "wrong_key", "wrong-key"))
+    },
+    **{
+        (operation, status, name): example
+        for operation in (RESIZE, DECOMMISSION)
+        for status, name, example in (
+            ("202", "accepted", _after(_created, partial(_valid_call, operation))),
+            ("404", "no_such_database", partial(_valid_call, operation)),
+            ("409", "not_created_yet", _after(lambda p: p.post(ORDERS), partial(_valid_call, operation))),
+            ("413", "too_large", partial(_valid_call, operation, body={"padding": "p" * 16_384})),
+            ("415", "not_json", partial(_valid_call, operation, body="confirm=orders", headers=FORM)),
+            (
+                "422",
+                "key_reused",
+                _after(_key_used, partial(_valid_call, operation, headers={"Idempotency-Key": "job-42"})),
+            ),
+            ("503", "queue_unavailable", _after(_created, _queue_down(partial(_valid_call, operation)))),
+        )
     },
 }
 
