@@ -202,6 +202,7 @@ _ACCEPTED = AcceptedResponse(
     request_id=EXAMPLE_REQUEST_ID,
     sns_message_id=EXAMPLE_MESSAGE_ID,
     status_url=f"/requests/{EXAMPLE_REQUEST_ID}",
+    status=RequestStatus.ACCEPTED,
 )
 _ALREADY_REQUESTED = "A dev database orders is already requested or exists"
 _KEY_REUSED = "this Idempotency-Key was already used for a different request; use a new key"
