@@ -10,12 +10,13 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 PORT ?= 3000
 
-.PHONY: help venv test lint typecheck unit pytest test-browser chromium screenshot run bench build checkov cfn-lint circleci-check tools clean
+.PHONY: help venv test lint typecheck unit pytest test-browser chromium screenshot run openapi bench build checkov cfn-lint circleci-check tools clean
 
 help:
 	@echo "make run    start the whole system locally (http://127.0.0.1:$(PORT))"
 	@echo "make test   lint, type-check and run every test"
 	@echo "make test-browser  the local Slack and PR pages in headless Chromium (installs Debian's chromium as root)"
+	@echo "make openapi  rewrite docs/openapi.json, the published OpenAPI document of the HTTP API"
 	@echo "make bench  measure the ack path, cold starts, GitHub calls and end-to-end throughput"
 	@echo "make build  build the SAM functions and print their artifact sizes"
 
@@ -76,6 +77,10 @@ test: lint typecheck pytest
 
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/python -m backend.local
+
+# docs/openapi.json: the document the API serves at /openapi.json, published (a test keeps them equal).
+openapi: $(STAMP)
+	$(BIN)/python -m backend.local.openapi docs/openapi.json
 
 bench: tools $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(BIN)/python -m bench

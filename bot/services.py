@@ -13,6 +13,7 @@ from backend.settings import Settings
 if TYPE_CHECKING:
     from backend.adapters.store import RequestStore
     from backend.services.approvals import ApprovalService
+    from backend.services.expiry import ExpiryService
     from backend.services.intake import IntakeService
     from backend.services.inventory import InventoryService
     from backend.services.lookup import RequestLookup
@@ -53,6 +54,10 @@ class BotServices:
     @property
     def approvals(self) -> ApprovalService:
         return self.container.approvals
+
+    @property
+    def expiry(self) -> ExpiryService:
+        return self.container.expiry
 
     @property
     def inventory(self) -> InventoryService:

@@ -43,7 +43,9 @@ class ProvisionMessage(BaseModel):
         )
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        # What the worker renders: how long a dev database lives is the store's business, not the
+        # message's (so the contract stays what workers of this schema version accept).
+        return self.model_dump_json(exclude={"request": {"ttl_days"}})
 
     def sns_attributes(self) -> dict[str, dict[str, str]]:
         """SNS message attributes, so subscriptions can filter by environment or engine."""

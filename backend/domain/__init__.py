@@ -18,8 +18,11 @@ from backend.domain.errors import (
 from backend.domain.kinds import Engine, Environment, Source
 from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, Sizing, engine_defaults, policy_for
 from backend.domain.requests import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
     DatabaseRecord,
     DecommissionRequest,
+    ExtendRequest,
     ProvisionRequest,
     RequestFields,
     RequestRecord,
@@ -33,6 +36,8 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "ENGINE_DEFAULTS",
     "ENVIRONMENT_POLICY",
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
+    "IDEMPOTENCY_KEY_PATTERN",
     "Action",
     "AlreadyRequested",
     "DatabaseAlreadyExists",
@@ -41,6 +46,7 @@ __all__ = [
     "DecommissionRequest",
     "Engine",
     "Environment",
+    "ExtendRequest",
     "FieldError",
     "FileChange",
     "IdempotencyConflict",

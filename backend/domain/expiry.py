@@ -80,3 +80,7 @@ class ExpiryPolicy:
                 [FieldError("ttl_days", f"ttl_days must be between 1 and {self.max_days} (got {days})")]
             )
         return days
+
+
+# The settings' defaults (DEV_TTL_DAYS, MAX_DEV_TTL_DAYS, REMINDER_DAYS); the API's document states them.
+DEFAULT_POLICY = ExpiryPolicy()

@@ -7,8 +7,12 @@ import re
 from backend.domain.reserved import RESERVED_NAMES
 
 DATABASE_NAME_MAX_LENGTH = 50
+# The name rule as one regular expression, but for the length and the reserved words: a lowercase
+# letter, then lowercase letters, digits and single underscores, never last. It means the same in
+# Python and in ECMA-262 (the dialect of JSON Schema's "pattern"), so the OpenAPI document states it.
+DATABASE_NAME_PATTERN = r"^[a-z](?:_?[a-z0-9])*$"
 _ALLOWED_CHARS = re.compile(r"[a-z0-9_]*")
-_VALID_NAME = re.compile(r"[a-z](?:[a-z0-9]|_(?!_))*(?<!_)")
+_VALID_NAME = re.compile(DATABASE_NAME_PATTERN)
 # The line every pull request body of ours ends with: which request the PR belongs to. Webhook
 # events and publishers read it, so a PR is never mistaken for another request's PR on a branch
 # of the same name (a database asked for again after its first PR was closed).

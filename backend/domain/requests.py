@@ -8,31 +8,62 @@ validation rules, the record adds how far the request has got, and the HTTP API'
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from backend.domain import naming
 from backend.domain.actions import Action, Step
 from backend.domain.errors import FieldError, ValidationFailed
+from backend.domain.expiry import DEFAULT_POLICY
 from backend.domain.kinds import Engine, Environment, Source
-from backend.domain.policy import Sizing
+from backend.domain.policy import ENVIRONMENT_POLICY, EnvironmentPolicy, Sizing
+from backend.domain.reserved import RESERVED_NAMES
 from backend.domain.statuses import RequestStatus
 
 # AWS tag values allow letters, digits, spaces and _ . : / = + - @; owner and purpose become tags.
-_TAG_SAFE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
+_TAG_CHARS = r"A-Za-z0-9 _.:/=+\-@"
+_TAG_SAFE = re.compile(f"[{_TAG_CHARS}]*")
+# Whitespace around a tag value is trimmed (a pasted value often carries a newline): each
+# character, and how a regular expression spells it.
+_TRIMMED_SPELLINGS = {" ": " ", "\t": r"\t", "\r": r"\r", "\n": r"\n"}
+_TRIMMED = "".join(_TRIMMED_SPELLINGS)
 OWNER_MAX_LENGTH = 64
 PURPOSE_MAX_LENGTH = 256
+
+# Printable ASCII without spaces, like the keys clients generate (UUIDs, ULIDs, hashes).
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+
+_TAG_CHARACTERS_IN_WORDS = "letters, digits, spaces and _ . : / = + - @"
+_TRIMMING_IN_WORDS = "Spaces, tabs and line breaks around it are trimmed; blank means none."
 
 _ENGINE_CHOICES = ", ".join(e.value for e in Engine)
 _ENVIRONMENT_CHOICES = ", ".join(e.value for e in Environment)
 
 
+def tag_value_pattern(max_length: int) -> str:
+    """What ``_tag_safe`` accepts, as one regular expression (Python and ECMA-262 alike): at most
+    ``max_length`` tag characters once the whitespace around them is trimmed."""
+    trimmed = "".join(_TRIMMED_SPELLINGS.values())
+    return rf"^[{trimmed}]*[{_TAG_CHARS}]{{0,{max_length}}}[{trimmed}]*$"
+
+
 def _tag_safe(field: str, value: str, max_length: int) -> str:
-    value = value.strip()
+    value = value.strip(_TRIMMED)
     if len(value) > max_length:
         raise PydanticCustomError(
             "too_long", f"{field} must be at most {max_length} characters (got {len(value)})"
@@ -40,7 +71,7 @@ def _tag_safe(field: str, value: str, max_length: int) -> str:
     if not _TAG_SAFE.fullmatch(value):
         raise PydanticCustomError(
             "tag_chars",
-            f"{field} may contain only letters, digits, spaces and _ . : / = + - @",
+            f"{field} may contain only {_TAG_CHARACTERS_IN_WORDS}",
         )
     return value
 
@@ -51,7 +82,10 @@ class RequestFields(BaseModel):
     database_name: StrictStr = Field(
         description=(
             "Name of the database inside the engine: a lowercase letter, then lowercase letters, "
-            "digits and single underscores, at most 50 characters."
+            f"digits and single underscores (never last), at most {naming.DATABASE_NAME_MAX_LENGTH} "
+            "characters. Not a word MySQL or PostgreSQL reserves, nor a database name an engine or "
+            "RDS uses itself (select, user, order, mysql, postgres, rdsadmin, ...): such a name is "
+            "answered 400."
         ),
         examples=["orders"],
     )
@@ -59,26 +93,76 @@ class RequestFields(BaseModel):
     environment: Environment = Field(description="dev or prod", examples=["dev"])
     owner: StrictStr | None = Field(
         default=None,
-        description="Owning team or person, written to the database's tags.",
+        description=(
+            f"Owning team or person, written to the database's tags: at most {OWNER_MAX_LENGTH} "
+            f"{_TAG_CHARACTERS_IN_WORDS}. {_TRIMMING_IN_WORDS}"
+        ),
         examples=["payments-team"],
     )
     purpose: StrictStr | None = Field(
         default=None,
-        description="What the database is for, written to the PR and the tags.",
+        description=(
+            f"What the database is for, written to the PR and the tags: at most {PURPOSE_MAX_LENGTH} "
+            f"{_TAG_CHARACTERS_IN_WORDS}. {_TRIMMING_IN_WORDS}"
+        ),
         examples=["order history for the checkout service"],
     )
+
+
+def _documented(rules: dict[str, JsonDict], whole: JsonDict | None = None) -> Callable[[JsonDict], None]:
+    """A model's ``json_schema_extra`` stating, in JSON Schema, the rules its validators enforce.
+
+    For the OpenAPI document only: pydantic does not check these keywords, so every refusal still
+    comes from the validators, in the words every frontend shows. Each rule goes on its field's
+    own schema (beside ``null`` when the field is optional). Only what is asked for carries them:
+    answers show what was accepted then, and a word reserved later must not make them invalid.
+    """
+
+    def document(schema: JsonDict) -> None:
+        properties = cast(JsonDict, schema["properties"])
+        for name, rule in rules.items():
+            field = cast(JsonDict, properties[name])
+            branches = cast(list[JsonDict], field.get("anyOf", [field]))
+            next(branch for branch in branches if branch != {"type": "null"}).update(rule)
+        schema.update(whole or {})
+
+    return document
+
+
+DATABASE_NAME_RULE: JsonDict = {
+    "pattern": naming.DATABASE_NAME_PATTERN,
+    "maxLength": naming.DATABASE_NAME_MAX_LENGTH,
+    "not": {"enum": [*sorted(RESERVED_NAMES)]},
+}
 
 
 class ProvisionRequest(RequestFields):
     """What a person asks for. Strict: unknown fields, wrong types and invalid values are rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented(
+            {
+                "database_name": DATABASE_NAME_RULE,
+                "owner": {"pattern": tag_value_pattern(OWNER_MAX_LENGTH)},
+                "purpose": {"pattern": tag_value_pattern(PURPOSE_MAX_LENGTH)},
+                "ttl_days": {"minimum": 1, "maximum": DEFAULT_POLICY.max_days},
+            },
+            # ttl_days is for dev only: a prod request that gives one is refused.
+            {
+                "if": {"properties": {"environment": {"const": Environment.PROD.value}}},
+                "then": {"properties": {"ttl_days": {"type": "null"}}},
+            },
+        ),
+    )
 
     ttl_days: StrictInt | None = Field(
         default=None,
         description=(
-            "Dev only: days until the database expires and is decommissioned (default DEV_TTL_DAYS, "
-            "30; at most MAX_DEV_TTL_DAYS, 90). Prod databases do not expire: a 400 there."
+            f"Dev only: days until the database expires and is decommissioned (default DEV_TTL_DAYS, "
+            f"{DEFAULT_POLICY.default_days}; at most MAX_DEV_TTL_DAYS, {DEFAULT_POLICY.max_days}, the bound "
+            "stated here). Prod databases do not expire: a prod request with ttl_days is a 400."
         ),
         examples=[14],
     )
@@ -114,19 +198,54 @@ class ProvisionRequest(RequestFields):
         return naming.module_name(self.database_name)
 
 
+def _per_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) -> str:
+    return "; ".join(
+        f"{environment.value}: {', '.join(str(v) for v in values(policy))}"
+        for environment, policy in ENVIRONMENT_POLICY.items()
+    )
+
+
+def _in_any_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) -> list[JsonValue]:
+    return sorted({value for policy in ENVIRONMENT_POLICY.values() for value in values(policy)})
+
+
+def _classes(policy: EnvironmentPolicy) -> tuple[str, ...]:
+    return policy.instance_classes
+
+
+def _sizes(policy: EnvironmentPolicy) -> tuple[int, ...]:
+    return policy.storage_sizes
+
+
 class ResizeRequest(BaseModel):
     """A change of a database's size; what is left out stays as it is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The schema lists every environment's values; the environment's policy decides (400).
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented(
+            {
+                "instance_class": {"enum": _in_any_environment(_classes)},
+                "allocated_storage": {"enum": _in_any_environment(_sizes)},
+            }
+        ),
+    )
 
     instance_class: StrictStr | None = Field(
         default=None,
-        description="The new instance class, one of the environment policy's (GET /databases: the current).",
+        description=(
+            "The new instance class, one of the environment policy's "
+            f"({_per_environment(_classes)}); GET /databases shows the current one."
+        ),
         examples=["db.t3.small"],
     )
     allocated_storage: StrictInt | None = Field(
         default=None,
-        description="The new storage in GiB, one of the environment policy's, more than now (it only grows).",
+        description=(
+            "The new storage in GiB, one of the environment policy's "
+            f"({_per_environment(_sizes)}), more than now (it only grows)."
+        ),
         examples=[50],
     )
 
@@ -134,9 +253,32 @@ class ResizeRequest(BaseModel):
 class DecommissionRequest(BaseModel):
     """The end of a database: its name typed again, so nobody deletes one by a slip."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra=_documented({"confirm": DATABASE_NAME_RULE})
+    )
 
-    confirm: StrictStr = Field(description="The database's name, typed again.", examples=["orders"])
+    confirm: StrictStr = Field(
+        description="The database's name, typed again: the database_name of the path.", examples=["orders"]
+    )
+
+
+class ExtendRequest(BaseModel):
+    """A dev database kept longer: how many days from today (no pull request: the expiry is ours)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented({"ttl_days": {"minimum": 1, "maximum": DEFAULT_POLICY.max_days}}),
+    )
+
+    ttl_days: StrictInt | None = Field(
+        default=None,
+        description=(
+            f"Days from today (UTC) it should live: default DEV_TTL_DAYS ({DEFAULT_POLICY.default_days}), "
+            f"at most MAX_DEV_TTL_DAYS ({DEFAULT_POLICY.max_days}), and later than its current expiry."
+        ),
+        examples=[30],
+    )
 
 
 _Model = TypeVar("_Model", bound=BaseModel)

@@ -99,22 +99,30 @@ def _http_error(error: HttpError) -> Response[Any]:
     return _json(error.status, error_body(error.message, error.errors))
 
 
-@_on(RequestUnsupportedContentType)
-def _unsupported(_error: RequestUnsupportedContentType) -> Response[Any]:
+def _envelope_refusal() -> Response[Any] | None:
+    """The answer to a wrong key or body envelope, for errors raised before the route runs.
+
+    Powertools validates (and parses) the body before the route's own checks; a request those
+    checks refuse gets their answer, whatever the validation made of it.
+    """
     try:
         check_envelope(app.current_event, get_container().settings)
     except HttpError as error:
         return _http_error(error)
+    return None
+
+
+@_on(RequestUnsupportedContentType)
+def _unsupported(_error: RequestUnsupportedContentType) -> Response[Any]:
+    refusal = _envelope_refusal()
+    if refusal is not None:
+        return refusal
     return _json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, error_body("The body must be JSON"))  # pragma: no cover
 
 
 @_on(RequestValidationError)
 def _invalid(error: RequestValidationError) -> Response[Any]:
-    try:
-        check_envelope(app.current_event, get_container().settings)
-    except HttpError as envelope_error:
-        return _http_error(envelope_error)
-    return _refused(ValidationFailed(_field_problems(error)))
+    return _envelope_refusal() or _refused(ValidationFailed(_field_problems(error)))
 
 
 def _field_problems(error: RequestValidationError) -> list[FieldError]:
@@ -156,6 +164,14 @@ def _no_route(_error: NotFoundError) -> Response[Any]:
 
 @_on(Exception)
 def _unexpected(error: Exception) -> Response[Any]:
+    # Powertools' body parsing fails on some bodies this API refuses anyway (multipart/form-data
+    # without a boundary raises ValueError): those get the refusal, not a 500.
+    try:
+        refusal = _envelope_refusal()
+    except Exception:  # the envelope cannot be checked either (the same fault): a 500 it is
+        refusal = None
+    if refusal is not None:
+        return refusal
     logger.exception("unexpected error")
     return _json(HTTPStatus.INTERNAL_SERVER_ERROR, error_body("Internal error; it has been logged"))
 

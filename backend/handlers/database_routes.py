@@ -1,5 +1,6 @@
 """Day 2: ``GET /databases`` (the inventory), ``POST /databases/{environment}/{database_name}/resize``
-and ``.../decommission``, through the same intake as a new database."""
+and ``.../decommission``, through the same intake as a new database; ``.../extend`` (a dev
+database's expiry, no pull request)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from backend.container import get_container
-from backend.domain import DecommissionRequest, Environment, ResizeRequest, Source
+from backend.domain import DecommissionRequest, Environment, ExtendRequest, ResizeRequest, Source
 from backend.handlers.http import caller, check_envelope
 from backend.handlers.openapi import (
-    CHANGE_RESPONSES,
     DATABASES_RESPONSES,
+    DECOMMISSION_RESPONSES,
+    EXTEND_RESPONSES,
+    RESIZE_RESPONSES,
     SECURITY,
     AcceptedResponse,
     DatabaseList,
     DatabaseView,
+    ExpiryView,
 )
 from backend.handlers.request_routes import IdempotencyKey, accepted, require_json_object
 
@@ -51,7 +55,7 @@ def list_databases(environment: Annotated[Environment | None, Query()] = None) -
     "/databases/<environment>/<database_name>/resize",
     summary="Resize a database",
     description="A new instance class and/or more storage, from the environment policy's values.",
-    responses=CHANGE_RESPONSES,
+    responses=RESIZE_RESPONSES,
     security=SECURITY,
     tags=["databases"],
 )
@@ -82,7 +86,7 @@ def resize_database(
         "Prod: a first one turns deletion protection off; once applied, the deleting one opens by "
         "itself. The module's final snapshot is kept."
     ),
-    responses=CHANGE_RESPONSES,
+    responses=DECOMMISSION_RESPONSES,
     security=SECURITY,
     tags=["databases"],
 )
@@ -103,3 +107,35 @@ def decommission_database(
         idempotency_key=idempotency_key,
     )
     return accepted(submission)
+
+
+@router.post(
+    "/databases/<environment>/<database_name>/extend",
+    summary="Keep a dev database longer",
+    description=(
+        "Moves its expiry to ttl_days from today (default DEV_TTL_DAYS). No pull request: the expiry "
+        "lives in the request store. The reminder before the new date is sent again."
+    ),
+    responses=EXTEND_RESPONSES,
+    security=SECURITY,
+    tags=["databases"],
+)
+def extend_database(
+    environment: EnvironmentPath,
+    database_name: DatabaseNamePath,
+    extension: Annotated[ExtendRequest, Body(embed=False, media_type=JSON)],
+) -> Response[ExpiryView]:
+    check_envelope(router.current_event, get_container().settings)
+    require_json_object()
+    database = get_container().expiry.extend(
+        environment,
+        database_name,
+        requested_by=caller(router.current_event),
+        source=Source.API,
+        data=extension,
+    )
+    assert database.expires_on is not None
+    body = ExpiryView(
+        database_name=database.database_name, environment=database.environment, expires_on=database.expires_on
+    )
+    return Response(status_code=200, content_type=JSON, body=body)

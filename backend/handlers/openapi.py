@@ -7,15 +7,24 @@ answers. Powertools turns them and the routes into the OpenAPI document served a
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import content_types
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.domain import Action, Environment, RequestFields, RequestRecord, RequestStatus, Source, Step
-from backend.handlers.http import API_KEY_HEADER, IDEMPOTENCY_HEADER
+from backend.domain import (
+    Action,
+    Environment,
+    FieldError,
+    RequestFields,
+    RequestRecord,
+    RequestStatus,
+    Source,
+    Step,
+)
+from backend.handlers.http import API_KEY_HEADER, IDEMPOTENCY_HEADER, error_body
 from backend.services.inventory import InventoryEntry
 
 if TYPE_CHECKING:
@@ -28,6 +37,10 @@ API_DESCRIPTION = (
     "its status is available at the status_url of the 202 answer."
 )
 API_KEY_SCHEME = "ApiKeyAuth"
+API_KEY_DESCRIPTION = (
+    "In AWS, a key of the API Gateway usage plan (the gateway checks it and throttles per key); "
+    "the local stack (make run) takes API_KEY, local-dev-key unless set."
+)
 SECURITY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 
 
@@ -46,6 +59,12 @@ class ErrorResponse(BaseModel):
     )
 
 
+EXPIRES_ON = (
+    "Dev databases: the day (UTC) it expires and is decommissioned unless extended "
+    "(POST /databases/dev/{database_name}/extend); null in prod."
+)
+
+
 class AcceptedResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,6 +78,7 @@ class AcceptedResponse(BaseModel):
         description="accepted (queued), or awaiting_approval: a prod request waits for a named approver.",
         examples=["accepted"],
     )
+    expires_on: date | None = Field(default=None, description=EXPIRES_ON)
 
 
 class RequestView(RequestFields):
@@ -82,6 +102,10 @@ class RequestView(RequestFields):
     approved_at: datetime | None = Field(default=None, description="ISO 8601, UTC")
     denied_by: str | None = Field(default=None, description="The approver who denied it.")
     denied_at: datetime | None = Field(default=None, description="ISO 8601, UTC")
+    expires_on: date | None = Field(
+        default=None,
+        description="A dev create: the expiry it asked for (GET /databases has the current one).",
+    )
 
     @classmethod
     def of(cls, record: RequestRecord) -> RequestView:
@@ -115,6 +139,7 @@ class DatabaseView(BaseModel):
     allocated_storage: int = Field(description="GiB")
     requested_by: str
     created_at: datetime = Field(description="ISO 8601, UTC")
+    expires_on: date | None = Field(description=EXPIRES_ON)
     last_request: LastRequest
 
     @classmethod
@@ -128,10 +153,21 @@ class DatabaseView(BaseModel):
             allocated_storage=database.allocated_storage,
             requested_by=database.requested_by,
             created_at=database.created_at,
+            expires_on=database.expires_on,
             last_request=LastRequest(
                 request_id=last.request_id, action=last.action, status=last.status, pr_url=last.pr_url
             ),
         )
+
+
+class ExpiryView(BaseModel):
+    """``POST /databases/{environment}/{database_name}/extend``: the database's new expiry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_name: str
+    environment: Environment
+    expires_on: date = Field(description="The day (UTC) it now expires.")
 
 
 class DatabaseList(BaseModel):
@@ -140,56 +176,251 @@ class DatabaseList(BaseModel):
     databases: list[DatabaseView]
 
 
-def _answer(description: str, model: type[BaseModel]) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": model}}}
+# Example ids: what an answer says for one request. tests/integration/pipeline/test_api_contract.py
+# sends each example's request and checks the API answers exactly this (ids aside).
+EXAMPLE_REQUEST_ID = "5f0c9c1e-8f2a-4c55-9a55-2d1d8f3b7a10"
+EXAMPLE_MESSAGE_ID = "0b6f7a52-3c0e-4d1a-9d4e-6c1f2a3b4c5d"
 
 
-def _error(description: str) -> OpenAPIResponse:
-    return _answer(description, ErrorResponse)
+def _example(summary: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "value": value}
+
+
+def _refusal(summary: str, message: str, *errors: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    return _example(summary, error_body(message, [FieldError(*error) for error in errors], **extra))
+
+
+def _answer(
+    description: str, model: type[BaseModel], examples: dict[str, dict[str, Any]] | None = None
+) -> OpenAPIResponse:
+    content: OpenAPIResponseContentModel = {"model": model}
+    if examples:
+        content["examples"] = examples
+    return {"description": description, "content": {content_types.APPLICATION_JSON: content}}
+
+
+def _error(description: str, **examples: dict[str, Any]) -> OpenAPIResponse:
+    return _answer(description, ErrorResponse, examples)
 
 
 AUTH_ERRORS: dict[int, OpenAPIResponse] = {
-    400: _error("Invalid input (a query parameter); nothing was changed"),
-    401: _error(f"The {API_KEY_HEADER} header is missing"),
-    403: _error(f"The {API_KEY_HEADER} header is wrong"),
+    401: _error(
+        f"The {API_KEY_HEADER} header is missing",
+        missing_key=_refusal(
+            "No key sent",
+            "Missing API key",
+            (API_KEY_HEADER, f"send your API key in the {API_KEY_HEADER} header"),
+        ),
+    ),
+    403: _error(
+        f"The {API_KEY_HEADER} header is wrong",
+        wrong_key=_refusal(
+            "A key that is not valid", "Wrong API key", (API_KEY_HEADER, "this API key is not valid")
+        ),
+    ),
 }
 
+_ACCEPTED = AcceptedResponse(
+    message="Request accepted",
+    request_id=EXAMPLE_REQUEST_ID,
+    sns_message_id=EXAMPLE_MESSAGE_ID,
+    status_url=f"/requests/{EXAMPLE_REQUEST_ID}",
+    status=RequestStatus.ACCEPTED,
+)
+# A new dev database expires (DEV_TTL_DAYS after the request); a change's answer has no expiry.
+_ACCEPTED_DEV_CREATE = _ACCEPTED.model_copy(update={"expires_on": date(2026, 12, 26)})
+_ALREADY_REQUESTED = "A dev database orders is already requested or exists"
+_KEY_REUSED = "this Idempotency-Key was already used for a different request; use a new key"
+
 SUBMIT_RESPONSES: dict[int, OpenAPIResponse] = {
-    202: _answer("Accepted: recorded and queued; a pull request follows", AcceptedResponse),
+    202: _answer(
+        "Accepted: recorded and queued; a pull request follows",
+        AcceptedResponse,
+        {"accepted": _example("A new dev database", _ACCEPTED_DEV_CREATE.model_dump(mode="json"))},
+    ),
+    400: _error(
+        "Invalid input, one entry per field; nothing was changed. Besides what the request schema "
+        "states, database_name must not be a reserved word of MySQL or PostgreSQL.",
+        reserved_word=_refusal(
+            "A reserved word as the name",
+            "Invalid request",
+            (
+                "database_name",
+                "database_name 'select' is a reserved word in MySQL or PostgreSQL; choose another name",
+            ),
+        ),
+        several_fields=_refusal(
+            "Every wrong field at once",
+            "Invalid request",
+            ("database_name", "database_name must start with a lowercase letter (a-z)"),
+            ("database_engine", "database_engine must be one of mysql, postgres (got 'oracle')"),
+        ),
+        idempotency_key=_refusal(
+            f"An {IDEMPOTENCY_HEADER} with a space",
+            "Invalid request",
+            (
+                IDEMPOTENCY_HEADER,
+                "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces",
+            ),
+        ),
+    ),
     **AUTH_ERRORS,
-    400: _error("Invalid input, one entry per field; nothing was changed"),
-    409: _error("This database is already requested or exists in that environment"),
-    413: _error("The body is larger than the API accepts"),
-    415: _error("The body is not JSON (send Content-Type: application/json)"),
-    422: _error(f"The {IDEMPOTENCY_HEADER} was already used with a different request"),
-    503: _error("The request could not be queued; nothing was recorded, try again"),
+    409: _error(
+        "This database is already requested or exists in that environment",
+        already_requested=_refusal(
+            "The name is taken in that environment",
+            _ALREADY_REQUESTED,
+            ("database_name", _ALREADY_REQUESTED),
+            existing_request_id=EXAMPLE_REQUEST_ID,
+        ),
+    ),
+    413: _error(
+        "The body is larger than the API accepts",
+        too_large=_refusal(
+            "A body over the limit", "The body is too large", ("body", "the body must be at most 16384 bytes")
+        ),
+    ),
+    415: _error(
+        "The body is not JSON (send Content-Type: application/json)",
+        not_json=_refusal(
+            "Form data",
+            "The body must be JSON",
+            ("Content-Type", "send Content-Type: application/json (got application/x-www-form-urlencoded)"),
+        ),
+    ),
+    422: _error(
+        f"The {IDEMPOTENCY_HEADER} was already used with a different request",
+        key_reused=_refusal("The same key, another body", _KEY_REUSED, (IDEMPOTENCY_HEADER, _KEY_REUSED)),
+    ),
+    503: {
+        **_error(
+            "The request could not be queued; nothing was recorded, try again",
+            queue_unavailable=_refusal(
+                "The queue is down",
+                "The request queue is not available right now; nothing was recorded. Try again shortly.",
+            ),
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
 }
 
 GET_RESPONSES: dict[int, OpenAPIResponse] = {
     200: _answer("The request", RequestView),
+    400: _error(
+        "The request_id is longer than any request id; nothing was looked up",
+        too_long=_refusal(
+            "A 65-character id",
+            "Invalid request",
+            ("request_id", "request_id: String should have at most 64 characters"),
+        ),
+    ),
     **AUTH_ERRORS,
-    404: _error("No request with that id"),
+    404: _error(
+        "No request with that id", unknown=_refusal("An unknown id", f"No request {EXAMPLE_REQUEST_ID}")
+    ),
 }
 
-CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
-    202: _answer("Accepted: recorded and queued; a pull request follows", AcceptedResponse),
-    **AUTH_ERRORS,
-    400: _error("Invalid input, outside the environment policy or no change; nothing was changed"),
-    404: _error("No such database in that environment"),
-    409: _error("Its create pull request is not merged yet, or another change of it is in flight"),
-    413: _error("The body is larger than the API accepts"),
-    415: _error("The body is not JSON (send Content-Type: application/json)"),
-    422: _error(f"The {IDEMPOTENCY_HEADER} was already used with a different request"),
-    503: _error("The request could not be queued; nothing was recorded, try again"),
-}
+_NOT_CREATED_YET = (
+    "The dev database orders is not created yet (its request is accepted); change it once its pull "
+    "request is merged"
+)
+
+
+CHANGE_404 = _error(
+    "No such database in that environment",
+    no_such_database=_refusal("Nothing by that name", "There is no dev database orders"),
+)
+
+
+def _change_responses(description_400: str, **examples_400: dict[str, Any]) -> dict[int, OpenAPIResponse]:
+    """The answers of a change of an existing database (resize, decommission)."""
+    return {
+        202: _answer(
+            "Accepted: recorded and queued; a pull request follows",
+            AcceptedResponse,
+            {"accepted": _example("A change", _ACCEPTED.model_dump(mode="json"))},
+        ),
+        400: _error(description_400, **examples_400),
+        **AUTH_ERRORS,
+        404: CHANGE_404,
+        409: _error(
+            "Its create pull request is not merged yet, or another change of it is in flight",
+            not_created_yet=_refusal(
+                "Its pull request is still open",
+                _NOT_CREATED_YET,
+                ("database_name", _NOT_CREATED_YET),
+                existing_request_id=EXAMPLE_REQUEST_ID,
+            ),
+        ),
+        413: SUBMIT_RESPONSES[413],
+        415: SUBMIT_RESPONSES[415],
+        422: SUBMIT_RESPONSES[422],
+        503: SUBMIT_RESPONSES[503],
+    }
+
+
+RESIZE_RESPONSES = _change_responses(
+    "Invalid input, outside the environment policy or no change; nothing was changed",
+    outside_policy=_refusal(
+        "A prod instance class in dev",
+        "Invalid request",
+        (
+            "instance_class",
+            "instance_class must be one of db.t3.micro, db.t3.small, db.t3.medium in this environment",
+        ),
+    ),
+)
+
+DECOMMISSION_RESPONSES = _change_responses(
+    "Invalid input, or the confirmation is not the database's name; nothing was changed",
+    wrong_confirmation=_refusal(
+        "Another name typed",
+        "Invalid request",
+        ("confirm", "type the database's name, orders, to confirm its decommission"),
+    ),
+)
 
 DATABASES_RESPONSES: dict[int, OpenAPIResponse] = {
     200: _answer("Databases, by environment and name", DatabaseList),
+    400: _error(
+        "A query parameter is not one of its values; nothing was looked up",
+        environment=_refusal(
+            "environment=staging",
+            "Invalid request",
+            ("environment", "environment: Input should be 'dev' or 'prod'"),
+        ),
+    ),
     **AUTH_ERRORS,
+}
+
+EXTEND_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: _answer(
+        "Extended: the new expiry (no pull request: the expiry lives in the request store)", ExpiryView
+    ),
+    400: _error(
+        "Invalid input: a prod database (it does not expire), days out of range, or not later than "
+        "its current expiry; nothing was changed"
+    ),
+    **AUTH_ERRORS,
+    404: CHANGE_404,
+    409: _error("Its expiry changed meanwhile (another extension); look again"),
+    413: SUBMIT_RESPONSES[413],
+    415: SUBMIT_RESPONSES[415],
 }
 
 LIST_RESPONSES: dict[int, OpenAPIResponse] = {
     200: _answer("Requests, newest first", RequestList),
+    400: _error(
+        "A query parameter is out of its bounds; nothing was looked up",
+        limit=_refusal(
+            "limit=0", "Invalid request", ("limit", "limit: Input should be greater than or equal to 1")
+        ),
+    ),
     **AUTH_ERRORS,
 }
 
@@ -204,9 +435,29 @@ def document(app: APIGatewayRestResolver) -> str:
         title=API_TITLE,
         version=API_VERSION,
         description=API_DESCRIPTION,
-        security_schemes={API_KEY_SCHEME: APIKey(name=API_KEY_HEADER, in_=APIKeyIn.header)},
+        security_schemes={
+            API_KEY_SCHEME: APIKey(name=API_KEY_HEADER, in_=APIKeyIn.header, description=API_KEY_DESCRIPTION)
+        },
     )
-    return json.dumps(_without_powertools_validation_answers(json.loads(generated)), indent=2)
+    document = _without_powertools_validation_answers(json.loads(generated))
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            _parameters_without_null(operation)
+            operation["responses"] = dict(sorted(operation.get("responses", {}).items()))
+    return json.dumps(document, indent=2)
+
+
+def _parameters_without_null(operation: dict[str, Any]) -> None:
+    """An optional parameter is left out, never sent as null: drop the ``null`` Powertools lists
+    beside its type (``str | None = None``), keeping the keywords about the value."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        branches = schema.get("anyOf", [])
+        kept = [branch for branch in branches if branch != {"type": "null"}]
+        if parameter.get("required") or len(kept) != 1 or len(kept) == len(branches):
+            continue
+        del schema["anyOf"]
+        parameter["schema"] = {**kept[0], **schema}
 
 
 def _without_powertools_validation_answers(document: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.metrics import MetricUnit
 
 from backend.container import get_container
-from backend.domain import FieldError, NotFound, ProvisionRequest, Source, ValidationFailed
+from backend.domain import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    FieldError,
+    NotFound,
+    ProvisionRequest,
+    Source,
+    ValidationFailed,
+)
 from backend.handlers.http import IDEMPOTENCY_HEADER, caller, check_envelope
 from backend.handlers.openapi import (
     GET_RESPONSES,
@@ -33,7 +41,12 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias=IDEMPOTENCY_HEADER,
-        description="Same key and body -> the same request (no second one); same key, other body -> 422.",
+        description=(
+            "Same key and body -> the same request (no second one); same key, other body -> 422. "
+            "Printable ASCII without spaces (a UUID, a ULID, a hash)."
+        ),
+        # Documented here, checked by the intake (so its 400 says it in the intake's words).
+        json_schema_extra={"pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
     ),
 ]
 
@@ -53,6 +66,7 @@ def accepted(submission: Submission) -> Response[AcceptedResponse]:
             sns_message_id=submission.sns_message_id,
             status_url=f"/requests/{submission.request_id}",
             status=submission.record.status,
+            expires_on=submission.record.expires_on,
         ),
     )
 
@@ -111,8 +125,10 @@ def get_request(
     tags=["requests"],
 )
 def list_requests(
-    requested_by: Annotated[str | None, Query(max_length=128)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    requested_by: Annotated[
+        str | None, Query(max_length=128, description="Only this caller's: an API key id or a Slack user id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many")] = 20,
 ) -> Response[RequestList]:
     check_envelope(router.current_event, get_container().settings)
     store = get_container().store

@@ -109,6 +109,8 @@ def cmd_submit(client: Client, args: argparse.Namespace) -> int:
         payload["owner"] = args.owner
     if args.purpose:
         payload["purpose"] = args.purpose
+    if args.ttl_days is not None:
+        payload["ttl_days"] = args.ttl_days
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
     status, data = client.api("POST", "/provision-rds", payload, **headers)
     if status != 202:
@@ -180,6 +182,36 @@ def cmd_change(client: Client, args: argparse.Namespace) -> int:
         raise CliError(_explain_error(status, data))
     _print_json(data)
     return 0
+
+
+def cmd_extend(client: Client, args: argparse.Namespace) -> int:
+    """POST /databases/{environment}/{database_name}/extend: a dev database kept longer (no PR)."""
+    payload = {} if args.ttl_days is None else {"ttl_days": args.ttl_days}
+    path = f"/databases/{args.environment}/{args.database_name}/extend"
+    status, data = client.api("POST", path, payload)
+    if status != 200:
+        raise CliError(_explain_error(status, data))
+    print(f"{args.environment}/{args.database_name} now expires on {data['expires_on']}")
+    return 0
+
+
+def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
+    """What the daily schedule has the sweeper do, at ``--now`` (default: now)."""
+    status, data = client.api("POST", "/_local/sweep", {"now": args.now} if args.now else {})
+    if status != 200 or not isinstance(data, dict):
+        raise CliError(_explain_error(status, data))
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"swept at {data['now']}")
+    for result in data["expiries"]:
+        detail = f" ({result['detail']})" if result["detail"] else ""
+        print(f"  {result['database']} expires {result['expires_on']}: {result['outcome']}{detail}")
+    for request_id in data["approvals_timed_out"]:
+        print(f"  request {request_id}: rejected, no approver decided in time")
+    if not data["expiries"] and not data["approvals_timed_out"]:
+        print("  nothing due")
+    return 1 if data["failed"] else 0
 
 
 def cmd_status(client: Client, args: argparse.Namespace) -> int:
@@ -469,6 +501,7 @@ def _requests_commands(commands: Commands) -> None:
     submit.add_argument("--owner")
     submit.add_argument("--purpose")
     submit.add_argument("--idempotency-key")
+    submit.add_argument("--ttl-days", type=int, metavar="DAYS", help="dev: days until it expires")
     submit.add_argument(
         "--wait", type=float, default=0, metavar="SECONDS", help="wait up to SECONDS for the pull request"
     )
@@ -493,6 +526,18 @@ def _database_commands(commands: Commands) -> None:
     decommission.add_argument("database_name")
     decommission.add_argument("environment", help="dev or prod")
     decommission.add_argument("--confirm", required=True, metavar="NAME", help="the database's name, again")
+    extend = commands.add_parser("extend", help="keep a dev database longer (its expiry moves; no PR)")
+    extend.add_argument("database_name")
+    extend.add_argument("environment", help="dev (prod databases do not expire)")
+    extend.add_argument("--ttl-days", type=int, metavar="DAYS", help="days from today (default DEV_TTL_DAYS)")
+    sweep = commands.add_parser(
+        "sweep",
+        help="run the daily sweep now, or as at --now: expiry reminders and decommissions, approval timeouts",
+    )
+    sweep.add_argument(
+        "--now", metavar="ISO8601", help="the moment to sweep as, e.g. 2026-12-24 or 2026-12-24T07:00Z"
+    )
+    sweep.add_argument("--json", action="store_true")
 
 
 def _review_commands(commands: Commands) -> None:
@@ -577,6 +622,8 @@ HANDLERS: dict[str, Handler] = {
     "databases": lambda client, args, _settings: cmd_databases(client, args),
     "resize": lambda client, args, _settings: cmd_change(client, args),
     "decommission": lambda client, args, _settings: cmd_change(client, args),
+    "extend": lambda client, args, _settings: cmd_extend(client, args),
+    "sweep": lambda client, args, _settings: cmd_sweep(client, args),
     "prs": lambda client, args, _settings: cmd_prs(client, args),
     "merge": lambda client, args, _settings: cmd_review(client, args),
     "close": lambda client, args, _settings: cmd_review(client, args),

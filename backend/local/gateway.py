@@ -116,6 +116,11 @@ LAMBDA_ROUTES: tuple[tuple[str, str, str], ...] = (
         "/databases/{environment}/{database_name}/decommission",
         "api",
     ),
+    (
+        "/databases/<environment>/<database_name>/extend",
+        "/databases/{environment}/{database_name}/extend",
+        "api",
+    ),
 )
 
 

@@ -7,10 +7,11 @@ the expiry and so starts both over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -29,12 +30,14 @@ from backend.domain import (
     DatabaseRecord,
     DecommissionRequest,
     Environment,
+    ExtendRequest,
     FieldError,
     NotFound,
     ProvisionerError,
     RetryableError,
     Source,
     ValidationFailed,
+    parse_as,
 )
 from backend.domain.access import check_may_change
 from backend.domain.expiry import EXPIRY_REQUESTER, ExpiryDue, ExpiryPolicy
@@ -178,13 +181,14 @@ class ExpiryService:
         *,
         requested_by: str,
         source: Source,
-        ttl_days: int | None = None,
+        data: Mapping[str, Any] | ExtendRequest | None = None,
     ) -> DatabaseRecord:
         """Move a dev database's expiry to ``ttl_days`` (default the policy's) from today; no PR.
 
         Raises NotFound, NotAllowed (Slack: only its requester or a platform admin), ValidationFailed
         (it does not expire, or the days are out of range) or AlreadyRequested (extended meanwhile).
         """
+        wanted = data if isinstance(data, ExtendRequest) else parse_as(ExtendRequest, data or {})
         database = self._store.get_database(environment, database_name)
         if database is None:
             raise NotFound(f"There is no {environment} database {database_name}")
@@ -193,7 +197,7 @@ class ExpiryService:
             raise ValidationFailed(
                 [FieldError("ttl_days", f"{database_name} is a {environment} database: it does not expire")]
             )
-        new = self.policy.extended(database.expires_on, self._clock().date(), ttl_days)
+        new = self.policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
         updated = self._store.extend_expiry(database, new)
         logger.info(
             "expiry extended",

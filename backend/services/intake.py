@@ -22,6 +22,8 @@ from aws_lambda_powertools import Logger
 from backend.adapters.queue import ProvisionMessage, RequestTopic
 from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, fingerprint
 from backend.domain import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
     Action,
     DatabaseRecord,
     DecommissionRequest,
@@ -50,8 +52,7 @@ from backend.services.approvals import ApprovalService
 
 logger = Logger(child=True)
 
-# Printable ASCII without spaces, like the keys clients generate (UUIDs, ULIDs, hashes).
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ class IntakeService:
                 [
                     FieldError(
                         "Idempotency-Key",
-                        "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces",
+                        f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII "
+                        "characters without spaces",
                     )
                 ]
             )

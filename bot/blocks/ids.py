@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from backend.adapters.slack_blocks import COMMAND
 from backend.services.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID
+from backend.services.expiry import DECOMMISSION_NOW_ACTION_ID, EXTEND_TTL_ACTION_ID
 
-__all__ = ["APPROVE_ACTION_ID", "COMMAND", "DENY_ACTION_ID"]
+__all__ = [
+    "APPROVE_ACTION_ID",
+    "COMMAND",
+    "DECOMMISSION_NOW_ACTION_ID",
+    "DENY_ACTION_ID",
+    "EXTEND_TTL_ACTION_ID",
+]
 
 MODAL_CALLBACK_ID = "provision_rds"
 OPEN_MODAL_ACTION_ID = "open_provision_modal"

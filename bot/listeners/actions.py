@@ -10,7 +10,16 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.domain import DatabaseRecord, NotAllowed, NotFound, QueueUnavailable
+from backend.domain import (
+    AlreadyRequested,
+    DatabaseRecord,
+    NotAllowed,
+    NotFound,
+    QueueUnavailable,
+    Source,
+    ValidationFailed,
+)
+from backend.services.expiry import extended
 from bot import blocks
 from bot.services import services_of
 
@@ -56,10 +65,35 @@ def open_decommission_modal(
     ack()
 
 
+def extend_ttl(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    """The reminder's "Keep it" button: the expiry moves (no PR) and the reminder says until when."""
+    ack()
+    environment, name = blocks.parse_key(str(body["actions"][0].get("value", "")))
+    user = body["user"]["id"]
+    try:
+        database = services_of(context).expiry.extend(
+            environment, name, requested_by=user, source=Source.SLACK
+        )
+    except (NotAllowed, NotFound, ValidationFailed, AlreadyRequested) as refused:
+        logger.info("extension of %s/%s refused: %s", environment, name, refused.message)
+        _refuse(client, body, refused.message)
+        return
+    container = body.get("container") or {}
+    if container.get("channel_id") and container.get("message_ts"):
+        client.chat_update(
+            channel=container["channel_id"], ts=container["message_ts"], **extended(database, by=user)
+        )
+
+
 def register(app: App) -> None:
     app.action(blocks.OPEN_MODAL_ACTION_ID)(open_provision_modal)
     app.action(blocks.RESIZE_ACTION_ID)(open_resize_modal)
     app.action(blocks.DECOMMISSION_ACTION_ID)(open_decommission_modal)
+    # The expiry reminder's buttons: keep it longer, or the decommission form right away.
+    app.action(blocks.EXTEND_TTL_ACTION_ID)(extend_ttl)
+    app.action(blocks.DECOMMISSION_NOW_ACTION_ID)(open_decommission_modal)
     register_approvals(app)
 
 

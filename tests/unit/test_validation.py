@@ -194,6 +194,7 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ("owner newline", with_(owner="team\nEvil = 1"), "owner", TAG_CHARS),
     ("owner markdown link", with_(owner="[click](http://x)"), "owner", TAG_CHARS),
     ("owner too long", with_(owner="o" * 65), "owner", "at most 64 characters (got 65)"),
+    ("owner padded with a no-break space", with_(owner="\xa0payments"), "owner", TAG_CHARS),
     ("owner int", with_(owner=42), "owner", NOT_STRING),
     ("purpose interpolation", with_(purpose="cache ${var.x}"), "purpose", TAG_CHARS),
     ("purpose backslash", with_(purpose="a\\b"), "purpose", TAG_CHARS),
@@ -238,7 +239,10 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_owner_and_purpose_are_trimmed_and_blank_means_absent() -> None:
-    request = parse_request(with_(owner="  payments  ", purpose="   "))
+    request = parse_request(with_(owner="  payments  ", purpose=" \t\r\n"))
+    pasted = parse_request(with_(owner="\tpayments\r\n", purpose=" " + "p" * 256 + "\n"))
 
     assert request.owner == "payments"
     assert request.purpose is None
+    assert pasted.owner == "payments"
+    assert pasted.purpose == "p" * 256

@@ -185,6 +185,7 @@ def test_only_the_slack_and_github_endpoints_skip_the_api_key(template):
         ("/databases", "get"): True,
         ("/databases/{environment}/{database_name}/resize", "post"): True,
         ("/databases/{environment}/{database_name}/decommission", "post"): True,
+        ("/databases/{environment}/{database_name}/extend", "post"): True,
         ("/slack/events", "post"): False,
         ("/github/webhook", "post"): False,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -79,7 +80,10 @@ def test_the_inventory_lists_databases_from_their_pull_request_until_decommissio
     pipeline.run_worker()
     (item,) = databases(pipeline, "dev")
 
-    assert item | {"created_at": None} == {
+    assert (
+        item["expires_on"] == (date.fromisoformat(item["created_at"][:10]) + timedelta(days=30)).isoformat()
+    )
+    assert item | {"created_at": None, "expires_on": None} == {
         "database_name": "orders",
         "database_engine": "mysql",
         "environment": "dev",
@@ -87,6 +91,7 @@ def test_the_inventory_lists_databases_from_their_pull_request_until_decommissio
         "allocated_storage": 20,
         "requested_by": "api",
         "created_at": None,
+        "expires_on": None,
         "last_request": {
             "request_id": accepted.json["request_id"],
             "action": "create",

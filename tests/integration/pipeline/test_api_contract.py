@@ -6,6 +6,9 @@ Every answer is also checked against the OpenAPI document the API serves.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,8 +17,15 @@ from openapi_spec_validator import validate as validate_spec
 
 from backend.adapters.queue import ProvisionMessage
 from backend.container import set_container
+from backend.domain import IDEMPOTENCY_KEY_PATTERN
+from backend.domain.naming import DATABASE_NAME_MAX_LENGTH, DATABASE_NAME_PATTERN
+from backend.domain.requests import OWNER_MAX_LENGTH, PURPOSE_MAX_LENGTH, tag_value_pattern
+from backend.domain.reserved import RESERVED_NAMES
 from backend.handlers import api
+from backend.handlers.openapi import EXAMPLE_REQUEST_ID
 from backend.local.events import LambdaContext, apigw_proxy_event
+from backend.local.openapi import PUBLISHED
+from tests.integration.lifecycle.test_day2 import created
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
@@ -189,6 +199,20 @@ def test_a_body_that_is_not_json_is_a_415(pipeline: Pipeline, openapi, content_t
     nothing_changed(pipeline)
 
 
+@pytest.mark.parametrize(
+    ("api_key", "status"), [("test-api-key", 415), (None, 401)], ids=["with-key", "no-key"]
+)
+def test_multipart_without_a_boundary_is_refused_not_a_500(pipeline: Pipeline, openapi, api_key, status):
+    # Powertools' body parsing raises ValueError on it before the route's own checks run.
+    answer = pipeline.post(
+        json.dumps(ORDERS), headers={"Content-Type": "multipart/form-data"}, api_key=api_key
+    )
+
+    assert answer.status == status
+    conforms(openapi, "POST", "/provision-rds", answer)
+    nothing_changed(pipeline)
+
+
 def test_json_with_a_charset_is_json(pipeline: Pipeline):
     assert pipeline.post(ORDERS, headers={"Content-Type": "application/json; charset=utf-8"}).status == 202
 
@@ -270,11 +294,22 @@ def test_the_api_serves_its_openapi_document(pipeline: Pipeline, openapi):
     validate_spec(served)
     assert served == openapi
     assert served["info"]["title"] == "rds-provisioner"
-    assert served["components"]["securitySchemes"]["ApiKeyAuth"] == {
+    scheme = served["components"]["securitySchemes"]["ApiKeyAuth"]
+    assert {k: scheme[k] for k in ("type", "in", "name")} == {
         "type": "apiKey",
         "in": "header",
         "name": "X-Api-Key",
     }
+    assert "local-dev-key" in scheme["description"]
+
+
+def test_the_published_document_is_the_one_the_api_serves(pipeline: Pipeline):
+    served = call_api("GET", "/openapi.json", api_key=None)
+
+    assert served.status == 200
+    assert PUBLISHED.read_text() == served.body + "\n", (
+        f"{PUBLISHED.relative_to(PUBLISHED.parents[1])} differs from the served document: run make openapi"
+    )
 
 
 def test_the_document_describes_every_answer_the_contract_names(openapi):
@@ -303,3 +338,238 @@ def test_the_document_describes_every_answer_the_contract_names(openapi):
     } <= set(view["properties"])
     # Validation errors are answered 400 in this API's format, so no Powertools 422 remains.
     assert "HTTPValidationError" not in openapi["components"]["schemas"]
+
+
+def test_the_request_schema_states_the_rules_the_api_enforces(openapi):
+    request = openapi["components"]["schemas"]["ProvisionRequest"]
+    name = request["properties"]["database_name"]
+    assert name["pattern"] == DATABASE_NAME_PATTERN
+    assert name["maxLength"] == DATABASE_NAME_MAX_LENGTH
+    assert set(name["not"]["enum"]) == RESERVED_NAMES
+    assert "MySQL or PostgreSQL reserves" in name["description"]
+    for field, limit in (("owner", OWNER_MAX_LENGTH), ("purpose", PURPOSE_MAX_LENGTH)):
+        (text,) = [b for b in request["properties"][field]["anyOf"] if b.get("type") == "string"]
+        assert text["pattern"] == tag_value_pattern(limit)
+    for field in ("database_engine", "environment"):
+        ref = request["properties"][field]["$ref"].rsplit("/", 1)[-1]
+        assert openapi["components"]["schemas"][ref]["enum"]
+    (key,) = openapi["paths"]["/provision-rds"]["post"]["parameters"]
+    assert key["schema"]["pattern"] == IDEMPOTENCY_KEY_PATTERN
+    # Answers show what was accepted then: a word reserved later must not make them invalid.
+    assert "not" not in openapi["components"]["schemas"]["RequestView"]["properties"]["database_name"]
+
+
+def _resolve(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _inputs(openapi: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every input of every operation: parameters, and the properties of JSON bodies."""
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                yield f"{where} {parameter['in']} {parameter['name']}", parameter["schema"]
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                body = _resolve(openapi, media["schema"])
+                assert body.get("additionalProperties") is False, f"{where}: unknown body fields are rejected"
+                for name, schema in body.get("properties", {}).items():
+                    yield f"{where} body {name}", schema
+
+
+def _unbounded(openapi: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    schema = _resolve(openapi, schema)
+    if "anyOf" in schema:
+        outer = {key: value for key, value in schema.items() if key != "anyOf"}
+        return [found for branch in schema["anyOf"] for found in _unbounded(openapi, {**outer, **branch})]
+    if "enum" in schema or "const" in schema:
+        return []
+    kind = schema.get("type")
+    if kind == "string" and not {"pattern", "maxLength", "format"} & set(schema):
+        return ["a string without pattern, maxLength or format"]
+    if kind in {"integer", "number"} and not {"minimum", "maximum"} <= set(schema):
+        return ["a number without minimum and maximum"]
+    if kind == "array" and "maxItems" not in schema:
+        return ["an array without maxItems"]
+    return []
+
+
+def test_every_input_the_document_lists_is_bounded(openapi):
+    # What the API enforces is in the document: an input with no bound there is either unchecked
+    # by the API or a rule the document does not tell (routes and fields added later included).
+    inputs = dict(_inputs(openapi))
+    assert len(inputs) >= 9
+    problems = {where: found for where, schema in inputs.items() if (found := _unbounded(openapi, schema))}
+    assert problems == {}
+
+
+# --- the documented examples are what the API answers -------------------------------------------
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _ids_masked(value: Any) -> Any:
+    """``value`` with its ids and dates (an expiry is today's date plus days) masked."""
+    return json.loads(_DATE.sub("<date>", _UUID.sub("<id>", json.dumps(value))))
+
+
+# Inputs of a call each operation would accept (a database that may not exist aside).
+PATH_VALUES = {"request_id": EXAMPLE_REQUEST_ID, "environment": "dev", "database_name": "orders"}
+BODIES: dict[str, Any] = {
+    "POST /provision-rds": ORDERS,
+    "POST /databases/{environment}/{database_name}/resize": {"allocated_storage": 50},
+    "POST /databases/{environment}/{database_name}/decommission": {"confirm": "orders"},
+    "POST /databases/{environment}/{database_name}/extend": {"ttl_days": 60},
+}
+
+
+def call(
+    operation: str, *, body: Any = None, path_values: dict[str, str] | None = None, **kwargs: Any
+) -> ApiAnswer:
+    """``operation`` ("METHOD /template") called with its path's values filled in."""
+    method, template = operation.split(" ", 1)
+    values = {**PATH_VALUES, **(path_values or {})}
+    names = re.findall(r"{(\w+)}", template)
+    return call_api(
+        method,
+        template.format(**values),
+        body=body if body is not None else BODIES.get(operation),
+        resource=template,
+        path_parameters={name: values[name] for name in names} or None,
+        **kwargs,
+    )
+
+
+def _valid_call(operation: str, _pipeline: Pipeline | None = None, **kwargs: Any) -> ApiAnswer:
+    """A call of ``operation`` the API would accept (but for what ``kwargs`` change)."""
+    return call(operation, **kwargs)
+
+
+SUBMIT = "POST /provision-rds"
+GET = "GET /requests/{request_id}"
+LIST = "GET /requests"
+DATABASES = "GET /databases"
+RESIZE = "POST /databases/{environment}/{database_name}/resize"
+DECOMMISSION = "POST /databases/{environment}/{database_name}/decommission"
+EXTEND = "POST /databases/{environment}/{database_name}/extend"
+Example = Callable[[Pipeline], ApiAnswer]
+
+
+def _after(first: Callable[[Pipeline], object], then: Example) -> Example:
+    def both(pipeline: Pipeline) -> ApiAnswer:
+        first(pipeline)
+        return then(pipeline)
+
+    return both
+
+
+def _queue_down(then: Example) -> Example:
+    def down(pipeline: Pipeline) -> ApiAnswer:
+        missing_topic = pipeline.resources.topic_arn + "-missing"
+        set_container(make_container(pipeline.resources, requests_topic_arn=missing_topic))
+        try:
+            return then(pipeline)
+        finally:
+            set_container(pipeline.container)
+
+    return down
+
+
+def _created(pipeline: Pipeline) -> None:
+    """The dev database orders, created, merged and applied."""
+    created(pipeline)
+
+
+def _key_used(pipeline: Pipeline) -> None:
+    """The dev database orders created, and the key job-42 used for another request."""
+    created(pipeline)
+    assert pipeline.post({**ORDERS, "database_name": "billing"}, idempotency_key="job-42").status == 202
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+EXAMPLE_REQUESTS: dict[tuple[str, str, str], Example] = {
+    (SUBMIT, "202", "accepted"): lambda p: p.post(ORDERS),
+    (SUBMIT, "400", "reserved_word"): lambda p: p.post({**ORDERS, "database_name": "select"}),
+    (SUBMIT, "400", "several_fields"): lambda p: p.post(
+        {**ORDERS, "database_name": "Orders", "database_engine": "oracle"}
+    ),
+    (SUBMIT, "400", "idempotency_key"): lambda p: p.post(ORDERS, idempotency_key="job 42"),
+    (SUBMIT, "409", "already_requested"): _after(lambda p: p.post(ORDERS), lambda p: p.post(ORDERS)),
+    (SUBMIT, "413", "too_large"): lambda p: p.post({**ORDERS, "purpose": "p" * 16_384}),
+    (SUBMIT, "415", "not_json"): lambda p: p.post("database_name=orders", headers=FORM),
+    (SUBMIT, "422", "key_reused"): _after(
+        lambda p: p.post(ORDERS, idempotency_key="job-42"),
+        lambda p: p.post({**ORDERS, "environment": "prod"}, idempotency_key="job-42"),
+    ),
+    (SUBMIT, "503", "queue_unavailable"): _queue_down(lambda p: p.post(ORDERS)),
+    (GET, "400", "too_long"): lambda p: p.get("r" * 65),
+    (GET, "404", "unknown"): lambda p: p.get(EXAMPLE_REQUEST_ID),
+    (LIST, "400", "limit"): lambda p: call(LIST, query_string="limit=0"),
+    (DATABASES, "400", "environment"): lambda p: call(DATABASES, query_string="environment=staging"),
+    (RESIZE, "400", "outside_policy"): _after(
+        _created, lambda p: call(RESIZE, body={"instance_class": "db.r5.large"})
+    ),
+    (DECOMMISSION, "400", "wrong_confirmation"): _after(
+        _created, lambda p: call(DECOMMISSION, body={"confirm": "order"})
+    ),
+    **{
+        (operation, status, name): partial(_valid_call, operation, api_key=key)
+        for operation in (SUBMIT, GET, LIST, DATABASES, RESIZE, DECOMMISSION, EXTEND)
+        for status, name, key in (("401", "missing_key", None), ("403", "wrong_key", "wrong-key"))
+    },
+    **{
+        (operation, status, name): example
+        for operation in (RESIZE, DECOMMISSION)
+        for status, name, example in (
+            ("202", "accepted", _after(_created, partial(_valid_call, operation))),
+            ("404", "no_such_database", partial(_valid_call, operation)),
+            ("409", "not_created_yet", _after(lambda p: p.post(ORDERS), partial(_valid_call, operation))),
+            ("413", "too_large", partial(_valid_call, operation, body={"padding": "p" * 16_384})),
+            ("415", "not_json", partial(_valid_call, operation, body="confirm=orders", headers=FORM)),
+            (
+                "422",
+                "key_reused",
+                _after(_key_used, partial(_valid_call, operation, headers={"Idempotency-Key": "job-42"})),
+            ),
+            ("503", "queue_unavailable", _after(_created, _queue_down(partial(_valid_call, operation)))),
+        )
+    },
+    (EXTEND, "404", "no_such_database"): partial(_valid_call, EXTEND),
+    (EXTEND, "413", "too_large"): partial(_valid_call, EXTEND, body={"padding": "p" * 16_384}),
+    (EXTEND, "415", "not_json"): partial(_valid_call, EXTEND, body="ttl_days=60", headers=FORM),
+}
+
+
+def _documented_examples(openapi: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
+    return {
+        (f"{method.upper()} {path}", status, name): example["value"]
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        for status, answer in operation["responses"].items()
+        for media in answer.get("content", {}).values()
+        for name, example in media.get("examples", {}).items()
+    }
+
+
+def test_every_documented_example_has_a_request_here(openapi):
+    assert set(_documented_examples(openapi)) == set(EXAMPLE_REQUESTS)
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "name"), list(EXAMPLE_REQUESTS), ids=[" ".join(key) for key in EXAMPLE_REQUESTS]
+)
+def test_each_documented_example_is_what_the_api_answers(
+    pipeline: Pipeline, openapi, operation, status, name
+):
+    documented = _documented_examples(openapi)[(operation, status, name)]
+    method, path = operation.split(" ", 1)
+
+    answer = EXAMPLE_REQUESTS[(operation, status, name)](pipeline)
+
+    assert answer.status == int(status)
+    conforms(openapi, method, path, answer)
+    assert _ids_masked(answer.json) == _ids_masked(documented)

@@ -90,8 +90,23 @@ def test_failure_says_why_and_what_next(client: WebClient, slack_api: SlackApiSt
 def test_api_requests_get_no_slack_message(client: WebClient, slack_api: SlackApiStandIn):
     api_notifier = notifier(client)
     api_notifier.notify(record(source=Source.API, requested_by="api-key:ci", slack_channel=None))
-    api_notifier.notify(record(source=Source.API, status=RequestStatus.FAILED, error="boom"))
+    api_notifier.notify(
+        record(source=Source.API, status=RequestStatus.FAILED, error="boom", slack_channel=None)
+    )
     assert slack_api.calls == []
+
+
+def test_a_request_whose_conversation_is_known_is_answered_there(
+    client: WebClient, slack_api: SlackApiStandIn
+):
+    # The sweeper's decommission of an expired database (requested by "ttl") continues the
+    # conversation its expiry message began in the requester's DM.
+    notifier(client).notify(
+        record(source=Source.SCHEDULE, requested_by="ttl", slack_channel="D0OWNER", slack_thread_ts="1.2")
+    )
+
+    [posted] = slack_api.calls_to("chat.postMessage")
+    assert (posted["channel"], posted["thread_ts"]) == ("D0OWNER", "1.2")
 
 
 def test_a_429_is_retried_after_retry_after(client: WebClient, slack_api: SlackApiStandIn):
