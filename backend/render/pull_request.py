@@ -10,7 +10,7 @@ from backend.domain.policy import engine_defaults, policy_for
 from backend.render.terraform import checkov_skips
 
 _ENGINE_NAMES = {Engine.MYSQL: "MySQL", Engine.POSTGRES: "PostgreSQL"}
-_SOURCE_NAMES = {Source.SLACK: "Slack", Source.API: "the HTTP API"}
+_SOURCE_NAMES = {Source.SLACK: "Slack", Source.API: "the HTTP API", Source.SCHEDULE: "the expiry sweep"}
 _FOOTER = "_Opened by rds-provisioner._"
 
 Table = list[tuple[str, str]]
@@ -47,6 +47,17 @@ def _request_rows(record: RequestRecord) -> Table:
         ("Purpose", _code(request.purpose) if request.purpose else "not given"),
         ("Requested by", f"{_code(record.requested_by)} via {_SOURCE_NAMES[record.source]}"),
         ("Request id", _code(record.request_id)),
+        *(
+            [
+                (
+                    "Expires",
+                    f"{record.expires_on:%Y-%m-%d} "
+                    "(dev: the daily sweep decommissions it then unless extended)",
+                )
+            ]
+            if record.expires_on
+            else []
+        ),
         *(
             [("Approved by", f"{_code(record.approved_by)} at {record.approved_at:%Y-%m-%d %H:%M} UTC")]
             if record.approved_by and record.approved_at

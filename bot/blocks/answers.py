@@ -63,6 +63,11 @@ def dm_confirmation(record: RequestRecord) -> Message:
             f"*Resize:* `{before.instance_class}` -> `{sizing.instance_class}`, "
             f"{before.allocated_storage} GiB -> {sizing.allocated_storage} GiB"
         )
+    if record.expires_on:
+        details.append(
+            f"*Expires:* {record.expires_on:%a %d %b %Y} (a dev database; I'll remind you "
+            "before, and you can keep it longer)"
+        )
     if record.owner:
         details.append(f"*Owner:* {escape(record.owner)}")
     if record.purpose:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,40 @@ def test_rdsctl_databases_is_empty_on_a_fresh_stack(tmp_path: Path) -> None:
         assert "no databases yet" in _ok(stack.rdsctl("databases"))
     finally:
         stack.kill()
+
+
+def test_expiry_through_rdsctl_sweep_remind_extend_decommission_and_approval_timeouts(
+    approving_stack: StackProcess,
+) -> None:
+    stack = approving_stack
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    today = datetime.now(UTC).date()
+    submitted = _json(_ok(stack.rdsctl("submit", name, "postgres", "dev", "--ttl-days", "2")))
+    assert submitted["expires_on"] == (today + timedelta(days=2)).isoformat()
+    _ok(stack.rdsctl("merge", _number(stack.wait_for_status(submitted["request_id"]))))
+    _ok(stack.rdsctl("applied", "dev", f"terraform/envs/dev/rds_{name}.tf"))
+
+    def line_for(out: str) -> str:
+        return next(line for line in out.splitlines() if f"dev/{name} " in line)
+
+    assert line_for(_ok(stack.rdsctl("sweep", "--now", today.isoformat()))).endswith("reminded (api)")
+    assert "already_done" in line_for(_ok(stack.rdsctl("sweep", "--now", today.isoformat())))
+
+    extended = _ok(stack.rdsctl("extend", name, "dev", "--ttl-days", "5"))
+    assert f"dev/{name} now expires on {(today + timedelta(days=5)).isoformat()}" in extended
+
+    expiry_day = (today + timedelta(days=5)).isoformat()
+    swept = line_for(_ok(stack.rdsctl("sweep", "--now", f"{expiry_day}T07:00:00Z")))
+    assert "decommission_requested" in swept
+    request_id = swept.rsplit("(", 1)[1].rstrip(")")
+    assert "already_done" in line_for(_ok(stack.rdsctl("sweep", "--now", f"{expiry_day}T08:00:00Z")))
+    decommission = stack.wait_for_status(request_id)
+    assert (decommission["action"], decommission["requested_by"]) == ("decommission", "ttl")
+    branch = branch_name("dev", name, step="decommission", request_id=request_id)
+    assert stack.git("cat-file", "-e", f"{branch}:terraform/envs/dev/rds_{name}.tf").returncode != 0
+
+    waiting = _json(_ok(stack.rdsctl("submit", f"vault_{uuid.uuid4().hex[:8]}", "mysql", "prod")))
+    later = (datetime.now(UTC) + timedelta(hours=73)).isoformat()
+    timed_out = _ok(stack.rdsctl("sweep", "--now", later))
+    assert f"request {waiting['request_id']}: rejected, no approver decided in time" in timed_out
+    assert stack.api("GET", f"/requests/{waiting['request_id']}")[1]["status"] == "rejected"

@@ -17,7 +17,7 @@ import inspect
 import pkgutil
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -43,8 +43,11 @@ from backend.domain import (
     ValidationFailed,
     policy_for,
 )
+from backend.domain.expiry import ExpiryPolicy
+from backend.services.expiry import expired, extended, reminder
 from backend.services.inventory import InventoryEntry
 from backend.services.notifications import MESSAGES
+from bot.blocks import dm_confirmation
 from bot.intake_answers import INTAKE_ANSWERS
 from tests.support.block_kit import (
     assert_valid_block,
@@ -257,3 +260,18 @@ def test_an_invalid_payload_is_caught():
                 "blocks": [{"type": "divider"}],
             }
         )
+
+
+EXPIRING = [
+    _database(expires_on=NOW.date() + timedelta(days=days), requested_by=requester)
+    for days, requester in ((3, "U0REQUESTER"), (1, "api-key:ci"), (0, "U0REQUESTER"))
+] + [_database(database_name="b" * 50, owner=HOSTILE[:64], expires_on=NOW.date())]
+
+
+@pytest.mark.parametrize("database", EXPIRING, ids=lambda d: f"{d.database_name[:8]}-{d.expires_on}")
+def test_every_expiry_message_is_valid_block_kit(database: DatabaseRecord):
+    policy = ExpiryPolicy()
+    assert_valid_message(reminder(database, NOW.date(), policy))
+    assert_valid_message(extended(database, "U0REQUESTER"))
+    assert_valid_message(expired(database, "6bb2208b-b125-401e-b678-803282d03f11"))
+    assert_valid_message(dm_confirmation(_record(RequestStatus.ACCEPTED, expires_on=database.expires_on)))

@@ -11,7 +11,7 @@ import itertools
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -427,6 +427,25 @@ def test_pull_request_title_and_body_summarise_the_request() -> None:
     assert "CircleCI" in body
     for check in DEV_ONLY_CHECKS:
         assert check.check_id in body
+
+
+def test_a_dev_create_says_when_it_expires_and_every_source_is_named() -> None:
+    _, dev = pull_request_text(
+        create_record(
+            DEV_MYSQL,
+            request_id="req-9",
+            requested_by="U1",
+            source=Source.SLACK,
+            expires_on=date(2026, 12, 24),
+        )
+    )
+    assert "| Expires | 2026-12-24 (dev: the daily sweep decommissions it then unless extended) |" in dev
+    for source in Source:
+        _, body = pull_request_text(
+            create_record(PROD_POSTGRES, request_id="r", requested_by="u", source=source)
+        )
+        assert "| Requested by | `u` via " in body
+        assert "| Expires |" not in body
 
 
 def test_pull_request_body_neutralises_hostile_requester() -> None:
