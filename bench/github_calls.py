@@ -35,7 +35,7 @@ def run() -> tuple[list[Row], dict[str, Any]]:
     from backend.container import set_container
     from backend.local.resources import ensure_resources
     from backend.services.provisioner import Provisioner
-    from tests.support.aws import REGION, Pipeline, RecordingNotifier, make_container
+    from tests.support.aws import REGION, Pipeline, RecordingNotifier, call_api, make_container
     from tests.support.github_stub import STUB_TOKEN, GitHubStub
 
     counts: dict[str, int] = {}
@@ -112,6 +112,44 @@ def run() -> tuple[list[Row], dict[str, Any]]:
                             QueueUrl=resources.queue_url, ReceiptHandle=message.receipt_handle
                         )
                 deliver(label)
+            # 5./6. day 2 on the database of 1., once its PR is merged and applied: a resize
+            # (one PR updating the file) and a dev decommission (one PR deleting it).
+            created = container.store.get_database("dev", "bench_new")
+            if created is None:
+                raise RuntimeError("bench_new was not recorded")
+            create = container.store.get(created.request_id)
+            if create is None or create.pr_number is None:
+                raise RuntimeError("bench_new has no pull request")
+            github.merge_pull(create.pr_number)
+            container.lifecycle.pull_request_closed(
+                create.request_id, pr_number=create.pr_number, pr_url=create.pr_url, merged=True
+            )
+            main_file = github.files().get("terraform/envs/dev/rds_bench_new.tf")
+            container.lifecycle.applied("dev", "bench_new", main_file)
+            for label, action, body in (
+                ("resize", "resize", {"allocated_storage": 50}),
+                ("decommission (dev)", "decommission", {"confirm": "bench_new"}),
+            ):
+                change = call_api(
+                    "POST",
+                    f"/databases/dev/bench_new/{action}",
+                    body=body,
+                    resource=f"/databases/{{environment}}/{{database_name}}/{action}",
+                    path_parameters={"environment": "dev", "database_name": "bench_new"},
+                )
+                if change.status != 202:
+                    raise RuntimeError(f"{action} answered {change.status}: {change.body}")
+                deliver(label)
+                record = container.store.get(change.json["request_id"])
+                if record is None or record.pr_number is None:
+                    raise RuntimeError(f"the {action} opened no pull request")
+                github.merge_pull(record.pr_number)
+                container.lifecycle.pull_request_closed(
+                    record.request_id, pr_number=record.pr_number, pr_url=record.pr_url, merged=True
+                )
+                container.lifecycle.applied(
+                    "dev", "bench_new", github.files().get("terraform/envs/dev/rds_bench_new.tf")
+                )
             pulls = len(github.pulls)
         finally:
             set_container(None)
@@ -133,6 +171,18 @@ def run() -> tuple[list[Row], dict[str, Any]]:
             "",
             "min 1",
             "receive count 1: not known to be a redelivery",
+        ),
+    ]
+    rows += [
+        Row(
+            "github calls", "resize", counts["resize"], "", "min 5 (ref, branch, the file's sha, update, PR)"
+        ),
+        Row(
+            "github calls",
+            "decommission (dev)",
+            counts["decommission (dev)"],
+            "",
+            "min 5 (ref, branch, the file's sha, delete, PR)",
         ),
     ]
     details = {
