@@ -103,8 +103,9 @@ class DatabaseView(BaseModel):
     database_name: str
     database_engine: str
     environment: Environment
-    instance_class: str
-    allocated_storage: int = Field(description="GiB")
+    instance_class: str = Field(description="db.serverless for Aurora Serverless v2")
+    allocated_storage: int | None = Field(description="GiB; null for Aurora (its storage grows by itself)")
+    max_capacity: float | None = Field(description="ACU, Aurora Serverless v2 only (else null)")
     requested_by: str
     created_at: datetime = Field(description="ISO 8601, UTC")
     last_request: LastRequest
@@ -118,6 +119,7 @@ class DatabaseView(BaseModel):
             environment=database.environment,
             instance_class=database.instance_class,
             allocated_storage=database.allocated_storage,
+            max_capacity=database.max_capacity,
             requested_by=database.requested_by,
             created_at=database.created_at,
             last_request=LastRequest(

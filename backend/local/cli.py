@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from backend.domain.kinds import Engine
 from backend.settings import Settings
 
 NOT_RUNNING = "the local stack is not running; start it with `make run`"
@@ -365,7 +366,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
     submit = commands.add_parser("submit", help="request a database through the HTTP API")
     submit.add_argument("database_name")
-    submit.add_argument("engine", help="mysql or postgres")
+    submit.add_argument("engine", help=", ".join(engine.value for engine in Engine))
     submit.add_argument("environment", help="dev or prod")
     submit.add_argument("--owner")
     submit.add_argument("--purpose")

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from backend.adapters.slack_blocks import COMMAND
+from backend.domain import Engine, Environment
 
 __all__ = ["COMMAND"]
+
+# What the slash command takes, as its usage lines show it.
+ENGINE_CHOICES = "|".join(engine.value for engine in Engine)
+ENVIRONMENT_CHOICES = "|".join(environment.value for environment in Environment)
 
 MODAL_CALLBACK_ID = "provision_rds"
 OPEN_MODAL_ACTION_ID = "open_provision_modal"
@@ -24,12 +29,13 @@ RESIZE_CALLBACK_ID = "resize_rds"
 DECOMMISSION_CALLBACK_ID = "decommission_rds"
 INSTANCE_CLASS = "instance_class"
 ALLOCATED_STORAGE = "allocated_storage"
+MAX_CAPACITY = "max_capacity"
 CONFIRM_NAME = "confirm_name"
 RESIZE_ACTION_ID = "resize_database"
 DECOMMISSION_ACTION_ID = "decommission_database"
 
 USAGE = (
-    f"Usage: `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`, "
+    f"Usage: `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`, "
     f"`{COMMAND}` alone for a form, `{COMMAND} list`, `{COMMAND} resize <database_name> <env>`, "
     f"`{COMMAND} decommission <database_name> <env>`, `{COMMAND} status <request_id>`, `{COMMAND} help`."
 )

@@ -57,7 +57,14 @@ def test_modal_has_the_contract_ids_and_static_selects():
     assert list(by_id) == ["database_name", "database_engine", "environment", "owner", "purpose"]
     assert by_id["database_engine"]["element"]["type"] == "static_select"
     assert by_id["environment"]["element"]["type"] == "static_select"
-    assert {o["value"] for o in by_id["database_engine"]["element"]["options"]} == {"mysql", "postgres"}
+    engines = by_id["database_engine"]["element"]["options"]
+    assert [o["value"] for o in engines] == ["postgres", "mysql", "aurora-postgresql", "aurora-mysql"]
+    assert [o["text"]["text"] for o in engines] == [
+        "PostgreSQL",
+        "MySQL",
+        "Aurora PostgreSQL",
+        "Aurora MySQL",
+    ]
     assert {o["value"] for o in by_id["environment"]["element"]["options"]} == {"dev", "prod"}
     assert by_id["owner"]["optional"] is True
     assert by_id["purpose"]["optional"] is True
