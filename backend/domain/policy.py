@@ -78,7 +78,9 @@ class EnvironmentPolicy:
     max_allocated_storage: int  # GiB, ceiling for storage autoscaling
     # What a resize may choose from (the create's values among them). Storage only grows.
     instance_classes: tuple[str, ...]
-    storage_sizes: tuple[int, ...]  # GiB, each at most max_allocated_storage
+    # GiB, each below max_allocated_storage: modules/rds keeps autoscaling on, so the ceiling must
+    # leave a resized database room to grow (terraform refuses the file otherwise).
+    storage_sizes: tuple[int, ...]
     backup_retention_period: int  # days
     multi_az: bool
     # Every database.
@@ -108,7 +110,7 @@ ENVIRONMENT_POLICY: Mapping[Environment, EnvironmentPolicy] = {
     Environment.DEV: EnvironmentPolicy(
         instance_class="db.t3.micro",
         allocated_storage=20,
-        max_allocated_storage=100,
+        max_allocated_storage=200,
         instance_classes=("db.t3.micro", "db.t3.small", "db.t3.medium"),
         storage_sizes=(20, 50, 100),
         backup_retention_period=7,
@@ -133,7 +135,7 @@ ENVIRONMENT_POLICY: Mapping[Environment, EnvironmentPolicy] = {
     Environment.PROD: EnvironmentPolicy(
         instance_class="db.t3.medium",
         allocated_storage=50,
-        max_allocated_storage=500,
+        max_allocated_storage=1000,
         instance_classes=("db.t3.medium", "db.t3.large", "db.m5.large", "db.m5.xlarge", "db.r5.large"),
         storage_sizes=(50, 100, 200, 500),
         backup_retention_period=30,

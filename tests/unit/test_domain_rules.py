@@ -208,3 +208,12 @@ def test_aurora_resize_stays_within_the_policy() -> None:
     assert _refusal(Engine.AURORA_MYSQL, Environment.DEV, DEV_CLUSTER, max_capacity="4") == {
         "max_capacity": "max_capacity must be a number"
     }
+
+
+@pytest.mark.parametrize("environment", list(Environment), ids=str)
+def test_every_storage_size_leaves_autoscaling_room_to_grow(environment: Environment) -> None:
+    """modules/rds refuses max_allocated_storage <= allocated_storage, so the largest size a resize
+    offers must stay below the ceiling (the day-2 plans found 100 GiB = 100 GiB in dev)."""
+    policy = policy_for(environment)
+    assert all(size < policy.max_allocated_storage for size in policy.storage_sizes)
+    assert policy.allocated_storage in policy.storage_sizes
