@@ -29,6 +29,7 @@ from bot.blocks.changes import (
     modal_database,
     no_such_database,
     parse_key,
+    resize_block_ids,
     resize_modal,
     resize_values,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "provision_modal",
     "queue_unavailable",
     "request_not_visible",
+    "resize_block_ids",
     "resize_modal",
     "resize_values",
     "status_message",

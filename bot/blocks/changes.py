@@ -250,6 +250,13 @@ def decommission_values(state_values: Mapping[str, Mapping[str, Mapping[str, Any
     return {"confirm": typed.strip() if isinstance(typed, str) else ""}
 
 
+def resize_block_ids(view: Mapping[str, Any]) -> tuple[str, ...]:
+    """The resize blocks a submitted modal has (Slack sends the view's blocks back): an error goes on
+    one of them, never on a block the database's modal does not show (an Aurora cluster's storage)."""
+    shown = {block.get("block_id") for block in view.get("blocks") or () if isinstance(block, Mapping)}
+    return tuple(block_id for block_id in RESIZE_BLOCK_IDS if block_id in shown) or RESIZE_BLOCK_IDS
+
+
 def change_errors(callback_id: str, errors: Sequence[FieldError]) -> dict[str, str]:
     """A change modal's inline errors, each on its block."""
     if callback_id == RESIZE_CALLBACK_ID:

@@ -64,6 +64,7 @@ NOT_PAYLOADS = {
     "resize_values",
     "decommission_values",
     "change_errors",
+    "resize_block_ids",
     "modal_database",
     "database_key",
     "parse_key",

@@ -297,3 +297,9 @@ def test_help_and_usage_name_every_engine():
         assert engine.value in blocks.USAGE
         assert engine.value in help_text
     assert "Serverless v2 (0.5-2 ACU)" in help_text
+
+
+def test_a_resize_refusal_goes_on_a_block_the_modal_shows():
+    aurora = blocks.resize_modal(aurora_database(Environment.DEV))
+    assert blocks.resize_block_ids(aurora) == ("max_capacity",)
+    assert blocks.resize_block_ids({"blocks": []}) == ("instance_class", "allocated_storage", "max_capacity")
