@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -142,6 +142,17 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _dynamodb(value: Any) -> Any:
+    """``value`` as DynamoDB takes it: numbers that are not whole (ACU) as Decimal, never float."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _dynamodb(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dynamodb(item) for item in value]
+    return value
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -178,7 +189,9 @@ class RequestStore:
         """
         database_pk = _claim_key(record.environment.value, record.database_name)
         if record.action is Action.CREATE:
-            database = DatabaseRecord.created_by(record, policy_for(record.environment).sizing)
+            database = DatabaseRecord.created_by(
+                record, policy_for(record.environment).new_sizing(record.database_engine)
+            )
             hold = self._put(self._database_item(database), condition="attribute_not_exists(pk)")
         else:
             hold = self._update(
@@ -489,22 +502,19 @@ class RequestStore:
             return self._delete(pk, condition=f"attribute_not_exists(pk) OR {holder} = :id", values=mine)
         assignments = ["#last = :id"]
         values: dict[str, Any] = dict(mine)
+        names = {"#last": f"{_DB}last_request_id", "#lock": f"{_DB}change_request_id"}
         if DatabaseEffect.RECORD_SIZING in effects and record.sizing is not None:
-            assignments += ["#class = :class", "#storage = :storage"]
-            values |= {":class": record.sizing.instance_class, ":storage": record.sizing.allocated_storage}
+            # The fields of the database's kind (storage or capacity); the others stay absent.
+            for number, (field, value) in enumerate(asdict(record.sizing).items()):
+                if value is not None:
+                    assignments.append(f"#size{number} = :size{number}")
+                    names[f"#size{number}"] = f"{_DB}{field}"
+                    values[f":size{number}"] = value
         return self._update(
             pk,
             "SET " + ", ".join(assignments) + " REMOVE #lock",
             condition="attribute_exists(pk) AND #lock = :id",
-            names={
-                "#last": f"{_DB}last_request_id",
-                "#lock": f"{_DB}change_request_id",
-                **(
-                    {"#class": f"{_DB}instance_class", "#storage": f"{_DB}allocated_storage"}
-                    if ":class" in values
-                    else {}
-                ),
-            },
+            names=names,
             values=values,
         )
 
@@ -726,11 +736,11 @@ class RequestStore:
     ) -> dict[str, Any]:
         put: dict[str, Any] = {
             "TableName": self._name,
-            "Item": dict(item),
+            "Item": _dynamodb(dict(item)),
             "ConditionExpression": condition,
         }
         if values:
-            put["ExpressionAttributeValues"] = dict(values)
+            put["ExpressionAttributeValues"] = _dynamodb(dict(values))
         return {"Put": put}
 
     def _update(
@@ -751,7 +761,7 @@ class RequestStore:
         if names:
             update["ExpressionAttributeNames"] = dict(names)
         if values:
-            update["ExpressionAttributeValues"] = dict(values)
+            update["ExpressionAttributeValues"] = _dynamodb(dict(values))
         return {"Update": update}
 
     def _delete(
@@ -761,7 +771,7 @@ class RequestStore:
         if condition:
             delete["ConditionExpression"] = condition
         if values:
-            delete["ExpressionAttributeValues"] = dict(values)
+            delete["ExpressionAttributeValues"] = _dynamodb(dict(values))
         return {"Delete": delete}
 
     def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:

@@ -15,7 +15,7 @@ from backend.domain.errors import (
     RetryableError,
     ValidationFailed,
 )
-from backend.domain.kinds import Engine, Environment, Source
+from backend.domain.kinds import Engine, EngineFamily, Environment, Source
 from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, Sizing, engine_defaults, policy_for
 from backend.domain.requests import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -45,6 +45,7 @@ __all__ = [
     "DatabaseRecord",
     "DecommissionRequest",
     "Engine",
+    "EngineFamily",
     "Environment",
     "ExtendRequest",
     "FieldError",

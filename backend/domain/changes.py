@@ -3,8 +3,13 @@ when a database can be changed at all (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, replace
+from typing import Any
+
 from backend.domain.errors import AlreadyRequested, FieldError, ValidationFailed
-from backend.domain.policy import EnvironmentPolicy, Sizing
+from backend.domain.kinds import Engine
+from backend.domain.policy import SERVERLESS_INSTANCE_CLASS, EnvironmentPolicy, Sizing, capacity_text
 from backend.domain.requests import DatabaseRecord, DecommissionRequest, RequestRecord, ResizeRequest
 from backend.domain.statuses import RequestStatus
 
@@ -29,43 +34,59 @@ def check_changeable(database: DatabaseRecord, create: RequestRecord | None) -> 
         )
 
 
-def resized(policy: EnvironmentPolicy, current: Sizing, wanted: ResizeRequest) -> Sizing:
-    """The size ``wanted`` gives a database of size ``current``, or ValidationFailed saying why not."""
+# Why a size field does not apply to a database that cannot change it, for the 400's message.
+_NOT_APPLICABLE: Mapping[str, str] = {
+    "allocated_storage": "Aurora storage grows by itself",
+    "max_capacity": "only Aurora Serverless v2 databases (dev aurora-mysql, aurora-postgresql) have a "
+    "capacity range",
+    "instance_class": f"Aurora Serverless v2 runs on {SERVERLESS_INSTANCE_CLASS}, sized by its capacity "
+    "range",
+}
+# What each size field's values are counted in.
+_UNITS: Mapping[str, str] = {"allocated_storage": " (GiB)", "max_capacity": " (ACU)"}
+# Fields that can only grow: RDS cannot shrink allocated storage.
+_ONLY_GROWS = frozenset({"allocated_storage"})
+
+
+def _shown(value: str | int | float) -> str:
+    return capacity_text(value) if isinstance(value, float) else str(value)
+
+
+def resized(policy: EnvironmentPolicy, engine: Engine, current: Sizing, wanted: ResizeRequest) -> Sizing:
+    """The size ``wanted`` gives a database of ``engine`` and size ``current``, or ValidationFailed
+    saying why not. What may change, and to what, is the policy's (``resize_choices``)."""
+    choices = policy.resize_choices(engine)
+    asked: dict[str, Any] = {name: value for name, value in wanted.model_dump().items() if value is not None}
     problems: list[FieldError] = []
-    instance_class = wanted.instance_class or current.instance_class
-    storage = wanted.allocated_storage if wanted.allocated_storage is not None else current.allocated_storage
-    if wanted.instance_class is not None and wanted.instance_class not in policy.instance_classes:
-        problems.append(
-            FieldError(
-                "instance_class",
-                f"instance_class must be one of {', '.join(policy.instance_classes)} in this environment",
-            )
-        )
-    if wanted.allocated_storage is not None:
-        if wanted.allocated_storage not in policy.storage_sizes:
-            sizes = ", ".join(str(size) for size in policy.storage_sizes)
-            problems.append(
-                FieldError("allocated_storage", f"allocated_storage must be one of {sizes} (GiB)")
-            )
-        elif wanted.allocated_storage < current.allocated_storage:
+    for name, value in asked.items():
+        if name not in choices:
+            can = ", ".join(choices)
             problems.append(
                 FieldError(
-                    "allocated_storage",
+                    name,
+                    f"{name} does not apply to an {engine.value} database here: {_NOT_APPLICABLE[name]} "
+                    f"(what can change: {can})",
+                )
+            )
+        elif value not in choices[name]:
+            allowed = ", ".join(_shown(choice) for choice in choices[name])
+            problems.append(
+                FieldError(name, f"{name} must be one of {allowed}{_UNITS.get(name, '')} in this environment")
+            )
+        elif name in _ONLY_GROWS and value < asdict(current)[name]:
+            problems.append(
+                FieldError(
+                    name,
                     f"storage can only grow: it is {current.allocated_storage} GiB now "
                     f"(RDS cannot shrink allocated storage)",
                 )
             )
-    if not problems and (instance_class, storage) == (current.instance_class, current.allocated_storage):
-        problems.append(
-            FieldError(
-                "body",
-                f"nothing to change: it is already {current.instance_class} "
-                f"with {current.allocated_storage} GiB",
-            )
-        )
+    after = replace(current, **asked)
+    if not problems and after == current:
+        problems.append(FieldError("body", f"nothing to change: it is already {current.summary}"))
     if problems:
         raise ValidationFailed(problems)
-    return Sizing(instance_class, storage)
+    return after
 
 
 def check_confirmation(database_name: str, wanted: DecommissionRequest) -> None:

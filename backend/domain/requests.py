@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
@@ -17,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -89,7 +91,11 @@ class RequestFields(BaseModel):
         ),
         examples=["orders"],
     )
-    database_engine: Engine = Field(description="mysql or postgres", examples=["postgres"])
+    database_engine: Engine = Field(
+        description="mysql or postgres (an RDS DB instance), aurora-mysql or aurora-postgresql (an Aurora "
+        "cluster: Serverless v2 in dev, a writer and a reader in prod)",
+        examples=["postgres"],
+    )
     environment: Environment = Field(description="dev or prod", examples=["dev"])
     owner: StrictStr | None = Field(
         default=None,
@@ -210,7 +216,11 @@ def _in_any_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) 
 
 
 def _classes(policy: EnvironmentPolicy) -> tuple[str, ...]:
-    return policy.instance_classes
+    return policy.instance_classes + policy.aurora.instance_classes
+
+
+def _capacities(policy: EnvironmentPolicy) -> tuple[float, ...]:
+    return policy.aurora.max_capacities
 
 
 def _sizes(policy: EnvironmentPolicy) -> tuple[int, ...]:
@@ -228,6 +238,7 @@ class ResizeRequest(BaseModel):
             {
                 "instance_class": {"enum": _in_any_environment(_classes)},
                 "allocated_storage": {"enum": _in_any_environment(_sizes)},
+                "max_capacity": {"enum": _in_any_environment(_capacities)},
             }
         ),
     )
@@ -236,7 +247,8 @@ class ResizeRequest(BaseModel):
         default=None,
         description=(
             "The new instance class, one of the environment policy's "
-            f"({_per_environment(_classes)}); GET /databases shows the current one."
+            f"({_per_environment(_classes)}); GET /databases shows the current one. For Aurora, the "
+            "class of every instance of a prod cluster."
         ),
         examples=["db.t3.small"],
     )
@@ -244,9 +256,18 @@ class ResizeRequest(BaseModel):
         default=None,
         description=(
             "The new storage in GiB, one of the environment policy's "
-            f"({_per_environment(_sizes)}), more than now (it only grows)."
+            f"({_per_environment(_sizes)}), more than now (it only grows). Not for Aurora: its "
+            "storage grows by itself."
         ),
         examples=[50],
+    )
+    max_capacity: StrictFloat | None = Field(
+        default=None,
+        description=(
+            "Aurora Serverless v2 (dev aurora-mysql, aurora-postgresql) only: the new capacity maximum in "
+            f"ACU, one of the environment policy's ({_per_environment(_capacities)})."
+        ),
+        examples=[4],
     )
 
 
@@ -301,6 +322,8 @@ def _friendly(error: Mapping[str, Any], allowed_fields: str) -> FieldError:
         return FieldError(field, f"{field} must be a string")
     if kind in {"int_type", "int_parsing"}:
         return FieldError(field, f"{field} must be a whole number")
+    if kind in {"float_type", "float_parsing", "finite_number"}:
+        return FieldError(field, f"{field} must be a number")
     if kind in {"model_type", "dict_type"}:
         return FieldError("body", "the request body must be a JSON object")
     return FieldError(field, str(error.get("msg", "is invalid")))
@@ -363,26 +386,31 @@ class RequestRecord(RequestFields):
     approval_channel: str | None = None
     approval_ts: str | None = None
     # The size the database has when the request is done (a create: the policy's), and for a
-    # resize the size it had when it was asked for.
+    # resize the size it had when it was asked for (``Sizing``'s fields; storage for DB instances,
+    # capacity for Aurora Serverless v2).
     instance_class: str | None = None
     allocated_storage: int | None = None
+    max_capacity: float | None = None
     previous_instance_class: str | None = None
     previous_allocated_storage: int | None = None
     # A dev create: the day (UTC) its database expires, as asked (the database's record has the
     # current one, which an extension moves).
     expires_on: date | None = None
+    previous_max_capacity: float | None = None
 
     @property
     def sizing(self) -> Sizing | None:
-        if self.instance_class is None or self.allocated_storage is None:
+        if self.instance_class is None:
             return None
-        return Sizing(self.instance_class, self.allocated_storage)
+        return Sizing(self.instance_class, self.allocated_storage, self.max_capacity)
 
     @property
     def previous_sizing(self) -> Sizing | None:
-        if self.previous_instance_class is None or self.previous_allocated_storage is None:
+        if self.previous_instance_class is None:
             return None
-        return Sizing(self.previous_instance_class, self.previous_allocated_storage)
+        return Sizing(
+            self.previous_instance_class, self.previous_allocated_storage, self.previous_max_capacity
+        )
 
     @property
     def branch_name(self) -> str:
@@ -414,7 +442,8 @@ class DatabaseRecord(RequestFields):
     requested_by: str
     created_at: datetime
     instance_class: str
-    allocated_storage: int
+    allocated_storage: int | None = None  # GiB, DB instances only
+    max_capacity: float | None = None  # ACU, Aurora Serverless v2 only
     # The change in flight (a resize or decommission): one at a time.
     change_request_id: str | None = None
     # The newest request about it (its create, or its latest change).
@@ -429,7 +458,7 @@ class DatabaseRecord(RequestFields):
 
     @property
     def sizing(self) -> Sizing:
-        return Sizing(self.instance_class, self.allocated_storage)
+        return Sizing(self.instance_class, self.allocated_storage, self.max_capacity)
 
     @property
     def file_path(self) -> str:
@@ -447,8 +476,7 @@ class DatabaseRecord(RequestFields):
             request_id=create.request_id,
             requested_by=create.requested_by,
             created_at=create.created_at,
-            instance_class=create.sizing.instance_class if create.sizing else sizing.instance_class,
-            allocated_storage=create.sizing.allocated_storage if create.sizing else sizing.allocated_storage,
+            **asdict(create.sizing or sizing),
             last_request_id=create.request_id,
             source=create.source,
             expires_on=create.expires_on,

@@ -7,6 +7,10 @@ or type)"), plus database names each engine or RDS already uses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from backend.domain.kinds import Engine
+
 MYSQL_RESERVED: frozenset[str] = frozenset(
     """
     accessible add all alter analyze and as asc asensitive before between bigint binary blob both by
@@ -55,7 +59,14 @@ POSTGRES_SYSTEM_DATABASES: frozenset[str] = frozenset(
     {"postgres", "template0", "template1", "rdsadmin", "rdstopmgr"}
 )
 
-# A name must work on either engine so a request can never become invalid by switching engine.
-RESERVED_NAMES: frozenset[str] = (
-    MYSQL_RESERVED | POSTGRES_RESERVED | MYSQL_SYSTEM_DATABASES | POSTGRES_SYSTEM_DATABASES
-)
+# Each engine's words. Aurora MySQL and Aurora PostgreSQL speak MySQL 8.0 and PostgreSQL 16, so
+# theirs are MySQL's and PostgreSQL's.
+RESERVED_BY_ENGINE: Mapping[Engine, frozenset[str]] = {
+    Engine.MYSQL: MYSQL_RESERVED | MYSQL_SYSTEM_DATABASES,
+    Engine.POSTGRES: POSTGRES_RESERVED | POSTGRES_SYSTEM_DATABASES,
+    Engine.AURORA_MYSQL: MYSQL_RESERVED | MYSQL_SYSTEM_DATABASES,
+    Engine.AURORA_POSTGRESQL: POSTGRES_RESERVED | POSTGRES_SYSTEM_DATABASES,
+}
+
+# A name must work on every engine so a request can never become invalid by switching engine.
+RESERVED_NAMES: frozenset[str] = frozenset().union(*RESERVED_BY_ENGINE.values())

@@ -135,8 +135,9 @@ class DatabaseView(BaseModel):
     database_name: str
     database_engine: str
     environment: Environment
-    instance_class: str
-    allocated_storage: int = Field(description="GiB")
+    instance_class: str = Field(description="db.serverless for Aurora Serverless v2")
+    allocated_storage: int | None = Field(description="GiB; null for Aurora (its storage grows by itself)")
+    max_capacity: float | None = Field(description="ACU, Aurora Serverless v2 only (else null)")
     requested_by: str
     created_at: datetime = Field(description="ISO 8601, UTC")
     expires_on: date | None = Field(description=EXPIRES_ON)
@@ -151,6 +152,7 @@ class DatabaseView(BaseModel):
             environment=database.environment,
             instance_class=database.instance_class,
             allocated_storage=database.allocated_storage,
+            max_capacity=database.max_capacity,
             requested_by=database.requested_by,
             created_at=database.created_at,
             expires_on=database.expires_on,
@@ -253,7 +255,11 @@ SUBMIT_RESPONSES: dict[int, OpenAPIResponse] = {
             "Every wrong field at once",
             "Invalid request",
             ("database_name", "database_name must start with a lowercase letter (a-z)"),
-            ("database_engine", "database_engine must be one of mysql, postgres (got 'oracle')"),
+            (
+                "database_engine",
+                "database_engine must be one of mysql, postgres, aurora-mysql, aurora-postgresql "
+                "(got 'oracle')",
+            ),
         ),
         idempotency_key=_refusal(
             f"An {IDEMPOTENCY_HEADER} with a space",

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from backend.domain.kinds import Engine
 from backend.settings import Settings
 
 NOT_RUNNING = "the local stack is not running; start it with `make run`"
@@ -496,7 +497,7 @@ Commands = Any  # argparse's _SubParsersAction, which it does not export
 def _requests_commands(commands: Commands) -> None:
     submit = commands.add_parser("submit", help="request a database through the HTTP API")
     submit.add_argument("database_name")
-    submit.add_argument("engine", help="mysql or postgres")
+    submit.add_argument("engine", help=", ".join(engine.value for engine in Engine))
     submit.add_argument("environment", help="dev or prod")
     submit.add_argument("--owner")
     submit.add_argument("--purpose")

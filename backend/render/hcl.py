@@ -7,6 +7,7 @@ attribute runs are aligned the way ``terraform fmt`` aligns them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class CheckovSkip:
             raise ValueError("a checkov skip needs a one-line, printable reason")
 
 
-HclValue = str | int | bool | None | Expression | Sequence["HclValue"] | Mapping[str, "HclValue"]
+HclValue = str | int | float | bool | None | Expression | Sequence["HclValue"] | Mapping[str, "HclValue"]
 
 
 def _escape_char(char: str) -> str:
@@ -79,6 +80,13 @@ def _key(name: str) -> str:
     return name if _IDENTIFIER.fullmatch(name) else f'"{escape_string(name)}"'
 
 
+def _number(value: float) -> str:
+    """A float as an HCL number literal: ``0.5``, ``2`` (not ``2.0``, as a person writes it)."""
+    if not math.isfinite(value):
+        raise ValueError(f"HCL has no literal for {value!r}")
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def literal(value: HclValue) -> HclText:
     """``value`` as a single-line HCL expression (strings escaped and quoted)."""
     if isinstance(value, HclText):
@@ -91,6 +99,8 @@ def literal(value: HclValue) -> HclText:
         return HclText("true" if value else "false")
     if isinstance(value, int):
         return HclText(str(value))
+    if isinstance(value, float):
+        return HclText(_number(value))
     if isinstance(value, str):
         return HclText(f'"{escape_string(value)}"')
     if isinstance(value, Mapping):

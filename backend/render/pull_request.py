@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from backend.domain import RequestRecord, Sizing, Step
-from backend.domain.kinds import Engine, Source
-from backend.domain.policy import engine_defaults, policy_for
+from backend.domain.kinds import ENGINE_LABELS, Engine, EngineFamily, Source
+from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
 from backend.render.terraform import checkov_skips
 
-_ENGINE_NAMES = {Engine.MYSQL: "MySQL", Engine.POSTGRES: "PostgreSQL"}
+# What the PR calls the database's identifier, and the module its file calls.
+_IDENTIFIER_LABELS = {
+    EngineFamily.INSTANCE: "RDS identifier",
+    EngineFamily.AURORA: "Aurora cluster identifier",
+}
+_MODULES = {EngineFamily.INSTANCE: "terraform/modules/rds", EngineFamily.AURORA: "terraform/modules/aurora"}
 _SOURCE_NAMES = {Source.SLACK: "Slack", Source.API: "the HTTP API", Source.SCHEDULE: "the expiry sweep"}
 _FOOTER = "_Opened by rds-provisioner._"
 
@@ -38,11 +43,11 @@ def _request_rows(record: RequestRecord) -> Table:
         ("Database", _code(request.database_name)),
         (
             "Engine",
-            f"{_ENGINE_NAMES[request.database_engine]} {engine.engine_version} "
+            f"{ENGINE_LABELS[request.database_engine]} {engine.engine_version} "
             f"(parameter group family {_code(engine.family)})",
         ),
         ("Environment", request.environment.value),
-        ("RDS identifier", _code(request.rds_identifier)),
+        (_IDENTIFIER_LABELS[request.database_engine.family], _code(request.rds_identifier)),
         ("Owner", _code(request.owner) if request.owner else "not given"),
         ("Purpose", _code(request.purpose) if request.purpose else "not given"),
         ("Requested by", f"{_code(record.requested_by)} via {_SOURCE_NAMES[record.source]}"),
@@ -73,20 +78,54 @@ def _storage(sizing: Sizing, ceiling: int) -> str:
     )
 
 
+def _topology(policy: EnvironmentPolicy, sizing: Sizing) -> str:
+    count = policy.aurora.instance_count
+    if sizing.max_capacity is not None:
+        return (
+            f"Serverless v2: {count} {_code(sizing.instance_class)} instance, "
+            f"{policy.aurora.capacity_range(sizing.max_capacity)} (scales within the range by itself)"
+        )
+    readers = "a reader" if count == 2 else f"{count - 1} readers"
+    return (
+        f"a writer and {readers}, each {_code(sizing.instance_class)}, in different availability zones "
+        "(a reader takes over if the writer fails)"
+    )
+
+
+def _family_rows(record: RequestRecord, policy: EnvironmentPolicy, sizing: Sizing) -> Table:
+    """The rows that differ between a DB instance and an Aurora cluster."""
+    if record.database_engine.family is EngineFamily.INSTANCE:
+        return [
+            ("Instance class", _code(sizing.instance_class)),
+            ("Storage", _storage(sizing, policy.max_allocated_storage)),
+            ("Multi-AZ", _on_off(policy.multi_az)),
+        ]
+    rows = [
+        ("Instances", _topology(policy, sizing)),
+        ("Storage", "Aurora cluster storage, grows by itself; encrypted with the environment's KMS key"),
+    ]
+    if record.database_engine is Engine.AURORA_MYSQL:
+        window = policy.aurora.backtrack_window
+        rows.append(("Backtrack", f"{window // 3600} hours" if window else "off"))
+    rows.append(("AWS Backup", "the environment's backup plan" if policy.aurora.aws_backup else "not joined"))
+    return rows
+
+
 def _policy_rows(record: RequestRecord) -> Table:
     policy = policy_for(record.environment)
     engine = engine_defaults(record.database_engine)
-    sizing = record.sizing or policy.sizing
+    sizing = record.sizing or policy.new_sizing(record.database_engine)
     monitoring = f"every {policy.monitoring_interval} s" if policy.monitoring_interval else "off"
     performance_insights = (
         f"on, {policy.performance_insights_retention_period} days, KMS encrypted"
         if policy.performance_insights_enabled
         else "off"
     )
+    group = "parameter group"
+    if record.database_engine.family is EngineFamily.AURORA:
+        group = "cluster parameter group"
     return [
-        ("Instance class", _code(sizing.instance_class)),
-        ("Storage", _storage(sizing, policy.max_allocated_storage)),
-        ("Multi-AZ", _on_off(policy.multi_az)),
+        *_family_rows(record, policy, sizing),
         (
             "Automated backups",
             f"{policy.backup_retention_period} days; final snapshot on delete; tags copied to snapshots",
@@ -95,9 +134,18 @@ def _policy_rows(record: RequestRecord) -> Table:
         ("Performance Insights", performance_insights),
         ("Enhanced monitoring", monitoring),
         ("CloudWatch log exports", ", ".join(engine.enabled_cloudwatch_logs_exports)),
-        ("Network", "private subnets only, never publicly accessible; TLS required by the parameter group"),
+        ("Network", f"private subnets only, never publicly accessible; TLS required by the {group}"),
         ("Authentication", "managed master password and IAM database authentication"),
     ]
+
+
+def _outputs(record: RequestRecord) -> str:
+    module = record.request.module_name
+    names = [f"{module}_endpoint", f"{module}_master_user_secret_arn"]
+    if record.database_engine.family is EngineFamily.AURORA:
+        names.insert(1, f"{module}_reader_endpoint")
+    shown = [f"`{name}`" for name in names]
+    return ", ".join(shown[:-1]) + f" and {shown[-1]}"
 
 
 def _plan_steps(record: RequestRecord, on_merge: str, on_close: str) -> list[str]:
@@ -134,8 +182,12 @@ def _create(record: RequestRecord) -> tuple[str, str]:
     request = record.request
     env = request.environment.value
     module = request.module_name
-    engine_name = _ENGINE_NAMES[request.database_engine]
+    engine_name = ENGINE_LABELS[request.database_engine]
     title = f"Provision RDS {request.database_engine.value} database {request.database_name} ({env})"
+    family = request.database_engine.family
+    creates = f"RDS creates {_code(request.rds_identifier)}."
+    if family is EngineFamily.AURORA:
+        creates = f"RDS creates the cluster {_code(request.rds_identifier)} and its instances."
     lines = [
         f"Adds the {engine_name} database {_code(request.database_name)} to **{env}**.",
         "",
@@ -143,15 +195,15 @@ def _create(record: RequestRecord) -> tuple[str, str]:
         "",
         "### Generated file",
         "",
-        f'`{request.file_path}`: one `module "{module}"` call of `terraform/modules/rds` '
-        f"(the hardened module), with outputs `{module}_endpoint` and `{module}_master_user_secret_arn`.",
+        f'`{request.file_path}`: one `module "{module}"` call of `{_MODULES[family]}` '
+        f"(the hardened module), with outputs {_outputs(record)}.",
         "",
         f"### Environment policy ({env})",
         "",
         *_table("Setting | Value", _policy_rows(record)),
         "",
         *_skips(record),
-        *_plan_steps(record, f"RDS creates {_code(request.rds_identifier)}.", "creates nothing."),
+        *_plan_steps(record, creates, "creates nothing."),
         "### Credentials",
         "",
         "No password appears in this pull request, in CI or in the Terraform state. RDS generates "
@@ -163,6 +215,28 @@ def _create(record: RequestRecord) -> tuple[str, str]:
         _FOOTER,
     ]
     return title, "\n".join(lines) + "\n"
+
+
+def _capacity_change(record: RequestRecord, before: Sizing, after: Sizing) -> str:
+    aurora = policy_for(record.environment).aurora
+    return f"{aurora.capacity_range(before.max_capacity)} -> {aurora.capacity_range(after.max_capacity)}"
+
+
+# How a resize takes effect, per kind of database.
+_RESIZE_NOTES = {
+    EngineFamily.INSTANCE: [
+        "- Storage can only grow: RDS cannot shrink allocated storage, so a later resize cannot undo it.",
+        "- The change is applied in the next maintenance window (`apply_immediately` is off); a class "
+        "change then restarts the instance (a failover with Multi-AZ).",
+    ],
+    EngineFamily.AURORA: [
+        "- Aurora storage grows by itself; a resize changes the instances' class or the Serverless v2 "
+        "capacity range.",
+        "- A class change is applied to every instance in the next maintenance window (`apply_immediately` "
+        "is off), each instance restarting in turn; a capacity change takes effect in place, without a "
+        "restart.",
+    ],
+}
 
 
 def _resize(record: RequestRecord) -> tuple[str, str]:
@@ -177,19 +251,23 @@ def _resize(record: RequestRecord) -> tuple[str, str]:
         changes.append(("Instance class", f"{_code(before.instance_class)} -> {_code(after.instance_class)}"))
     if before.allocated_storage != after.allocated_storage:
         changes.append(("Storage", f"{before.allocated_storage} GiB -> {after.allocated_storage} GiB"))
+    if before.max_capacity != after.max_capacity:
+        changes.append(("Serverless v2 capacity", _capacity_change(record, before, after)))
+    family = request.database_engine.family
+    modifies = "RDS modifies the instance in place."
+    if family is EngineFamily.AURORA:
+        modifies = "RDS modifies the cluster's instances in place."
     lines = [
         f"Resizes {_code(request.database_name)} in **{env}** ({_code(request.rds_identifier)}).",
         "",
         *_table("Change |", changes),
         "",
-        "- Storage can only grow: RDS cannot shrink allocated storage, so a later resize cannot undo it.",
-        "- The change is applied in the next maintenance window (`apply_immediately` is off); a class "
-        "change then restarts the instance (a failover with Multi-AZ).",
+        *_RESIZE_NOTES[family],
         "",
         *_table("Request |", _request_rows(record)),
         "",
         *_skips(record),
-        *_plan_steps(record, "RDS modifies the instance in place.", "changes nothing."),
+        *_plan_steps(record, modifies, "changes nothing."),
         _FOOTER,
     ]
     return title, "\n".join(lines) + "\n"
@@ -197,10 +275,25 @@ def _resize(record: RequestRecord) -> tuple[str, str]:
 
 def _destroyed(record: RequestRecord) -> list[str]:
     identifier = record.request.rds_identifier
+    snapshot = _code(identifier + "-final")
+    if record.database_engine.family is EngineFamily.AURORA:
+        backup = policy_for(record.environment).aurora.aws_backup
+        return [
+            f"- the Aurora cluster {_code(identifier)} and its instances, its cluster parameter group, "
+            "security group and ingress rules, its enhanced monitoring role and AWS Backup selection if "
+            "it has them;",
+            f"- RDS keeps the final snapshot {snapshot} (taken on delete, tags copied); the master user "
+            "secret is deleted with the cluster"
+            + (
+                "; the AWS Backup recovery points stay in the environment's vault until their retention ends."
+                if backup
+                else "."
+            ),
+        ]
     return [
         f"- the RDS instance {_code(identifier)}, its parameter group, security group and ingress rules,"
         " and its enhanced monitoring role if it has one;",
-        f"- RDS keeps the final snapshot {_code(identifier + '-final')} (taken on delete, tags copied), "
+        f"- RDS keeps the final snapshot {snapshot} (taken on delete, tags copied), "
         "and the automated backups for their retention period; the master user secret is deleted "
         "with the instance.",
     ]

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 
-from backend.domain.kinds import Environment
+from backend.domain.kinds import Engine, EngineFamily, Environment
 from backend.domain.policy import EnvironmentPolicy, Sizing, engine_defaults, policy_for
 from backend.domain.requests import ProvisionRequest
 from backend.render import hcl
 from backend.render.hcl import CheckovSkip, Expression, HclText, HclValue
 
 TEMPLATE = "rds_database.tf.j2"
-MODULE_SOURCE = "../../modules/rds"
 AWS_TAG_VALUE_MAX_LENGTH = 256
+# The module a database's file calls, per kind of database.
+MODULE_SOURCES: Mapping[EngineFamily, str] = {
+    EngineFamily.INSTANCE: "../../modules/rds",
+    EngineFamily.AURORA: "../../modules/aurora",
+}
 
 
 @dataclass(frozen=True)
@@ -35,30 +39,57 @@ class DevOnlyCheck:
     reason: str
 
 
-# The only checks a generated file may suppress, and only in dev. Prod never gets a skip: if
-# the prod policy ever turned one of these features off, checkov would fail the pull request.
-DEV_ONLY_CHECKS: tuple[DevOnlyCheck, ...] = (
-    DevOnlyCheck(
-        "CKV_AWS_157",
-        lambda policy: not policy.multi_az,
-        "dev databases run in one AZ to halve cost; the prod policy sets multi_az = true",
+# checkov's deletion protection check: aws_db_instance's and aws_rds_cluster's.
+DELETION_PROTECTION_CHECKS: Mapping[EngineFamily, str] = {
+    EngineFamily.INSTANCE: "CKV_AWS_293",
+    EngineFamily.AURORA: "CKV_AWS_139",
+}
+_DISPOSABLE = "dev databases are disposable (a final snapshot is still taken); prod sets deletion_protection"
+_NO_ENHANCED_MONITORING = "enhanced monitoring is a prod feature; dev relies on the basic CloudWatch metrics"
+
+# The only checks a generated file may suppress, per kind of database, and only in dev. Prod never
+# gets one: if the prod policy ever turned one of these features off, checkov would fail the PR.
+DEV_ONLY_CHECKS: Mapping[EngineFamily, tuple[DevOnlyCheck, ...]] = {
+    EngineFamily.INSTANCE: (
+        DevOnlyCheck(
+            "CKV_AWS_157",
+            lambda policy: not policy.multi_az,
+            "dev databases run in one AZ to halve cost; the prod policy sets multi_az = true",
+        ),
+        DevOnlyCheck(
+            DELETION_PROTECTION_CHECKS[EngineFamily.INSTANCE],
+            lambda policy: not policy.deletion_protection,
+            _DISPOSABLE,
+        ),
+        DevOnlyCheck(
+            "CKV_AWS_353",
+            lambda policy: not policy.performance_insights_enabled,
+            "Performance Insights is a prod feature (MySQL on db.t3.micro cannot run it)",
+        ),
+        DevOnlyCheck("CKV_AWS_118", lambda policy: policy.monitoring_interval == 0, _NO_ENHANCED_MONITORING),
     ),
-    DevOnlyCheck(
-        "CKV_AWS_293",
-        lambda policy: not policy.deletion_protection,
-        "dev databases are disposable (a final snapshot is still taken); prod sets deletion_protection",
+    EngineFamily.AURORA: (
+        DevOnlyCheck(
+            DELETION_PROTECTION_CHECKS[EngineFamily.AURORA],
+            lambda policy: not policy.deletion_protection,
+            _DISPOSABLE,
+        ),
+        DevOnlyCheck(
+            "CKV_AWS_353",
+            lambda policy: not policy.performance_insights_enabled,
+            "Performance Insights is a prod feature",
+        ),
+        DevOnlyCheck("CKV_AWS_118", lambda policy: policy.monitoring_interval == 0, _NO_ENHANCED_MONITORING),
+        # checkov 3.3 passes CKV2_AWS_8 even when the module's backup selection has count = 0; the
+        # skip keeps the report truthful.
+        DevOnlyCheck(
+            "CKV2_AWS_8",
+            lambda policy: not policy.aurora.aws_backup,
+            "dev clusters join no AWS Backup plan (Aurora's own backups and the final snapshot remain); "
+            "prod joins the environment's plan",
+        ),
     ),
-    DevOnlyCheck(
-        "CKV_AWS_353",
-        lambda policy: not policy.performance_insights_enabled,
-        "Performance Insights is a prod feature (MySQL on db.t3.micro cannot run it)",
-    ),
-    DevOnlyCheck(
-        "CKV_AWS_118",
-        lambda policy: policy.monitoring_interval == 0,
-        "enhanced monitoring is a prod feature; dev relies on the basic CloudWatch metrics",
-    ),
-)
+}
 
 
 def _only_hcl(value: Any) -> Any:
@@ -107,19 +138,117 @@ def aws_tag_value(value: str) -> str:
 
 # The one check a prod file may skip, and only in the pull request that turns deletion protection
 # off so the next one can delete the database (a decommission's first step).
-UNPROTECT_CHECK = CheckovSkip(
-    "CKV_AWS_293",
-    "decommission in progress: deletion protection goes off so the next pull request can delete it",
+UNPROTECT_REASON = (
+    "decommission in progress: deletion protection goes off so the next pull request can delete it"
 )
+
+
+def unprotect_check(engine: Engine) -> CheckovSkip:
+    return CheckovSkip(DELETION_PROTECTION_CHECKS[engine.family], UNPROTECT_REASON)
 
 
 def checkov_skips(request: ProvisionRequest, *, unprotecting: bool = False) -> tuple[CheckovSkip, ...]:
     if request.environment is not Environment.DEV:
-        return (UNPROTECT_CHECK,) if unprotecting else ()
+        return (unprotect_check(request.database_engine),) if unprotecting else ()
     policy = policy_for(request.environment)
     return tuple(
-        CheckovSkip(check.check_id, check.reason) for check in DEV_ONLY_CHECKS if check.applies(policy)
+        CheckovSkip(check.check_id, check.reason)
+        for check in DEV_ONLY_CHECKS[request.database_engine.family]
+        if check.applies(policy)
     )
+
+
+Pairs = list[tuple[str, HclValue]]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What differs between the files of a DB instance and of an Aurora cluster: the attribute runs
+    that follow the identity, and the outputs (each given the module's name)."""
+
+    sizing: Callable[[EnvironmentPolicy, Engine, Sizing], Pairs]
+    resilience: Callable[[EnvironmentPolicy, Engine, bool], Pairs]
+    network: Pairs
+    # (output name suffix, description prefix, module output)
+    outputs: tuple[tuple[str, str, str], ...]
+
+
+def _instance_sizing(policy: EnvironmentPolicy, engine: Engine, size: Sizing) -> Pairs:
+    return [
+        ("instance_class", size.instance_class),
+        ("allocated_storage", size.allocated_storage),
+        ("max_allocated_storage", policy.max_allocated_storage),
+    ]
+
+
+def _instance_resilience(policy: EnvironmentPolicy, engine: Engine, deletion_protection: bool) -> Pairs:
+    return [
+        ("multi_az", policy.multi_az),
+        ("backup_retention_period", policy.backup_retention_period),
+        ("deletion_protection", deletion_protection),
+    ]
+
+
+def _cluster_sizing(policy: EnvironmentPolicy, engine: Engine, size: Sizing) -> Pairs:
+    aurora = policy.aurora
+    pairs: Pairs = [("instance_class", size.instance_class), ("instance_count", aurora.instance_count)]
+    if size.max_capacity is not None:
+        capacity = {"min_capacity": aurora.min_capacity, "max_capacity": size.max_capacity}
+        pairs.append(("serverlessv2_scaling_configuration", capacity))
+    return pairs
+
+
+def _cluster_resilience(policy: EnvironmentPolicy, engine: Engine, deletion_protection: bool) -> Pairs:
+    pairs: Pairs = [("backup_retention_period", policy.backup_retention_period)]
+    if engine is Engine.AURORA_MYSQL:  # aurora-postgresql refuses any Backtrack window but 0
+        pairs.append(("backtrack_window", policy.aurora.backtrack_window))
+    pairs.append(("deletion_protection", deletion_protection))
+    if policy.aurora.aws_backup:
+        pairs.append(("aws_backup", Expression("local.database_aws_backup")))
+    return pairs
+
+
+_SECRET_OUTPUT = (
+    "_master_user_secret_arn",
+    "Secrets Manager secret holding the master credentials of",
+    "master_user_secret_arn",
+)
+# Defined by the environment's root module (variables.tf, and network.tf via modules/environment).
+SHAPES: Mapping[EngineFamily, Shape] = {
+    EngineFamily.INSTANCE: Shape(
+        sizing=_instance_sizing,
+        resilience=_instance_resilience,
+        network=[
+            ("vpc_id", Expression("var.vpc_id")),
+            ("db_subnet_group_name", Expression("local.database_subnet_group_name")),
+            ("allowed_cidr_blocks", Expression("var.allowed_cidr_blocks")),
+            ("allowed_security_group_ids", Expression("var.allowed_security_group_ids")),
+            ("kms_key_id", Expression("local.database_kms_key_arn")),
+        ],
+        outputs=(
+            ("_endpoint", "Endpoint (host:port) of", "db_instance_endpoint"),
+            (_SECRET_OUTPUT[0], _SECRET_OUTPUT[1], "db_instance_master_user_secret_arn"),
+        ),
+    ),
+    EngineFamily.AURORA: Shape(
+        sizing=_cluster_sizing,
+        resilience=_cluster_resilience,
+        network=[
+            ("vpc_id", Expression("var.vpc_id")),
+            ("db_subnet_group_name", Expression("local.database_subnet_group_name")),
+            ("availability_zones", Expression("local.database_availability_zones")),
+            ("allowed_cidr_blocks", Expression("var.allowed_cidr_blocks")),
+            ("allowed_security_group_ids", Expression("var.allowed_security_group_ids")),
+            ("kms_key_id", Expression("local.database_kms_key_arn")),
+        ],
+        # DESIGN.md 7.7: the writer under the name every database's endpoint has, then the reader.
+        outputs=(
+            ("_endpoint", "Writer endpoint (host:port) of", "writer_endpoint"),
+            ("_reader_endpoint", "Reader endpoint (host:port) of", "reader_endpoint"),
+            _SECRET_OUTPUT,
+        ),
+    ),
+}
 
 
 def template_context(
@@ -133,8 +262,10 @@ def template_context(
     """What the template writes: the policy's values, with ``sizing`` for a resized database and
     deletion protection off when ``unprotecting`` (the first pull request of a prod decommission)."""
     policy = policy_for(request.environment)
-    size = sizing or policy.sizing
-    engine = engine_defaults(request.database_engine)
+    engine = request.database_engine
+    shape = SHAPES[engine.family]
+    size = sizing or policy.new_sizing(engine)
+    defaults = engine_defaults(engine)
     module = request.module_name
 
     tags: list[tuple[str, HclValue]] = []
@@ -146,60 +277,36 @@ def template_context(
 
     return {
         "module_name": module,
-        "module_source": MODULE_SOURCE,
+        "module_source": MODULE_SOURCES[engine.family],
         "checkov_skips": checkov_skips(request, unprotecting=unprotecting),
         "identity": [
             ("identifier", request.rds_identifier),
             ("db_name", request.database_name),
-            ("engine", engine.engine),
-            ("engine_version", engine.engine_version),
-            ("family", engine.family),
-            ("major_engine_version", engine.major_engine_version),
-            ("port", engine.port),
+            ("engine", defaults.engine),
+            ("engine_version", defaults.engine_version),
+            ("family", defaults.family),
+            ("major_engine_version", defaults.major_engine_version),
+            ("port", defaults.port),
         ],
-        "sizing": [
-            ("instance_class", size.instance_class),
-            ("allocated_storage", size.allocated_storage),
-            ("max_allocated_storage", policy.max_allocated_storage),
-        ],
-        "resilience": [
-            ("multi_az", policy.multi_az),
-            ("backup_retention_period", policy.backup_retention_period),
-            ("deletion_protection", policy.deletion_protection and not unprotecting),
-        ],
+        "sizing": shape.sizing(policy, engine, size),
+        "resilience": shape.resilience(policy, engine, policy.deletion_protection and not unprotecting),
         "observability": [
             ("performance_insights_enabled", policy.performance_insights_enabled),
             ("performance_insights_retention_period", policy.performance_insights_retention_period),
             ("monitoring_interval", policy.monitoring_interval),
-            ("enabled_cloudwatch_logs_exports", list(engine.enabled_cloudwatch_logs_exports)),
+            ("enabled_cloudwatch_logs_exports", list(defaults.enabled_cloudwatch_logs_exports)),
         ],
-        # Defined by the environment's root module (variables.tf, and network.tf via modules/environment).
-        "network": [
-            ("vpc_id", Expression("var.vpc_id")),
-            ("db_subnet_group_name", Expression("local.database_subnet_group_name")),
-            ("allowed_cidr_blocks", Expression("var.allowed_cidr_blocks")),
-            ("allowed_security_group_ids", Expression("var.allowed_security_group_ids")),
-            ("kms_key_id", Expression("local.database_kms_key_arn")),
-        ],
+        "network": shape.network,
         "tags": tags,
         "outputs": [
             {
-                "name": f"{module}_endpoint",
+                "name": f"{module}{suffix}",
                 "attributes": [
-                    ("description", f"Endpoint (host:port) of {request.rds_identifier}"),
-                    ("value", Expression(f"module.{module}.db_instance_endpoint")),
+                    ("description", f"{description} {request.rds_identifier}"),
+                    ("value", Expression(f"module.{module}.{output}")),
                 ],
-            },
-            {
-                "name": f"{module}_master_user_secret_arn",
-                "attributes": [
-                    (
-                        "description",
-                        f"Secrets Manager secret holding the master credentials of {request.rds_identifier}",
-                    ),
-                    ("value", Expression(f"module.{module}.db_instance_master_user_secret_arn")),
-                ],
-            },
+            }
+            for suffix, description, output in shape.outputs
         ],
     }
 

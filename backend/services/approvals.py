@@ -45,11 +45,11 @@ def _now() -> datetime:
 
 
 def _asked(record: RequestRecord) -> str:
-    sizing = record.sizing or policy_for(record.environment).sizing
-    size = f"`{sizing.instance_class}`, {sizing.allocated_storage} GiB"
+    sizing = record.sizing or policy_for(record.environment).new_sizing(record.database_engine)
+    size = sizing.summary
     before = record.previous_sizing
     if before is not None:
-        size = f"`{before.instance_class}`, {before.allocated_storage} GiB -> {size}"
+        size = f"{before.summary} -> {size}"
     return (
         f"*{record.action.value.capitalize()}* {describe(record)}\n"
         f"*Size:* {size}\n*Requested by:* <@{record.requested_by}> via {record.source.value}"

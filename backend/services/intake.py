@@ -120,7 +120,7 @@ class IntakeService:
         request = data if isinstance(data, ProvisionRequest) else parse_request(data)
         caller = self._caller(requested_by, source, idempotency_key)
         check_prod_access(request, requested_by, source, self._prod_allowed)
-        sizing = policy_for(request.environment).sizing
+        sizing = policy_for(request.environment).new_sizing(request.database_engine)
         expires_on = self._expiry.expires_on(request.environment, self._clock().date(), request.ttl_days)
 
         def build(request_id: str, now: datetime) -> RequestRecord:
@@ -145,7 +145,7 @@ class IntakeService:
         caller = self._caller(requested_by, source, idempotency_key)
         database = self._changeable(environment, database_name, caller)
         previous = database.sizing
-        sizing = resized(policy_for(database.environment), previous, wanted)
+        sizing = resized(policy_for(database.environment), database.database_engine, previous, wanted)
 
         def build(request_id: str, now: datetime) -> RequestRecord:
             return self._record(
@@ -234,8 +234,10 @@ class IntakeService:
             idempotency_key=caller.idempotency_key,
             instance_class=sizing.instance_class,
             allocated_storage=sizing.allocated_storage,
+            max_capacity=sizing.max_capacity,
             previous_instance_class=previous.instance_class if previous else None,
             previous_allocated_storage=previous.allocated_storage if previous else None,
+            previous_max_capacity=previous.max_capacity if previous else None,
             expires_on=expires_on,
         )
         return record.model_copy(update={"branch": record.branch_name, "file_path": record.request.file_path})

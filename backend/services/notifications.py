@@ -27,13 +27,15 @@ from backend.adapters.slack_blocks import (
     section,
 )
 from backend.domain import RequestRecord, RequestStatus, Source, Step, policy_for
+from backend.domain.kinds import EngineFamily
+from backend.domain.policy import capacity_text
 
 logger = Logger(child=True)
 
 
 # --- the messages --------------------------------------------------------------------------------
 def _pr_opened(record: RequestRecord) -> Message:
-    policy = policy_for(record.environment)
+    sizing = record.sizing or policy_for(record.environment).new_sizing(record.database_engine)
     text = f"Pull request opened for {describe(record)}"
     if record.pr_url:
         text += f": {record.pr_url}"
@@ -42,7 +44,7 @@ def _pr_opened(record: RequestRecord) -> Message:
             f"*Database:* `{record.database_name}`",
             f"*Engine:* {record.database_engine.value}",
             f"*Environment:* {record.environment.value}",
-            f"*Instance class:* `{policy.instance_class}`",
+            f"*Size:* {sizing.summary}",
         ]
     )
     return message(
@@ -92,21 +94,35 @@ def _merged(record: RequestRecord) -> Message:
     )
 
 
+def _endpoints(record: RequestRecord) -> list[tuple[str, str]]:
+    """(what, terraform output) of each endpoint: an Aurora cluster has a writer and a reader."""
+    module = record.request.module_name
+    if record.database_engine.family is EngineFamily.AURORA:
+        return [("Writer endpoint", f"{module}_endpoint"), ("Reader endpoint", f"{module}_reader_endpoint")]
+    return [("Endpoint", f"{module}_endpoint")]
+
+
 def _applied(record: RequestRecord) -> Message:
     """Where to find the new database; names of outputs and secrets only, never a secret value."""
     request = record.request
     env_dir = f"terraform/envs/{record.environment.value}"
     module = request.module_name
+    kind = "Aurora cluster" if record.database_engine.family is EngineFamily.AURORA else "RDS instance"
+    endpoints = _endpoints(record)
     text = (
-        f"Your database is ready: {describe(record)}, RDS instance `{request.rds_identifier}`. "
-        f"Endpoint: `terraform output {module}_endpoint` in {env_dir}; the master password lives "
+        f"Your database is ready: {describe(record)}, {kind} `{request.rds_identifier}`. "
+        + "; ".join(f"{what}: `terraform output {output}`" for what, output in endpoints)
+        + f" in {env_dir}; the master password lives "
         f"in Secrets Manager (`terraform output {module}_master_user_secret_arn`)."
     )
     where = "\n".join(
         [
-            f"*RDS instance:* `{request.rds_identifier}`",
-            f"*Endpoint:* `terraform output {module}_endpoint` in `{env_dir}` "
-            f"(or the RDS console, instance `{request.rds_identifier}`)",
+            f"*{kind}:* `{request.rds_identifier}`",
+            *(
+                f"*{what}:* `terraform output {output}` in `{env_dir}` "
+                f"(or the RDS console, {kind.lower()} `{request.rds_identifier}`)"
+                for what, output in endpoints
+            ),
             "*Master password:* in AWS Secrets Manager, managed by RDS; the secret's ARN is "
             f"`terraform output {module}_master_user_secret_arn` (the module output "
             "`master_user_secret_arn`). Prefer IAM database authentication for applications.",
@@ -131,7 +147,31 @@ def _sizes(record: RequestRecord) -> str:
         changes.append(f"`{before.instance_class}` -> `{after.instance_class}`")
     if before.allocated_storage != after.allocated_storage:
         changes.append(f"{before.allocated_storage} GiB -> {after.allocated_storage} GiB")
+    if before.max_capacity is not None and after.max_capacity is not None:
+        old, new = capacity_text(before.max_capacity), capacity_text(after.max_capacity)
+        if old != new:
+            changes.append(f"up to {old} ACU -> up to {new} ACU")
     return ", ".join(changes)
+
+
+# How storage behaves, per kind of database (a resize's reminder).
+_GROWTH: Mapping[EngineFamily, str] = {
+    EngineFamily.INSTANCE: "storage can only grow",
+    EngineFamily.AURORA: "Aurora storage grows by itself",
+}
+
+
+def _when_resized(record: RequestRecord) -> str:
+    before, after = record.previous_sizing, record.sizing
+    capacity_only = (
+        before is not None
+        and after is not None
+        and before.instance_class == after.instance_class
+        and before.max_capacity != after.max_capacity
+    )
+    if capacity_only:
+        return "Aurora applies the new capacity range in place, without a restart."
+    return "RDS applies it in the next maintenance window."
 
 
 def _resize_opened(record: RequestRecord) -> Message:
@@ -142,7 +182,8 @@ def _resize_opened(record: RequestRecord) -> Message:
             section(f":mag: The {pull_request_link(record)} resizing {describe(record)} is open."),
             section(f"*Change:* {_sizes(record)}"),
             context(
-                f"Request `{record.request_id}` · storage can only grow; once merged, CircleCI applies it."
+                f"Request `{record.request_id}` · {_GROWTH[record.database_engine.family]}; once merged, "
+                "CircleCI applies it."
             ),
         ],
     )
@@ -155,7 +196,7 @@ def _resized(record: RequestRecord) -> Message:
             section(
                 f"{STATUS_EMOJI[RequestStatus.APPLIED]} {describe(record)} is resized: {_sizes(record)}."
             ),
-            context(f"Request `{record.request_id}` · RDS applies it in the next maintenance window."),
+            context(f"Request `{record.request_id}` · {_when_resized(record)}"),
         ],
     )
 

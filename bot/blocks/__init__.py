@@ -28,6 +28,7 @@ from bot.blocks.changes import (
     list_message,
     modal_database,
     no_such_database,
+    resize_block_ids,
     resize_modal,
     resize_values,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "provision_modal",
     "queue_unavailable",
     "request_not_visible",
+    "resize_block_ids",
     "resize_modal",
     "resize_values",
     "status_message",

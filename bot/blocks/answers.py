@@ -15,7 +15,7 @@ from backend.adapters.slack_blocks import (
     status_line,
 )
 from backend.domain import Action, Environment, FieldError, RequestRecord, RequestStatus, policy_for
-from bot.blocks.ids import USAGE
+from bot.blocks.ids import ENGINE_CHOICES, ENVIRONMENT_CHOICES, USAGE
 
 
 def submitted(record: RequestRecord) -> Message:
@@ -48,21 +48,17 @@ _ASKED: Mapping[Action, str] = {
 
 def dm_confirmation(record: RequestRecord) -> Message:
     """The message in the requester's DM whose thread the later messages go into."""
-    sizing = record.sizing or policy_for(record.environment).sizing
+    sizing = record.sizing or policy_for(record.environment).new_sizing(record.database_engine)
     asked = _ASKED[record.action]
     text = f"Your {asked} {describe(record)} is queued (request `{record.request_id}`)."
     details = [
         f"*Database:* `{record.database_name}`",
         f"*Engine:* {record.database_engine.value}",
-        f"*Environment:* {record.environment.value} "
-        f"({sizing.instance_class}, {sizing.allocated_storage} GiB)",
+        f"*Environment:* {record.environment.value} ({sizing.summary})",
     ]
     before = record.previous_sizing
     if before is not None:
-        details.append(
-            f"*Resize:* `{before.instance_class}` -> `{sizing.instance_class}`, "
-            f"{before.allocated_storage} GiB -> {sizing.allocated_storage} GiB"
-        )
+        details.append(f"*Resize:* {before.summary} -> {sizing.summary}")
     if record.expires_on:
         details.append(
             f"*Expires:* {record.expires_on:%a %d %b %Y} (a dev database; I'll remind you "
@@ -137,7 +133,7 @@ def try_again_later() -> Message:
 def modal_open_failed() -> Message:
     reason = (
         "I could not open the form. Try again, or pass the fields directly: "
-        f"`{COMMAND} <database_name> <mysql|postgres> <dev|prod>`."
+        f"`{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`."
     )
     return message(reason, [section(f":warning: {reason}")])
 
@@ -147,7 +143,7 @@ def help_message() -> Message:
     lines = [
         "*Request an AWS RDS database.* Each request becomes a reviewed Terraform pull request.",
         f"• `{COMMAND}`: open the request form",
-        f"• `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`: request directly, "
+        f"• `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`: request directly, "
         f"e.g. `{COMMAND} orders postgres dev`",
         f"• `{COMMAND} status <request_id>`: where one of your requests is",
         f"• `{COMMAND} help`: this message",
@@ -155,6 +151,9 @@ def help_message() -> Message:
         "(at most 50 characters), not a reserved word.",
         f"dev gets `{dev.instance_class}`, prod gets `{prod.instance_class}` with Multi-AZ and "
         "deletion protection.",
+        f"Aurora (aurora-mysql, aurora-postgresql): dev gets Serverless v2 "
+        f"({dev.aurora.capacity_range()}), prod a writer and a reader of `{prod.aurora.instance_class}` "
+        "in different availability zones, with deletion protection.",
     ]
     return message("\n".join(lines), [section("\n".join(lines))])
 

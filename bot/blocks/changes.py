@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from backend.adapters.slack_blocks import (
@@ -20,6 +21,7 @@ from backend.adapters.slack_blocks import (
 )
 from backend.domain import DatabaseRecord, FieldError, policy_for
 from backend.domain.naming import rds_identifier
+from backend.domain.policy import capacity_text
 from backend.services.inventory import InventoryEntry
 from bot.blocks.ids import (
     ALLOCATED_STORAGE,
@@ -29,19 +31,20 @@ from bot.blocks.ids import (
     DECOMMISSION_CALLBACK_ID,
     INPUT_ACTION_ID,
     INSTANCE_CLASS,
+    MAX_CAPACITY,
     RESIZE_ACTION_ID,
     RESIZE_CALLBACK_ID,
 )
 from bot.blocks.modal import modal_errors
 
-RESIZE_BLOCK_IDS = (INSTANCE_CLASS, ALLOCATED_STORAGE)
+RESIZE_BLOCK_IDS = (INSTANCE_CLASS, ALLOCATED_STORAGE, MAX_CAPACITY)
 DECOMMISSION_BLOCK_IDS = (CONFIRM_NAME,)
 # The API's field names -> the decommission modal's block.
 DECOMMISSION_FIELDS = {"confirm": CONFIRM_NAME}
 
 
 def _size(database: DatabaseRecord) -> str:
-    return f"`{database.instance_class}`, {database.allocated_storage} GiB"
+    return database.sizing.summary
 
 
 def _entry_lines(entry: InventoryEntry) -> str:
@@ -126,25 +129,47 @@ def _select(block_id: str, label: str, options: list[dict[str, Any]], hint: str)
     }
 
 
+# Each resize block: its label, hint, and how an option reads; which blocks a database's modal has
+# is the policy's (``resize_choices``), so an Aurora cluster never sees a storage select.
+_RESIZE_BLOCKS: Mapping[str, tuple[str, str, Callable[[Any], str]]] = {
+    INSTANCE_CLASS: ("Instance class", "The environment policy's classes.", str),
+    ALLOCATED_STORAGE: (
+        "Storage",
+        "Storage can only grow: RDS cannot shrink it.",
+        lambda size: f"{size} GiB",
+    ),
+    MAX_CAPACITY: (
+        "Serverless v2 capacity maximum",
+        "Aurora scales between the policy's minimum and this maximum by itself.",
+        lambda acu: f"up to {capacity_text(acu)} ACU",
+    ),
+}
+
+
+def _resize_options(database: DatabaseRecord, field: str, choices: Sequence[Any]) -> list[dict[str, Any]]:
+    current = asdict(database.sizing)[field]
+    _, _, shown = _RESIZE_BLOCKS[field]
+    wanted = [choice for choice in choices if choice != current]
+    if field == ALLOCATED_STORAGE:  # it only grows
+        wanted = [choice for choice in wanted if current is None or choice > current]
+    value = capacity_text if field == MAX_CAPACITY else str
+    return [option(value(choice), shown(choice)) for choice in wanted]
+
+
 def resize_modal(database: DatabaseRecord) -> dict[str, Any]:
-    """The resize form: only the classes and (larger) sizes the environment policy allows."""
-    policy = policy_for(database.environment)
-    classes = [option(name, name) for name in policy.instance_classes if name != database.instance_class]
-    sizes = [
-        option(str(size), f"{size} GiB") for size in policy.storage_sizes if size > database.allocated_storage
-    ]
+    """The resize form: only what the environment policy lets this database change, and to what."""
+    choices = policy_for(database.environment).resize_choices(database.database_engine)
     blocks: list[Block] = [
         section(
             f"Resize *`{escape(database.database_name)}`* ({database.environment.value}), "
             f"now {_size(database)}."
         )
     ]
-    if classes:
-        blocks.append(_select(INSTANCE_CLASS, "Instance class", classes, "The environment policy's classes."))
-    if sizes:
-        blocks.append(
-            _select(ALLOCATED_STORAGE, "Storage", sizes, "Storage can only grow: RDS cannot shrink it.")
-        )
+    for field, allowed in choices.items():
+        options = _resize_options(database, field, allowed)
+        if options:
+            label, hint, _ = _RESIZE_BLOCKS[field]
+            blocks.append(_select(field, label, options, hint))
     return {
         "type": "modal",
         "callback_id": RESIZE_CALLBACK_ID,
@@ -156,6 +181,14 @@ def resize_modal(database: DatabaseRecord) -> dict[str, Any]:
     }
 
 
+def _number(value: str) -> int | float | str:
+    """A selected option's value as the API field takes it (a malformed one is left for validation)."""
+    try:
+        return int(value) if value.isdigit() else float(value)
+    except ValueError:
+        return value
+
+
 def resize_values(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
     """The resize fields a submitted modal carries; what is left as it is stays out."""
     data: dict[str, Any] = {}
@@ -163,7 +196,7 @@ def resize_values(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -
         selected = (state_values.get(block_id, {}).get(INPUT_ACTION_ID) or {}).get("selected_option")
         if isinstance(selected, Mapping) and isinstance(selected.get("value"), str):
             value = selected["value"]
-            data[block_id] = int(value) if block_id == ALLOCATED_STORAGE and value.isdigit() else value
+            data[block_id] = value if block_id == INSTANCE_CLASS else _number(value)
     return data
 
 
@@ -206,6 +239,13 @@ def decommission_modal(database: DatabaseRecord) -> dict[str, Any]:
 def decommission_values(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
     typed = (state_values.get(CONFIRM_NAME, {}).get(INPUT_ACTION_ID) or {}).get("value")
     return {"confirm": typed.strip() if isinstance(typed, str) else ""}
+
+
+def resize_block_ids(view: Mapping[str, Any]) -> tuple[str, ...]:
+    """The resize blocks a submitted modal has (Slack sends the view's blocks back): an error goes on
+    one of them, never on a block the database's modal does not show (an Aurora cluster's storage)."""
+    shown = {block.get("block_id") for block in view.get("blocks") or () if isinstance(block, Mapping)}
+    return tuple(block_id for block_id in RESIZE_BLOCK_IDS if block_id in shown) or RESIZE_BLOCK_IDS
 
 
 def change_errors(callback_id: str, errors: Sequence[FieldError]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.adapters.slack_blocks import COMMAND
+from backend.domain import Engine, Environment
 from backend.services.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID
 from backend.services.expiry import DECOMMISSION_NOW_ACTION_ID, EXTEND_TTL_ACTION_ID
 
@@ -13,6 +14,10 @@ __all__ = [
     "DENY_ACTION_ID",
     "EXTEND_TTL_ACTION_ID",
 ]
+
+# What the slash command takes, as its usage lines show it.
+ENGINE_CHOICES = "|".join(engine.value for engine in Engine)
+ENVIRONMENT_CHOICES = "|".join(environment.value for environment in Environment)
 
 MODAL_CALLBACK_ID = "provision_rds"
 OPEN_MODAL_ACTION_ID = "open_provision_modal"
@@ -32,6 +37,7 @@ RESIZE_CALLBACK_ID = "resize_rds"
 DECOMMISSION_CALLBACK_ID = "decommission_rds"
 INSTANCE_CLASS = "instance_class"
 ALLOCATED_STORAGE = "allocated_storage"
+MAX_CAPACITY = "max_capacity"
 CONFIRM_NAME = "confirm_name"
 RESIZE_ACTION_ID = "resize_database"
 DECOMMISSION_ACTION_ID = "decommission_database"
@@ -42,7 +48,7 @@ DENY_CALLBACK_ID = "deny_request"
 REASON = "reason"
 
 USAGE = (
-    f"Usage: `{COMMAND} <database_name> <mysql|postgres> <dev|prod>`, "
+    f"Usage: `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`, "
     f"`{COMMAND}` alone for a form, `{COMMAND} list`, `{COMMAND} resize <database_name> <env>`, "
     f"`{COMMAND} decommission <database_name> <env>`, `{COMMAND} status <request_id>`, `{COMMAND} help`."
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 from backend.adapters.slack_blocks import option, plain, truncate
 from backend.domain import Engine, Environment, FieldError, policy_for
+from backend.domain.kinds import ENGINE_LABELS
 from bot.blocks.ids import (
     DATABASE_ENGINE,
     DATABASE_NAME,
@@ -22,12 +23,17 @@ from bot.blocks.ids import (
 _ERROR_TEXT_LIMIT = 250
 
 
+def _environment_label(environment: Environment) -> str:
+    """``dev (db.t3.micro; Aurora db.serverless up to 2 ACU)``: what each kind of database gets."""
+    policy = policy_for(environment)
+    aurora = policy.new_sizing(Engine.AURORA_MYSQL).summary
+    return f"{environment.value} ({policy.instance_class}; Aurora {aurora})"
+
+
 def provision_modal() -> dict[str, Any]:
     """The request form; its input ``block_id``s are the request's field names."""
-    engine_options = [option(Engine.POSTGRES.value, "PostgreSQL"), option(Engine.MYSQL.value, "MySQL")]
-    environment_options = [
-        option(env.value, f"{env.value} ({policy_for(env).instance_class})") for env in Environment
-    ]
+    engine_options = [option(engine.value, label) for engine, label in ENGINE_LABELS.items()]
+    environment_options = [option(env.value, _environment_label(env)) for env in Environment]
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from backend.domain import NotAllowed, NotFound, Source, ValidationFailed
 from backend.services.intake import IntakeService, Submission
 from bot import blocks
-from bot.blocks.changes import DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS, RESIZE_BLOCK_IDS
+from bot.blocks.changes import DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import services_of
@@ -29,7 +29,7 @@ def _submitted(
     logger: logging.Logger,
     *,
     submit: Submit,
-    block_ids: Sequence[str],
+    block_ids: Sequence[str] | Callable[[dict[str, Any]], Sequence[str]],
     fields: dict[str, str] | None = None,
 ) -> None:
     services = services_of(context)
@@ -39,7 +39,8 @@ def _submitted(
         answer = answer_for(refused)
         if answer.ours:
             logger.exception("submission failed on our side")
-        ack(response_action="errors", errors=blocks.modal_errors(answer.fields(refused), block_ids, fields))
+        shown = block_ids(body["view"]) if callable(block_ids) else block_ids
+        ack(response_action="errors", errors=blocks.modal_errors(answer.fields(refused), shown, fields))
         return
     ack()  # closes the modal; the confirmation goes to the DM below
     confirm_in_dm(client, services, submission.record, logger)
@@ -71,7 +72,7 @@ def provision_modal_submitted(
 def resize_modal_submitted(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
-    _submitted(ack, body, client, context, logger, submit=_resize, block_ids=RESIZE_BLOCK_IDS)
+    _submitted(ack, body, client, context, logger, submit=_resize, block_ids=blocks.resize_block_ids)
 
 
 def decommission_modal_submitted(

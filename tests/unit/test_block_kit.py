@@ -68,6 +68,7 @@ NOT_PAYLOADS = {
     "resize_values",
     "decommission_values",
     "change_errors",
+    "resize_block_ids",
     "modal_database",
     "database_key",
     "parse_key",
@@ -131,6 +132,19 @@ DATABASES = [
     _database(Environment.PROD, database_name="a" * 50, owner="payments-team"),
     # The largest size the policy has: nothing left to grow into.
     _database(instance_class="db.t3.medium", allocated_storage=100),
+    # Aurora: a Serverless v2 cluster in dev (a capacity maximum), writer + reader in prod (a class).
+    _database(
+        database_engine=Engine.AURORA_MYSQL,
+        instance_class="db.serverless",
+        allocated_storage=None,
+        max_capacity=2,
+    ),
+    _database(
+        Environment.PROD,
+        database_engine=Engine.AURORA_POSTGRESQL,
+        instance_class="db.r6g.large",
+        allocated_storage=None,
+    ),
 ]
 ENTRIES = [
     InventoryEntry(

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from backend.domain import (
+    Action,
+    DatabaseRecord,
     Engine,
     Environment,
     FieldError,
     RequestRecord,
     RequestStatus,
     Source,
+    Step,
     parse_request,
+    policy_for,
 )
 from backend.services.notifications import message_for
 from bot import blocks
@@ -57,7 +62,14 @@ def test_modal_has_the_contract_ids_and_static_selects():
     assert list(by_id) == ["database_name", "database_engine", "environment", "owner", "purpose"]
     assert by_id["database_engine"]["element"]["type"] == "static_select"
     assert by_id["environment"]["element"]["type"] == "static_select"
-    assert {o["value"] for o in by_id["database_engine"]["element"]["options"]} == {"mysql", "postgres"}
+    engines = by_id["database_engine"]["element"]["options"]
+    assert [o["value"] for o in engines] == ["postgres", "mysql", "aurora-postgresql", "aurora-mysql"]
+    assert [o["text"]["text"] for o in engines] == [
+        "PostgreSQL",
+        "MySQL",
+        "Aurora PostgreSQL",
+        "Aurora MySQL",
+    ]
     assert {o["value"] for o in by_id["environment"]["element"]["options"]} == {"dev", "prod"}
     assert by_id["owner"]["optional"] is True
     assert by_id["purpose"]["optional"] is True
@@ -188,3 +200,106 @@ def test_long_texts_stay_under_slack_limits():
     for block in message["blocks"]:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
+
+
+# --- Aurora (issue #17) ------------------------------------------------------------------------
+
+
+def aurora_database(environment: Environment, **changes: object) -> DatabaseRecord:
+    sizing = policy_for(environment).new_sizing(Engine.AURORA_MYSQL)
+    data: dict[str, object] = {
+        "database_name": "carts",
+        "database_engine": Engine.AURORA_MYSQL,
+        "environment": environment,
+        "request_id": "req-1",
+        "requested_by": "U123",
+        "created_at": NOW,
+        **asdict(sizing),
+    }
+    data.update(changes)
+    return DatabaseRecord.model_validate(data)
+
+
+def selects(view: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        block["block_id"]: [o["value"] for o in block["element"]["options"]]
+        for block in view["blocks"]
+        if block["type"] == "input"
+    }
+
+
+def test_resize_modal_of_aurora_dev_offers_only_other_capacity_maxima():
+    view = blocks.resize_modal(aurora_database(Environment.DEV))
+    assert selects(view) == {"max_capacity": ["4", "8"]}  # not the 2 it has, no class, no storage
+    assert "db.serverless up to 2 ACU" in json.dumps(view["blocks"][0])
+
+
+def test_resize_modal_of_aurora_prod_offers_only_other_classes():
+    view = blocks.resize_modal(aurora_database(Environment.PROD))
+    assert selects(view) == {"instance_class": ["db.r6g.xlarge", "db.r6g.2xlarge"]}
+
+
+def test_resize_values_carry_the_capacity_as_a_number():
+    state = {"max_capacity": {"value": {"selected_option": {"value": "8"}}}}
+    assert blocks.resize_values(state) == {"max_capacity": 8}
+    state = {"max_capacity": {"value": {"selected_option": {"value": "0.5"}}}}
+    assert blocks.resize_values(state) == {"max_capacity": 0.5}
+    # A tampered value is left for the intake's validation to refuse.
+    state = {"max_capacity": {"value": {"selected_option": {"value": "lots"}}}}
+    assert blocks.resize_values(state) == {"max_capacity": "lots"}
+
+
+def test_applied_message_of_aurora_names_the_writer_and_the_reader_endpoint():
+    message = notification(
+        record(
+            status=RequestStatus.APPLIED,
+            step=Step.CREATE,
+            database_name="carts",
+            database_engine=Engine.AURORA_MYSQL,
+        )
+    )
+    text = message["text"] + json.dumps(message["blocks"])
+    assert "Aurora cluster `carts-dev`" in message["text"]
+    assert "terraform output rds_carts_endpoint" in text
+    assert "terraform output rds_carts_reader_endpoint" in text
+    assert "Writer endpoint" in text
+    assert "Reader endpoint" in text
+    assert "rds_carts_master_user_secret_arn" in text
+
+
+def test_an_instances_applied_message_has_one_endpoint():
+    message = notification(record(status=RequestStatus.APPLIED, step=Step.CREATE))
+    assert "reader_endpoint" not in message["text"] + json.dumps(message["blocks"])
+
+
+def test_aurora_resize_messages_say_the_capacity_change():
+    resized = record(
+        status=RequestStatus.PR_OPENED,
+        action=Action.RESIZE,
+        step=Step.RESIZE,
+        database_engine=Engine.AURORA_MYSQL,
+        instance_class="db.serverless",
+        max_capacity=8,
+        previous_instance_class="db.serverless",
+        previous_max_capacity=2,
+        pr_url="https://github.example/pull/3",
+    )
+    opened = notification(resized)
+    assert "up to 2 ACU -> up to 8 ACU" in opened["text"]
+    assert "Aurora storage grows by itself" in json.dumps(opened["blocks"])
+    applied = notification(resized.model_copy(update={"status": RequestStatus.APPLIED}))
+    assert "without a restart" in json.dumps(applied["blocks"])
+
+
+def test_help_and_usage_name_every_engine():
+    help_text = blocks.help_message()["text"]
+    for engine in Engine:
+        assert engine.value in blocks.USAGE
+        assert engine.value in help_text
+    assert "Serverless v2 (0.5-2 ACU)" in help_text
+
+
+def test_a_resize_refusal_goes_on_a_block_the_modal_shows():
+    aurora = blocks.resize_modal(aurora_database(Environment.DEV))
+    assert blocks.resize_block_ids(aurora) == ("max_capacity",)
+    assert blocks.resize_block_ids({"blocks": []}) == ("instance_class", "allocated_storage", "max_capacity")

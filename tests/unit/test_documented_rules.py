@@ -30,7 +30,9 @@ from backend.domain import (
     parse_request,
 )
 from backend.domain.changes import resized
+from backend.domain.kinds import Engine, EngineFamily
 from backend.domain.naming import DATABASE_NAME_MAX_LENGTH, DATABASE_NAME_PATTERN, database_name_problem
+from backend.domain.policy import EnvironmentPolicy
 from backend.domain.requests import OWNER_MAX_LENGTH, PURPOSE_MAX_LENGTH
 from backend.domain.reserved import RESERVED_NAMES
 from tests.unit.test_validation import BASE, INVALID, VALID
@@ -146,20 +148,33 @@ def _branch(schema: dict[str, Any], field: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("field", "outside"),
-    [("instance_class", ["db.x2.huge", "DB.T3.MICRO", ""]), ("allocated_storage", [0, 7, 1000])],
+    [
+        ("instance_class", ["db.x2.huge", "DB.T3.MICRO", ""]),
+        ("allocated_storage", [0, 7, 1000]),
+        ("max_capacity", [0.5, 3, 16]),
+    ],
 )
 def test_the_resize_enums_are_the_values_some_environment_allows(field: str, outside: list[Any]) -> None:
     enum = _branch(ResizeRequest.model_json_schema(), field)["enum"]
+
     # From nothing, any size the policy allows is a change (and storage only grows).
-    smallest = Sizing("db.none", 0)
+    def smallest(policy: EnvironmentPolicy, engine: Engine) -> Sizing:
+        if engine.family is EngineFamily.INSTANCE:
+            return Sizing("db.none", 0)
+        if policy.aurora.serverless:
+            return Sizing(policy.aurora.instance_class, max_capacity=0)
+        return Sizing("db.none")
 
     def allowed_somewhere(value: Any) -> bool:
         for policy in ENVIRONMENT_POLICY.values():
-            try:
-                resized(policy, smallest, ResizeRequest.model_validate({field: value}))
-            except ValidationFailed:
-                continue
-            return True
+            for engine in Engine:
+                try:
+                    resized(
+                        policy, engine, smallest(policy, engine), ResizeRequest.model_validate({field: value})
+                    )
+                except ValidationFailed:
+                    continue
+                return True
         return False
 
     assert {value for value in [*enum, *outside] if allowed_somewhere(value)} == set(enum)

@@ -7,6 +7,7 @@ and review the diff like any other change.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from backend.domain import (
     Engine,
+    EngineFamily,
     Environment,
     ProvisionRequest,
     RequestRecord,
@@ -30,7 +32,13 @@ from backend.domain import (
 )
 from backend.render import RenderedFile, pull_request_text, render_database
 from backend.render.hcl import CheckovSkip, Expression, HclText, attributes, escape_string, literal
-from backend.render.terraform import DEV_ONLY_CHECKS, _environment, aws_tag_value
+from backend.render.terraform import (
+    DEV_ONLY_CHECKS,
+    UNPROTECT_REASON,
+    _environment,
+    aws_tag_value,
+    checkov_skips,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -64,6 +72,18 @@ PROD_POSTGRES = parse_request(
         "purpose": "invoice ledger for the billing service",
     }
 )
+DEV_AURORA_MYSQL = parse_request(
+    {"database_name": "carts", "database_engine": "aurora-mysql", "environment": "dev"}
+)
+PROD_AURORA_POSTGRESQL = parse_request(
+    {
+        "database_name": "analytics",
+        "database_engine": "aurora-postgresql",
+        "environment": "prod",
+        "owner": "data-team",
+        "purpose": "product analytics",
+    }
+)
 GOLDEN_CASES = {
     "dev_mysql_orders.tf": (DEV_MYSQL, "0b7d5a52-1c1e-4c0c-9d2c-3f0f1f7a9e01", "U024BE7LH"),
     "prod_postgres_billing_ledger.tf": (
@@ -71,6 +91,17 @@ GOLDEN_CASES = {
         "6f1c2a9e-8d4b-4e55-a0f1-2b9c7d3e4f10",
         "api:ci-deployer",
     ),
+    "dev_aurora_mysql_carts.tf": (DEV_AURORA_MYSQL, "3c1f7e2a-5b8d-4f0e-9a6c-1d2e3f4a5b60", "U024BE7LH"),
+    "prod_aurora_postgresql_analytics.tf": (
+        PROD_AURORA_POSTGRESQL,
+        "9c0e2f4a-3b5d-4f7a-8c1e-2b3c4d5e6f70",
+        "api:ci-deployer",
+    ),
+}
+# The pull request bodies kept as golden files: (golden file, the rendered file's case, source).
+GOLDEN_BODIES = {
+    "prod_postgres_billing_ledger.md": ("prod_postgres_billing_ledger.tf", Source.API),
+    "dev_aurora_mysql_carts.md": ("dev_aurora_mysql_carts.tf", Source.SLACK),
 }
 
 ALL_REQUESTS = [
@@ -189,12 +220,14 @@ def test_rendered_file_matches_golden(golden_name: str, update_goldens: bool) ->
     assert rendered.content == golden.read_text(encoding="utf-8")
 
 
-def test_pull_request_body_matches_golden(update_goldens: bool) -> None:
-    request, request_id, requested_by = GOLDEN_CASES["prod_postgres_billing_ledger.tf"]
+@pytest.mark.parametrize("golden_name", sorted(GOLDEN_BODIES))
+def test_pull_request_body_matches_golden(golden_name: str, update_goldens: bool) -> None:
+    case, source = GOLDEN_BODIES[golden_name]
+    request, request_id, requested_by = GOLDEN_CASES[case]
     title, body = pull_request_text(
-        create_record(request, request_id=request_id, requested_by=requested_by, source=Source.API)
+        create_record(request, request_id=request_id, requested_by=requested_by, source=source)
     )
-    golden = GOLDEN / "prod_postgres_billing_ledger.md"
+    golden = GOLDEN / golden_name
     text = f"{title}\n\n{body}"
 
     if update_goldens:
@@ -214,14 +247,17 @@ def test_every_rendering_parses_and_carries_policy_and_names(request_: Provision
     assert rendered.path == request_.file_path == f"terraform/envs/{request_.environment}/rds_inventory_v2.tf"
     assert [list(block) for block in parsed["module"]] == [[f'"{request_.module_name}"']]
     module = parsed["module"][0][f'"{request_.module_name}"']
-    assert unquote(module["source"]) == "../../modules/rds"
+    family = request_.database_engine.family
+    assert (
+        unquote(module["source"])
+        == {
+            EngineFamily.INSTANCE: "../../modules/rds",
+            EngineFamily.AURORA: "../../modules/aurora",
+        }[family]
+    )
     assert unquote(module["identifier"]) == request_.rds_identifier
     assert unquote(module["db_name"]) == request_.database_name
     assert unquote(module["engine"]) == request_.database_engine.value
-    assert unquote(module["instance_class"]) == policy.instance_class
-    assert module["allocated_storage"] == policy.allocated_storage
-    assert module["max_allocated_storage"] == policy.max_allocated_storage
-    assert module["multi_az"] is policy.multi_az
     assert module["deletion_protection"] is policy.deletion_protection
     assert module["backup_retention_period"] == policy.backup_retention_period
     assert module["monitoring_interval"] == policy.monitoring_interval
@@ -234,21 +270,79 @@ def test_every_rendering_parses_and_carries_policy_and_names(request_: Provision
     assert tags.get("Owner") == request_.owner
     assert tags.get("Purpose") == request_.purpose
     outputs = {name for block in parsed["output"] for name in block}
-    assert outputs == {
-        f'"{request_.module_name}_endpoint"',
-        f'"{request_.module_name}_master_user_secret_arn"',
-    }
+    endpoints = {f'"{request_.module_name}_endpoint"', f'"{request_.module_name}_master_user_secret_arn"'}
+    if family is EngineFamily.INSTANCE:
+        assert unquote(module["instance_class"]) == policy.instance_class
+        assert module["allocated_storage"] == policy.allocated_storage
+        assert module["max_allocated_storage"] == policy.max_allocated_storage
+        assert module["multi_az"] is policy.multi_az
+        assert outputs == endpoints
+    else:
+        aurora = policy.aurora
+        assert unquote(module["instance_class"]) == aurora.instance_class
+        assert module["instance_count"] == aurora.instance_count
+        assert "allocated_storage" not in module
+        assert "multi_az" not in module
+        capacity = module.get("serverlessv2_scaling_configuration")
+        if aurora.serverless:
+            assert capacity == {"min_capacity": aurora.min_capacity, "max_capacity": aurora.max_capacity}
+        else:
+            assert capacity is None
+        backtrack = aurora.backtrack_window if request_.database_engine is Engine.AURORA_MYSQL else None
+        assert module.get("backtrack_window") == backtrack
+        assert module.get("aws_backup") == ("${local.database_aws_backup}" if aurora.aws_backup else None)
+        assert module["availability_zones"] == "${local.database_availability_zones}"
+        assert outputs == endpoints | {f'"{request_.module_name}_reader_endpoint"'}
     assert_terraform_fmt_layout(rendered.content)
 
 
-def test_checkov_skips_only_in_dev_and_only_for_features_dev_turns_off() -> None:
-    dev = render_database(DEV_MYSQL, request_id="r", requested_by="u").content
-    prod = render_database(PROD_POSTGRES, request_id="r", requested_by="u").content
+@pytest.mark.parametrize("engine", list(Engine), ids=str)
+def test_checkov_skips_only_in_dev_and_only_for_features_dev_turns_off(engine: Engine) -> None:
+    def request(environment: Environment) -> ProvisionRequest:
+        return parse_request(
+            {"database_name": "orders", "database_engine": engine, "environment": environment}
+        )
+
+    dev = render_database(request(Environment.DEV), request_id="r", requested_by="u").content
+    prod = render_database(request(Environment.PROD), request_id="r", requested_by="u").content
 
     dev_skips = dict(re.findall(r"#checkov:skip=(CKV2?_AWS_\d+):(.*)", dev))
-    assert set(dev_skips) == {check.check_id for check in DEV_ONLY_CHECKS}
+    assert set(dev_skips) == {check.check_id for check in DEV_ONLY_CHECKS[engine.family]}
     assert all(reason.strip() for reason in dev_skips.values())
     assert "checkov:skip" not in prod
+
+
+@pytest.mark.parametrize(
+    ("engine", "check_id"),
+    [
+        (Engine.MYSQL, "CKV_AWS_293"),
+        (Engine.POSTGRES, "CKV_AWS_293"),
+        (Engine.AURORA_MYSQL, "CKV_AWS_139"),
+        (Engine.AURORA_POSTGRESQL, "CKV_AWS_139"),
+    ],
+    ids=str,
+)
+def test_unprotect_step_turns_deletion_protection_off_and_skips_that_engines_check(
+    engine: Engine, check_id: str
+) -> None:
+    """checkov's deletion protection check is CKV_AWS_293 for an instance, CKV_AWS_139 for a cluster."""
+    request = parse_request({"database_name": "orders", "database_engine": engine, "environment": "prod"})
+    content = render_database(request, request_id="r", requested_by="u", unprotecting=True).content
+    module = hcl2.loads(content)["module"][0]['"rds_orders"']
+
+    assert module["deletion_protection"] is False
+    assert re.findall(r"#checkov:skip=(CKV2?_AWS_\d+):", content) == [check_id]
+    assert [skip.check_id for skip in checkov_skips(request, unprotecting=True)] == [check_id]
+    # Everything else is what the protected file says.
+    protected = render_database(request, request_id="r", requested_by="u").content
+    diff = list(difflib.ndiff(protected.splitlines(), content.splitlines()))
+    removed = [line[2:].strip() for line in diff if line.startswith("- ")]
+    added = [line[2:].strip() for line in diff if line.startswith("+ ")]
+    assert [re.sub(r"\s+", " ", line) for line in removed] == ["deletion_protection = true"]
+    assert [re.sub(r"\s+", " ", line) for line in added] == [
+        f"#checkov:skip={check_id}:{UNPROTECT_REASON}",
+        "deletion_protection = false",
+    ]
 
 
 # --- determinism --------------------------------------------------------------------------
@@ -364,8 +458,15 @@ def test_literal_renders_every_supported_type() -> None:
     assert literal(["a", 1, Expression("var.x")]) == '["a", 1, var.x]'
     assert literal({"Name": "x", "with space": "y"}) == '{ Name = "x", "with space" = "y" }'
     assert literal({}) == "{}"
+    assert literal(0.5) == "0.5"
+    assert literal(2.0) == "2"
+    assert literal({"min_capacity": 0.5, "max_capacity": 8.0}) == "{ min_capacity = 0.5, max_capacity = 8 }"
+    with pytest.raises(ValueError, match="no literal"):
+        literal(float("inf"))
+    with pytest.raises(ValueError, match="no literal"):
+        literal(float("nan"))
     with pytest.raises(TypeError):
-        literal(1.5)  # type: ignore[arg-type]
+        literal(object())  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         literal(HclText('"already"'))
 
@@ -425,7 +526,7 @@ def test_pull_request_title_and_body_summarise_the_request() -> None:
     assert "No password" in body
     assert "`U024BE7LH` via Slack" in body
     assert "CircleCI" in body
-    for check in DEV_ONLY_CHECKS:
+    for check in DEV_ONLY_CHECKS[EngineFamily.INSTANCE]:
         assert check.check_id in body
 
 

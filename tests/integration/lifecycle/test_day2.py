@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from backend.adapters.gitops.local_git import LocalGitPublisher
+from backend.domain import Source
 from tests.integration.lifecycle.conftest import on_main
 from tests.support.aws import ApiAnswer, Pipeline, call_api
 
@@ -44,8 +45,10 @@ def merge(pipeline: Pipeline, request_id: str) -> None:
     close_pr(pipeline, request_id, merged=True)
 
 
-def created(pipeline: Pipeline, name: str = "orders", environment: str = "dev") -> str:
-    request_id = create(pipeline, name, environment)
+def created(
+    pipeline: Pipeline, name: str = "orders", environment: str = "dev", engine: str = "postgres"
+) -> str:
+    request_id = create(pipeline, name, environment, engine)
     on_main(pipeline, request_id)
     assert apply_main(pipeline, environment, name).outcome.value == "recorded"
     return request_id
@@ -89,6 +92,7 @@ def test_the_inventory_lists_databases_from_their_pull_request_until_decommissio
         "environment": "dev",
         "instance_class": "db.t3.micro",
         "allocated_storage": 20,
+        "max_capacity": None,
         "requested_by": "api",
         "created_at": None,
         "expires_on": None,
@@ -279,3 +283,140 @@ def test_a_prod_decommission_turns_protection_off_then_deletes_by_itself(pipelin
     assert databases(pipeline) == []
     kinds = [kind for kind, rid in pipeline.notifier.events if rid == request_id]
     assert kinds == ["pr_opened", "pr_merged", "accepted", "pr_opened", "pr_merged", "database_applied"]
+
+
+# --- Aurora (issue #17): what a cluster's resize changes -----------------------------------------
+
+
+def resized_file(pipeline: Pipeline, request_id: str, environment: str, name: str) -> str:
+    """The PR's file once merged and applied (what main says afterwards)."""
+    merge(pipeline, request_id)
+    assert apply_main(pipeline, environment, name).outcome.value == "recorded"
+    publisher = pipeline.container.publisher
+    assert isinstance(publisher, LocalGitPublisher)
+    text = publisher.file_on_base(f"terraform/envs/{environment}/rds_{name}.tf")
+    assert text is not None
+    return text
+
+
+def test_an_aurora_dev_resize_changes_its_serverless_capacity_maximum(pipeline: Pipeline):
+    created(pipeline, "carts", "dev", "aurora-mysql")
+    (before,) = databases(pipeline, "dev")
+    assert (before["instance_class"], before["allocated_storage"], before["max_capacity"]) == (
+        "db.serverless",
+        None,
+        2,
+    )
+
+    submission = pipeline.container.intake.submit_resize(
+        "dev", "carts", {"max_capacity": 8}, requested_by="api:ci", source=Source.API
+    )
+    pipeline.run_worker()
+
+    record = pipeline.container.store.get(submission.request_id)
+    assert record is not None
+    assert (record.status.value, record.max_capacity, record.previous_max_capacity) == ("pr_opened", 8, 2)
+    publisher = pipeline.container.publisher
+    assert isinstance(publisher, LocalGitPublisher)
+    pull = publisher.get_pull_request(record.pr_number or 0)
+    assert pull is not None
+    assert "| Serverless v2 capacity | 0.5-2 ACU -> 0.5-8 ACU |" in pull.body
+    assert "Aurora storage grows by itself" in pull.body
+    text = resized_file(pipeline, submission.request_id, "dev", "carts")
+    assert "serverlessv2_scaling_configuration = { min_capacity = 0.5, max_capacity = 8 }" in text
+    assert 'instance_class                     = "db.serverless"' in text
+    (after,) = databases(pipeline, "dev")
+    assert (after["instance_class"], after["allocated_storage"], after["max_capacity"]) == (
+        "db.serverless",
+        None,
+        8,
+    )
+    # Down again is a resize too: the capacity is not storage.
+    assert change(pipeline, "resize", "dev", "carts", {"max_capacity": 4}).status == 202
+
+
+def test_an_aurora_prod_resize_changes_the_class_of_writer_and_reader(pipeline: Pipeline):
+    created(pipeline, "analytics", "prod", "aurora-postgresql")
+
+    submission = pipeline.container.intake.submit_resize(
+        "prod", "analytics", {"instance_class": "db.r6g.xlarge"}, requested_by="api:ci", source=Source.API
+    )
+    pipeline.run_worker()
+
+    record = pipeline.container.store.get(submission.request_id)
+    assert record is not None
+    publisher = pipeline.container.publisher
+    assert isinstance(publisher, LocalGitPublisher)
+    pull = publisher.get_pull_request(record.pr_number or 0)
+    assert pull is not None
+    assert "| Instance class | `db.r6g.large` -> `db.r6g.xlarge` |" in pull.body
+    assert "every instance" in pull.body
+    text = resized_file(pipeline, submission.request_id, "prod", "analytics")
+    assert re.search(r'instance_class += "db.r6g.xlarge"\n +instance_count += 2\n', text)
+    assert "deletion_protection     = true" in text
+    (item,) = databases(pipeline, "prod")
+    assert (item["instance_class"], item["allocated_storage"], item["max_capacity"]) == (
+        "db.r6g.xlarge",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("environment", "engine", "body", "field", "says"),
+    [
+        (
+            "prod",
+            "aurora-postgresql",
+            {"allocated_storage": 100},
+            "allocated_storage",
+            "Aurora storage grows by itself",
+        ),
+        (
+            "dev",
+            "aurora-mysql",
+            {"allocated_storage": 50},
+            "allocated_storage",
+            "Aurora storage grows by itself",
+        ),
+        ("dev", "aurora-mysql", {"max_capacity": 3}, "max_capacity", "must be one of 2, 4, 8 (ACU)"),
+        ("dev", "aurora-mysql", {"max_capacity": 64}, "max_capacity", "must be one of 2, 4, 8 (ACU)"),
+        ("dev", "aurora-mysql", {"max_capacity": "4"}, "max_capacity", "must be a number"),
+        ("dev", "aurora-mysql", {"max_capacity": 2}, "body", "nothing to change"),
+        (
+            "dev",
+            "aurora-mysql",
+            {"instance_class": "db.r6g.large"},
+            "instance_class",
+            "runs on db.serverless",
+        ),
+        ("prod", "aurora-postgresql", {"max_capacity": 4}, "max_capacity", "only Aurora Serverless v2"),
+        ("prod", "aurora-postgresql", {"instance_class": "db.t3.micro"}, "instance_class", "db.r6g.large"),
+        ("dev", "postgres", {"max_capacity": 4}, "max_capacity", "only Aurora Serverless v2"),
+    ],
+    ids=[
+        "storage-on-aurora-prod",
+        "storage-on-aurora-dev",
+        "capacity-outside-policy",
+        "capacity-far-outside-policy",
+        "capacity-wrong-type",
+        "capacity-unchanged",
+        "class-on-serverless",
+        "capacity-on-provisioned-aurora",
+        "class-outside-aurora-policy",
+        "capacity-on-an-instance",
+    ],
+)
+def test_an_aurora_resize_outside_what_applies_is_a_400_and_changes_nothing(
+    pipeline: Pipeline, environment, engine, body, field, says
+):
+    created(pipeline, "carts", environment, engine)
+    items = pipeline.item_count()
+
+    answer = change(pipeline, "resize", environment, "carts", body)
+
+    assert answer.status == 400, answer.body
+    messages = {error["field"]: error["message"] for error in answer.json["errors"]}
+    assert says in messages[field], messages
+    assert pipeline.item_count() == items
+    assert pipeline.queue_depth() == 0

@@ -122,7 +122,10 @@ def test_the_400_messages_are_the_domains_friendly_ones(pipeline: Pipeline):
     answer = pipeline.post({**ORDERS, "database_engine": "oracle", "colour": "red"})
 
     messages = {e["field"]: e["message"] for e in answer.json["errors"]}
-    assert messages["database_engine"] == "database_engine must be one of mysql, postgres (got 'oracle')"
+    assert (
+        messages["database_engine"]
+        == "database_engine must be one of mysql, postgres, aurora-mysql, aurora-postgresql (got 'oracle')"
+    )
     assert messages["colour"].startswith("unknown field 'colour'; allowed fields are database_name")
 
 
@@ -573,3 +576,33 @@ def test_each_documented_example_is_what_the_api_answers(
     assert answer.status == int(status)
     conforms(openapi, method, path, answer)
     assert _ids_masked(answer.json) == _ids_masked(documented)
+
+
+def test_the_document_offers_every_engine_and_the_aurora_resize_fields(openapi):
+    """The engine enum comes from backend.domain.Engine; a resize takes max_capacity (Aurora dev)."""
+    schemas = openapi["components"]["schemas"]
+    text = json.dumps(schemas)
+    for engine in ("mysql", "postgres", "aurora-mysql", "aurora-postgresql"):
+        assert f'"{engine}"' in text
+    resize = schemas["ResizeRequest"]["properties"]
+    assert set(resize) == {"instance_class", "allocated_storage", "max_capacity"}
+    (capacity,) = [b for b in resize["max_capacity"]["anyOf"] if b.get("type") == "number"]
+    assert capacity["enum"] == [2, 4, 8]
+    database = schemas["DatabaseView"]["properties"]
+    assert {"allocated_storage", "max_capacity"} <= set(database)
+
+
+def test_an_aurora_request_is_accepted_and_conforms(pipeline: Pipeline, openapi):
+    for engine in ("aurora-mysql", "aurora-postgresql"):
+        answer = pipeline.post(
+            {"database_name": f"c_{engine[7:]}", "database_engine": engine, "environment": "dev"}
+        )
+        assert answer.status == 202, answer.body
+        conforms(openapi, "POST", "/provision-rds", answer)
+        record = pipeline.container.store.get(answer.json["request_id"])
+        assert record is not None
+        assert (record.instance_class, record.allocated_storage, record.max_capacity) == (
+            "db.serverless",
+            None,
+            2,
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +133,7 @@ class SlackDriver:
         user_id: str = USER,
         callback_id: str = "provision_rds",
         private_metadata: str = "",
+        blocks: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
         return self.interaction(
             {
@@ -151,6 +152,8 @@ class SlackDriver:
                     "type": "modal",
                     "callback_id": callback_id,
                     "private_metadata": private_metadata,
+                    # Slack sends the submitted view's blocks back with its state.
+                    "blocks": list(blocks),
                     "state": {"values": values},
                     "hash": "1.abc",
                     "app_id": APP_ID,
@@ -238,7 +241,7 @@ class SlackDriver:
         return self.post(body, content_type="application/json")
 
 
-SELECT_BLOCKS = {"database_engine", "environment", "instance_class", "allocated_storage"}
+SELECT_BLOCKS = {"database_engine", "environment", "instance_class", "allocated_storage", "max_capacity"}
 
 
 def modal_state(**values: str | None) -> dict[str, dict[str, dict[str, Any]]]:

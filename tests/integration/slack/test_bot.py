@@ -84,7 +84,10 @@ def test_invalid_command_answers_field_errors_and_usage_and_changes_nothing(harn
     text = ack_text(harness.driver.command("Orders oracle dev"))
 
     assert "database_name must start with a lowercase letter" in text
-    assert "database_engine must be one of mysql, postgres (got 'oracle')" in text
+    assert (
+        "database_engine must be one of mysql, postgres, aurora-mysql, aurora-postgresql (got 'oracle')"
+        in text
+    )
     assert blocks.USAGE in text
     assert_nothing_happened(harness)
 

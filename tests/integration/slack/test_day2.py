@@ -14,12 +14,12 @@ ADMIN = "U0PLATFORMADMIN"
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
 
 
-def created(harness: SlackHarness, name: str = "orders", by: str = USER) -> str:
+def created(harness: SlackHarness, name: str = "orders", by: str = USER, engine: str = "postgres") -> str:
     """A database asked for in Slack whose create PR is merged (what a change waits for)."""
     from backend.domain import Source
 
     submission = harness.container.intake.submit(
-        {**ORDERS, "database_name": name}, requested_by=by, source=Source.SLACK
+        {**ORDERS, "database_name": name, "database_engine": engine}, requested_by=by, source=Source.SLACK
     )
     for status in (RequestStatus.PR_OPENED, RequestStatus.MERGED):
         harness.container.store.transition(
@@ -40,6 +40,7 @@ def submit(
         user_id=user_id,
         callback_id=view["callback_id"],
         private_metadata=view["private_metadata"],
+        blocks=view["blocks"],
     )
 
 
@@ -99,6 +100,26 @@ def test_a_resize_with_nothing_chosen_is_an_inline_error(harness: SlackHarness):
     answer = submit(harness, view)
 
     assert "nothing to change" in errors_of(answer)["instance_class"]
+
+
+def test_an_aurora_dev_resize_modal_offers_capacity_and_submits_it(harness: SlackHarness):
+    created(harness, "carts", engine="aurora-mysql")
+    harness.driver.command("resize carts dev")
+    (view,) = opened_views(harness)
+    assert [block.get("block_id") for block in view["blocks"][1:]] == ["max_capacity"]
+
+    nothing = submit(harness, view)
+    answer = submit(harness, view, max_capacity="8")
+
+    # The refusal lands on the one block the modal has, not on a storage block it never showed.
+    assert list(errors_of(nothing)) == ["max_capacity"]
+    assert "nothing to change" in errors_of(nothing)["max_capacity"]
+    assert errors_of(answer) == {}
+    database = harness.container.store.get_database("dev", "carts")
+    assert database is not None
+    change = harness.container.store.get(database.change_request_id or "")
+    assert change is not None
+    assert (change.max_capacity, change.previous_max_capacity, change.allocated_storage) == (8, 2, None)
 
 
 def test_only_the_requester_or_a_platform_admin_may_change_a_database():

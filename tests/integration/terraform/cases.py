@@ -6,14 +6,14 @@ with a mocked AWS provider:
 - ``no_database``: main as committed (the root module itself);
 - ``first_pr_<engine>``: main plus one rendered file, for every engine the domain knows; the
   environment's subnet group and KMS key are created in the same plan, the case that broke;
+  an Aurora cluster's first PR also plans the environment's AWS Backup plan it joins in prod;
 - ``many_databases``: main plus several databases of every engine, with and without the optional
-  owner/purpose tags, and one with the longest name the validation allows.
-
-Until the renderer writes Aurora files (issue #17), hand-written examples of what it will write,
-``fixtures/aurora_<environment>_<engine>.tf``, are planned beside the rendered ones: the
-aurora-mysql example in ``first_pr_mysql``, the aurora-postgresql one in ``first_pr_postgres``
-(so a cluster is planned with the environment's subnet group, key and backup plan unknown), and
-both in ``many_databases``. No run of its own: each run plans the whole environment.
+  owner/purpose tags, and one with the longest name the validation allows;
+- day 2 (``day2_cases``): ``day2_created`` applies a database of every engine with the mock
+  provider (``command = apply``), and every tree a resize or decommission pull request leaves is
+  planned against that state (the same ``state_key``, a different module source): ``resize``,
+  ``unprotect`` (prod) and ``decommission_<engine>``, so test_plans can say what each would change,
+  replace or destroy.
 
 Engines and environments come from the domain enums, so a new engine is planned without touching
 this file. Each non-empty case is a copy of the committed root module plus its rendered files in
@@ -24,11 +24,19 @@ the rendered ``source = "../../modules/rds"`` resolves as it does on main.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
-from backend.domain import Engine, Environment, ProvisionRequest, parse_request
+from backend.domain import (
+    Engine,
+    EngineFamily,
+    Environment,
+    ProvisionRequest,
+    Sizing,
+    parse_request,
+    policy_for,
+)
 from backend.render import render_database
 from backend.render.hcl import HclValue, attributes
 
@@ -46,8 +54,13 @@ NETWORK: dict[str, HclValue] = {
 }
 # The zone of each subnet, as the environment module reads them at plan time (data aws_subnet).
 DATABASE_SUBNET_ZONES = dict(zip(DATABASE_SUBNET_IDS, ["us-east-1a", "us-east-1b"], strict=True))
+# What the day-2 runs' apply needs to pass the modules' and the provider's validations (the mock
+# provider's random strings are no ARNs); plans never see them (the values are unknown until apply).
+MOCK_ARNS = {
+    "aws_kms_key": "arn:aws:kms:us-east-1:111122223333:key/0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d",
+    "aws_iam_role": "arn:aws:iam::111122223333:role/rds-provisioner-mock",
+}
 NAME_MAX_LENGTH = 50  # DESIGN.md section 3, Naming
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def slug(engine: Engine) -> str:
@@ -61,6 +74,9 @@ class Database:
     engine: Engine
     owner: str | None = None
     purpose: str | None = None
+    # Day 2: the size a resize gave it, or its prod decommission's first step (deletion protection off).
+    sizing: Sizing | None = None
+    unprotecting: bool = False
 
     def request(self, environment: Environment) -> ProvisionRequest:
         payload = {"database_name": self.name, "database_engine": self.engine.value}
@@ -72,144 +88,28 @@ class Database:
         return parse_request(payload)
 
 
-AuroraEngine = Literal["aurora-mysql", "aurora-postgresql"]
-
-
-@dataclass(frozen=True)
-class AuroraPolicy:
-    """What an environment gives an Aurora cluster: the values the hand-written examples embody.
-
-    The suggested environment policy for Aurora (issue #17), until backend/domain/policy.py holds
-    it and the renderer writes these files.
-    """
-
-    instance_class: str
-    instance_count: int
-    serverless_capacity: tuple[float, float] | None  # (min, max) ACUs for db.serverless
-    backup_retention_period: int
-    backtrack_window: int  # seconds, aurora-mysql only
-    deletion_protection: bool
-    aws_backup: bool  # joins the environment's AWS Backup plan
-    performance_insights_enabled: bool
-    performance_insights_retention_period: int
-    monitoring_interval: int
-
-
-AURORA_POLICY: dict[Environment, AuroraPolicy] = {
-    Environment.DEV: AuroraPolicy(
-        instance_class="db.serverless",
-        instance_count=1,
-        serverless_capacity=(0.5, 2),
-        backup_retention_period=7,
-        backtrack_window=0,
-        deletion_protection=False,
-        aws_backup=False,
-        performance_insights_enabled=False,
-        performance_insights_retention_period=7,
-        monitoring_interval=0,
-    ),
-    Environment.PROD: AuroraPolicy(
-        instance_class="db.r6g.large",
-        instance_count=2,
-        serverless_capacity=None,
-        backup_retention_period=30,
-        backtrack_window=86400,
-        deletion_protection=True,
-        aws_backup=True,
-        performance_insights_enabled=True,
-        performance_insights_retention_period=7,
-        monitoring_interval=60,
-    ),
-}
-
-
-@dataclass(frozen=True)
-class AuroraEngineDefaults:
-    engine_version: str
-    family: str  # cluster parameter group family
-    port: int
-    enabled_cloudwatch_logs_exports: tuple[str, ...]
-
-
-AURORA_ENGINE_DEFAULTS: dict[AuroraEngine, AuroraEngineDefaults] = {
-    # A major version: Aurora picks its default minor, auto minor upgrades keep it current.
-    "aurora-mysql": AuroraEngineDefaults("8.0", "aurora-mysql8.0", 3306, ("audit", "error", "slowquery")),
-    "aurora-postgresql": AuroraEngineDefaults("16", "aurora-postgresql16", 5432, ("postgresql",)),
-}
-
-# Distinct names per environment, as checkov tells module resources apart by address only.
-AURORA_EXAMPLE_NAMES: dict[tuple[Environment, AuroraEngine], str] = {
-    (Environment.DEV, "aurora-mysql"): "carts",
-    (Environment.DEV, "aurora-postgresql"): "events",
-    (Environment.PROD, "aurora-mysql"): "sessions",
-    (Environment.PROD, "aurora-postgresql"): "analytics",
-}
-
-
-@dataclass(frozen=True)
-class AuroraExample:
-    """One hand-written example of the renderer's future Aurora output (fixtures/)."""
-
-    environment: Environment
-    engine: AuroraEngine
-
-    @property
-    def database_name(self) -> str:
-        return AURORA_EXAMPLE_NAMES[(self.environment, self.engine)]
-
-    @property
-    def engine_slug(self) -> str:
-        return self.engine.removeprefix("aurora-")
-
-    @property
-    def fixture(self) -> Path:
-        return FIXTURES / f"aurora_{self.environment.value}_{self.engine_slug}.tf"
-
-    @property
-    def file_name(self) -> str:
-        return f"rds_{self.database_name}.tf"
-
-    @property
-    def module_name(self) -> str:
-        return f"rds_{self.database_name}"
-
-    @property
-    def identifier(self) -> str:
-        return f"{self.database_name.replace('_', '-')}-{self.environment.value}"
-
-    @property
-    def policy(self) -> AuroraPolicy:
-        return AURORA_POLICY[self.environment]
-
-    @property
-    def defaults(self) -> AuroraEngineDefaults:
-        return AURORA_ENGINE_DEFAULTS[self.engine]
-
-
-def aurora_examples(environment: Environment) -> tuple[AuroraExample, ...]:
-    return (AuroraExample(environment, "aurora-mysql"), AuroraExample(environment, "aurora-postgresql"))
-
-
-# The RDS engine whose first-PR tree also holds an Aurora example.
-AURORA_BESIDE: dict[str, AuroraEngine] = {"mysql": "aurora-mysql", "postgres": "aurora-postgresql"}
-
-
-def aurora_beside(environment: Environment, engine: Engine) -> tuple[AuroraExample, ...]:
-    aurora_engine = AURORA_BESIDE.get(engine.value)
-    return (AuroraExample(environment, aurora_engine),) if aurora_engine else ()
-
-
 @dataclass(frozen=True)
 class Case:
     run: str
     environment: Environment
     databases: tuple[Database, ...]
-    aurora: tuple[AuroraExample, ...] = ()
+    # A day-2 case: planned against the state its state_key's apply left (see day2_cases).
+    command: Literal["plan", "apply"] = "plan"
+    state_key: str | None = None
 
     @property
     def directory(self) -> str | None:
         """Where the case's tree lives, relative to the tree root (None: the root module itself)."""
-        return f"cases-{self.environment.value}/{self.run}" if self.databases or self.aurora else None
+        return f"cases-{self.environment.value}/{self.run}" if self.databases else None
+
+    @property
+    def creates(self) -> bool:
+        """A tree of new databases only (planned against no state)."""
+        return self.state_key is None
+
+    def database(self, name: str) -> Database:
+        (found,) = [database for database in self.databases if database.name == name]
+        return found
 
 
 def longest_name() -> str:
@@ -218,12 +118,7 @@ def longest_name() -> str:
 
 def cases(environment: Environment) -> list[Case]:
     first_prs = [
-        Case(
-            f"first_pr_{slug(engine)}",
-            environment,
-            (Database(f"first_{slug(engine)}", engine),),
-            aurora_beside(environment, engine),
-        )
+        Case(f"first_pr_{slug(engine)}", environment, (Database(f"first_{slug(engine)}", engine),))
         for engine in Engine
     ]
     many = [
@@ -234,24 +129,129 @@ def cases(environment: Environment) -> list[Case]:
             purpose="stock levels: warehouse/eu = 1" if number == 1 else None,
         )
         for engine in Engine
-        for number in (1, 2, 3)
+        for number in (1, 2)
     ]
     many.append(Database(longest_name(), list(Engine)[-1], owner="platform"))
     return [
         Case("no_database", environment, ()),
         *first_prs,
-        Case("many_databases", environment, tuple(many), aurora_examples(environment)),
+        Case("many_databases", environment, tuple(many)),
+        *day2_cases(environment),
     ]
 
 
+# --- day 2 (issue #14 item 7) ---------------------------------------------------------------------
+DAY2_STATE = "day2"
+
+
+def day2_databases() -> tuple[Database, ...]:
+    """What the day-2 trees start from: a database of every engine."""
+    return tuple(Database(f"day2_{slug(engine)}", engine) for engine in Engine)
+
+
+def changed_engines() -> list[Engine]:
+    """The engine of the database each day-2 case changes: the first of each family."""
+    return [next(engine for engine in Engine if engine.family is family) for family in EngineFamily]
+
+
+def largest(environment: Environment, engine: Engine) -> Sizing:
+    """A new database of ``engine`` resized to the last value the policy offers for everything a
+    resize may change (its largest storage, capacity and class)."""
+    policy = policy_for(environment)
+    choices: dict[str, Any] = {field: allowed[-1] for field, allowed in policy.resize_choices(engine).items()}
+    return replace(policy.new_sizing(engine), **choices)
+
+
+def changed_name(engine: Engine) -> str:
+    return f"day2_{slug(engine)}"
+
+
+def day2_cases(environment: Environment) -> list[Case]:
+    """Every tree a day-2 pull request leaves, each planned against the state of the databases it
+    changes (applied by the mock provider in the first run with the same state_key).
+
+    - ``resize``: the database of one engine per family rendered with the largest size its policy
+      allows (only those, in place);
+    - ``unprotect`` (where the policy protects databases): the same two at a prod decommission's
+      first step, deletion protection off;
+    - ``decommission_<engine>``: the tree without that database's file (only it is destroyed).
+    """
+    base = day2_databases()
+    changed = {changed_name(engine) for engine in changed_engines()}
+
+    def edited(**change: Any) -> tuple[Database, ...]:
+        return tuple(replace(d, **change) if d.name in changed else d for d in base)
+
+    day2 = [
+        Case("day2_created", environment, base, command="apply", state_key=DAY2_STATE),
+        Case(
+            "resize",
+            environment,
+            tuple(
+                replace(d, sizing=largest(environment, d.engine)) if d.name in changed else d for d in base
+            ),
+            state_key=DAY2_STATE,
+        ),
+    ]
+    if policy_for(environment).deletion_protection:
+        day2.append(Case("unprotect", environment, edited(unprotecting=True), state_key=DAY2_STATE))
+    day2 += [
+        Case(
+            f"decommission_{slug(engine)}",
+            environment,
+            tuple(d for d in base if d.name != changed_name(engine)),
+            state_key=DAY2_STATE,
+        )
+        for engine in changed_engines()
+    ]
+    return day2
+
+
 def request_id(case: Case, database: Database) -> str:
-    return f"plan-{case.environment.value}-{case.run}-{database.name}"
+    """The RequestId tag: a day-2 tree keeps the create's for the databases it leaves as they are
+    (their files are main's), and the change's for the one it changes, as the provisioner does."""
+    changed = database.sizing is not None or database.unprotecting
+    run = case.state_key if case.state_key is not None and not changed else case.run
+    return f"plan-{case.environment.value}-{run}-{database.name}"
+
+
+# The account the data sources read: the same in every run, or a later run's policies (built from
+# them) would differ from the state an earlier run applied, and plan updates that are not there.
+MOCK_DATA: dict[str, dict[str, HclValue]] = {
+    "aws_caller_identity": {
+        "account_id": "111122223333",
+        "arn": "arn:aws:iam::111122223333:user/terraform-test",
+        "user_id": "AIDAMOCKTERRAFORMTEST",
+    },
+    "aws_partition": {"partition": "aws", "dns_suffix": "amazonaws.com"},
+}
+
+
+def _mock(kind: str, type_name: str, defaults: dict[str, HclValue]) -> list[str]:
+    return [
+        f'  {kind} "{type_name}" {{',
+        "    defaults = {",
+        attributes(list(defaults.items()), 3),
+        "    }",
+        "  }",
+    ]
+
+
+def mock_resources() -> list[str]:
+    lines: list[str] = []
+    for resource_type, arn in MOCK_ARNS.items():
+        lines += _mock("mock_resource", resource_type, {"arn": arn})
+    for data_type, defaults in MOCK_DATA.items():
+        lines += _mock("mock_data", data_type, defaults)
+    return lines
 
 
 def plans_file_text(environment: Environment) -> str:
     lines = [
         "# Generated by tests/integration/terraform/cases.py for this test session; not committed.",
-        'mock_provider "aws" {}',
+        'mock_provider "aws" {',
+        *mock_resources(),
+        "}",
         "",
         "variables {",
         attributes(list(NETWORK.items())),
@@ -270,7 +270,11 @@ def plans_file_text(environment: Environment) -> str:
             "}",
         ]
     for case in cases(environment):
-        lines += ["", f'run "{case.run}" {{', "  command = plan"]
+        lines += ["", f'run "{case.run}" {{']
+        if case.state_key is None:
+            lines.append(f"  command = {case.command}")
+        else:  # aligned as terraform fmt aligns them
+            lines += [f"  command   = {case.command}", f'  state_key = "{case.state_key}"']
         if case.directory is not None:
             lines += ["", "  module {", f'    source = "../../{case.directory}"', "  }"]
         lines.append("}")
@@ -298,13 +302,12 @@ def build_tree(terraform_dir: Path, tree: Path) -> None:
                     database.request(environment),
                     request_id=request_id(case, database),
                     requested_by="terraform-plan-test",
+                    sizing=database.sizing,
+                    unprotecting=database.unprotecting,
                 )
                 path = PurePosixPath(rendered.path)
                 assert path.parent == PurePosixPath("terraform/envs", environment.value), rendered.path
                 assert not (directory / path.name).exists(), f"{path.name} is already on main"
                 (directory / path.name).write_text(rendered.content, encoding="utf-8")
-            for example in case.aurora:
-                assert not (directory / example.file_name).exists(), f"{example.file_name} is already there"
-                shutil.copy2(example.fixture, directory / example.file_name)
         (root / "tests").mkdir(exist_ok=True)
         (root / "tests" / TEST_FILE).write_text(plans_file_text(environment), encoding="utf-8")

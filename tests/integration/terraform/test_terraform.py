@@ -1,8 +1,8 @@
 """The Terraform tree: it parses, checkov passes it with real databases in it, and skips are justified.
 
 checkov runs once per session (shared by xdist workers through a lock file) over a copy of
-terraform/ holding rendered dev and prod databases of both engines, and the hand-written Aurora
-examples of both Aurora engines (cases.py); the tests then read the results per environment.
+terraform/ holding rendered dev and prod databases of every engine (DB instances and Aurora
+clusters); the tests then read the results per environment.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from typing import Any
 import hcl2
 import pytest
 
-from backend.domain import Environment, parse_request
+from backend.domain import Engine, EngineFamily, Environment, parse_request
 from backend.render import render_database
-from tests.integration.terraform.cases import FIXTURES, AuroraExample, aurora_examples
 
 REPO = Path(__file__).resolve().parents[3]
 TERRAFORM = REPO / "terraform"
@@ -31,9 +30,24 @@ DEFAULT_CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
 # Distinct names per environment: checkov reports module resources by address
 # (module.rds_<name>....), which is how results are split between dev and prod.
 SCANNED = {
-    "dev": [("orders", "mysql"), ("ledger", "postgres")],
-    "prod": [("billing", "postgres"), ("catalog", "mysql")],
+    "dev": [
+        ("orders", "mysql"),
+        ("ledger", "postgres"),
+        ("carts", "aurora-mysql"),
+        ("events", "aurora-postgresql"),
+    ],
+    "prod": [
+        ("billing", "postgres"),
+        ("catalog", "mysql"),
+        ("sessions", "aurora-mysql"),
+        ("analytics", "aurora-postgresql"),
+    ],
 }
+
+
+def scanned(env: str, family: EngineFamily) -> list[tuple[str, str]]:
+    return [(name, engine) for name, engine in SCANNED[env] if Engine(engine).family is family]
+
 
 # The only suppressions allowed anywhere under terraform/, each for a feature the dev policy
 # switches off on purpose (cost or disposability); prod files may carry none.
@@ -43,7 +57,7 @@ DEV_ONLY_SKIPS = {
     "CKV_AWS_353": "Performance Insights: prod only (not available for MySQL on db.t3.micro)",
     "CKV_AWS_118": "enhanced monitoring: prod only",
 }
-# The Aurora examples' dev-only suppressions (for the renderer's DEV_ONLY_CHECKS, issue #17).
+# An Aurora cluster's dev-only suppressions (issue #17).
 AURORA_DEV_ONLY_SKIPS = {
     "CKV_AWS_139": "deletion protection: dev databases are disposable (the final snapshot stays)",
     "CKV_AWS_353": "Performance Insights: prod only",
@@ -123,9 +137,6 @@ class Scan:
                 return env
             if any(resource.startswith(f"module.rds_{name}.") for name, _ in databases):
                 return env
-            clusters = aurora_examples(Environment(env))
-            if any(resource.startswith(f"module.{example.module_name}.") for example in clusters):
-                return env
         return None
 
     def figures(self, env: str) -> dict[str, int]:
@@ -142,8 +153,6 @@ def _run_checkov(directory: Path) -> dict[str, Any]:
             request = parse_request({"database_name": name, "database_engine": engine, "environment": env})
             rendered = render_database(request, request_id=f"scan-{env}-{name}", requested_by="checkov")
             (directory / rendered.path).write_text(rendered.content, encoding="utf-8")
-        for example in aurora_examples(Environment(env)):
-            shutil.copy2(example.fixture, directory / "terraform" / "envs" / env / example.file_name)
     completed = subprocess.run(
         [
             str(checkov_binary()),
@@ -227,7 +236,7 @@ def test_checkov_really_checked_every_database(scan: Scan, env: str) -> None:
     figures = scan.figures(env)
     print(f"checkov {env}: {figures}")
     assert figures["failed"] == 0
-    for name, engine in SCANNED[env]:
+    for name, engine in scanned(env, EngineFamily.INSTANCE):
         prefix = f"module.rds_{name}."
         passed = {r["check_id"] for r in scan.results("passed_checks") if r["resource"].startswith(prefix)}
         skipped = {r["check_id"] for r in scan.results("skipped_checks") if r["resource"].startswith(prefix)}
@@ -245,19 +254,21 @@ def test_checkov_really_checked_every_database(scan: Scan, env: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_checkov_really_checked_every_aurora_example(scan: Scan, env: str) -> None:
-    for example in aurora_examples(Environment(env)):
-        prefix = f"module.{example.module_name}."
+def test_checkov_really_checked_every_aurora_cluster(scan: Scan, env: str) -> None:
+    clusters = scanned(env, EngineFamily.AURORA)
+    assert {engine for _, engine in clusters} == {"aurora-mysql", "aurora-postgresql"}
+    for name, engine in clusters:
+        prefix = f"module.rds_{name}."
         passed = {r["check_id"] for r in scan.results("passed_checks") if r["resource"].startswith(prefix)}
         failed = {r["check_id"] for r in scan.results("failed_checks") if r["resource"].startswith(prefix)}
         skipped = {r["check_id"] for r in scan.results("skipped_checks") if r["resource"].startswith(prefix)}
         figures = {"passed": len(passed), "failed": len(failed), "skipped": sorted(skipped)}
-        print(f"checkov {example.identifier}: {figures}")
-        assert not failed, f"{example.identifier}: {sorted(failed)}"
-        assert len(passed) >= 20, f"{example.identifier}: only {sorted(passed)}"
+        print(f"checkov {name}: {figures}")
+        assert not failed, f"{name}: {sorted(failed)}"
+        assert len(passed) >= 20, f"{name}: only {sorted(passed)}"
         missing = sorted(AURORA_REQUIRED_PASSES - passed)
-        assert not missing, f"{example.identifier} misses {missing}"
-        if example.engine == "aurora-postgresql":
+        assert not missing, f"{name} misses {missing}"
+        if engine == "aurora-postgresql":
             assert "CKV2_AWS_27" in passed  # query logging in the cluster parameter group
         if env == "prod":
             assert not skipped, f"prod must not skip anything: {sorted(skipped)}"
@@ -285,10 +296,9 @@ def test_every_skip_in_terraform_is_dev_only_and_explained(scan: Scan) -> None:
                 assert reason.strip(), f"{relative}: skip of {check_id} gives no reason"
                 assert relative.parts[:2] == ("envs", "dev"), f"{relative}: skips are for dev only"
                 found[check_id] += 1
-    # Each rendered dev database carries each dev-only skip once, and each dev Aurora example
-    # each of its own; nothing else does.
-    expected = Counter({check: len(SCANNED["dev"]) for check in DEV_ONLY_SKIPS})
-    expected.update({check: len(aurora_examples(Environment.DEV)) for check in AURORA_DEV_ONLY_SKIPS})
+    # Each rendered dev database carries each dev-only skip of its kind once; nothing else does.
+    expected = Counter({check: len(scanned("dev", EngineFamily.INSTANCE)) for check in DEV_ONLY_SKIPS})
+    expected.update({check: len(scanned("dev", EngineFamily.AURORA)) for check in AURORA_DEV_ONLY_SKIPS})
     assert found == expected
 
 
@@ -374,34 +384,3 @@ def test_root_module_backend_versions_and_tags(env: str) -> None:
     tags = provider["default_tags"][0]["tags"]
     assert tags["ManagedBy"] == '"rds-provisioner"'
     assert tags["Environment"] == f'"{env}"'
-
-
-# --- the hand-written Aurora examples -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "example",
-    [example for environment in Environment for example in aurora_examples(environment)],
-    ids=lambda e: e.fixture.name,
-)
-def test_aurora_examples_declare_the_outputs_of_design_7_7(example: AuroraExample) -> None:
-    parsed = _unquote_labels(hcl2.loads(example.fixture.read_text(encoding="utf-8")))
-    (module,) = [block[example.module_name] for block in parsed["module"]]
-    outputs = {name: body for block in parsed["output"] for name, body in block.items()}
-
-    # python-hcl2 keeps string literals quoted.
-    assert module["source"] == '"../../modules/aurora"'
-    assert module["identifier"] == f'"{example.identifier}"'
-    # The writer endpoint under the name RDS databases use, the reader endpoint, the secret.
-    name = example.module_name
-    assert {output: body["value"] for output, body in outputs.items()} == {
-        f"{name}_endpoint": f"${{module.{name}.writer_endpoint}}",
-        f"{name}_reader_endpoint": f"${{module.{name}.reader_endpoint}}",
-        f"{name}_master_user_secret_arn": f"${{module.{name}.master_user_secret_arn}}",
-    }
-    assert all(body.get("description") for body in outputs.values())
-
-
-def test_every_aurora_fixture_is_an_example_the_cases_use() -> None:
-    used = {example.fixture for environment in Environment for example in aurora_examples(environment)}
-    assert set(FIXTURES.glob("*.tf")) == used

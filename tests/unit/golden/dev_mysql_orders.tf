@@ -19,7 +19,7 @@ module "rds_orders" {
 
   instance_class        = "db.t3.micro"
   allocated_storage     = 20
-  max_allocated_storage = 100
+  max_allocated_storage = 200
 
   multi_az                = false
   backup_retention_period = 7

@@ -15,7 +15,7 @@ module "rds_billing_ledger" {
 
   instance_class        = "db.t3.medium"
   allocated_storage     = 50
-  max_allocated_storage = 500
+  max_allocated_storage = 1000
 
   multi_az                = true
   backup_retention_period = 30
