@@ -33,6 +33,7 @@ from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.expiry import DEFAULT_POLICY
 from backend.domain.kinds import Engine, Environment, Source
 from backend.domain.policy import ENVIRONMENT_POLICY, EnvironmentPolicy, Sizing
+from backend.domain.pricing import Estimate, priced
 from backend.domain.reserved import RESERVED_NAMES
 from backend.domain.statuses import RequestStatus
 
@@ -413,6 +414,16 @@ class RequestRecord(RequestFields):
         )
 
     @property
+    def estimate(self) -> Estimate | None:
+        """What the database costs a month at the size asked for (None: no size, or unpriced)."""
+        return priced(self.database_engine, self.environment, self.sizing)
+
+    @property
+    def previous_estimate(self) -> Estimate | None:
+        """A resize: what it cost at the size it had."""
+        return priced(self.database_engine, self.environment, self.previous_sizing)
+
+    @property
     def branch_name(self) -> str:
         return naming.branch_name(
             self.environment.value, self.database_name, step=self.step.value, request_id=self.request_id
@@ -463,6 +474,11 @@ class DatabaseRecord(RequestFields):
     @property
     def file_path(self) -> str:
         return naming.terraform_file_path(self.environment.value, self.database_name)
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """What it costs a month at its current size."""
+        return priced(self.database_engine, self.environment, self.sizing)
 
     @classmethod
     def created_by(cls, create: RequestRecord, sizing: Sizing) -> DatabaseRecord:

@@ -6,6 +6,7 @@ answers. Powertools turns them and the routes into the OpenAPI document served a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,14 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.domain import (
     Action,
+    Engine,
     Environment,
     FieldError,
     RequestFields,
     RequestRecord,
     RequestStatus,
+    Sizing,
     Source,
     Step,
+    policy_for,
 )
+from backend.domain.pricing import Estimate, estimate
 from backend.handlers.http import API_KEY_HEADER, IDEMPOTENCY_HEADER, error_body
 from backend.services.inventory import InventoryEntry
 
@@ -65,6 +70,13 @@ EXPIRES_ON = (
 )
 
 
+ESTIMATE = (
+    "What the database costs a month at the size asked for, in USD: on-demand list prices of the "
+    "repository's price table (backend/domain/pricing.py, us-east-1), an estimate, not a bill. "
+    "Aurora storage and I/O are not included; Serverless v2 at its capacity maximum."
+)
+
+
 class AcceptedResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -79,6 +91,11 @@ class AcceptedResponse(BaseModel):
         examples=["accepted"],
     )
     expires_on: date | None = Field(default=None, description=EXPIRES_ON)
+    estimated_monthly_usd: float | None = Field(default=None, description=ESTIMATE)
+
+
+def _amount(estimate: Estimate | None) -> float | None:
+    return None if estimate is None else estimate.amount
 
 
 class RequestView(RequestFields):
@@ -107,9 +124,21 @@ class RequestView(RequestFields):
         description="A dev create: the expiry it asked for (GET /databases has the current one).",
     )
 
+    estimated_monthly_usd: float | None = Field(default=None, description=ESTIMATE)
+    previous_estimated_monthly_usd: float | None = Field(
+        default=None, description="A resize: the estimate at the size it had (old -> new)."
+    )
+
     @classmethod
     def of(cls, record: RequestRecord) -> RequestView:
-        return cls.model_validate(record.model_dump(include=set(cls.model_fields)))
+        shown = record.model_dump(include=set(cls.model_fields))
+        return cls.model_validate(
+            shown
+            | {
+                "estimated_monthly_usd": _amount(record.estimate),
+                "previous_estimated_monthly_usd": _amount(record.previous_estimate),
+            }
+        )
 
 
 class RequestList(BaseModel):
@@ -141,6 +170,7 @@ class DatabaseView(BaseModel):
     requested_by: str
     created_at: datetime = Field(description="ISO 8601, UTC")
     expires_on: date | None = Field(description=EXPIRES_ON)
+    estimated_monthly_usd: float | None = Field(description=ESTIMATE)
     last_request: LastRequest
 
     @classmethod
@@ -156,6 +186,7 @@ class DatabaseView(BaseModel):
             requested_by=database.requested_by,
             created_at=database.created_at,
             expires_on=database.expires_on,
+            estimated_monthly_usd=_amount(database.estimate),
             last_request=LastRequest(
                 request_id=last.request_id, action=last.action, status=last.status, pr_url=last.pr_url
             ),
@@ -229,8 +260,19 @@ _ACCEPTED = AcceptedResponse(
     status_url=f"/requests/{EXAMPLE_REQUEST_ID}",
     status=RequestStatus.ACCEPTED,
 )
-# A new dev database expires (DEV_TTL_DAYS after the request); a change's answer has no expiry.
-_ACCEPTED_DEV_CREATE = _ACCEPTED.model_copy(update={"expires_on": date(2026, 12, 26)})
+
+
+def _example_estimate(sizing: Sizing) -> float:
+    """The estimate of the examples' database (dev postgres orders) at ``sizing``."""
+    return estimate(Engine.POSTGRES, Environment.DEV, sizing).amount
+
+
+# The examples' database: a new dev one expires (DEV_TTL_DAYS after the request); a change's
+# answer has no expiry, and says what the database will cost (a resize) or costs now (the end).
+_NEW_DEV = policy_for(Environment.DEV).new_sizing(Engine.POSTGRES)
+_ACCEPTED_DEV_CREATE = _ACCEPTED.model_copy(
+    update={"expires_on": date(2026, 12, 26), "estimated_monthly_usd": _example_estimate(_NEW_DEV)}
+)
 _ALREADY_REQUESTED = "A dev database orders is already requested or exists"
 _KEY_REUSED = "this Idempotency-Key was already used for a different request; use a new key"
 
@@ -343,13 +385,16 @@ CHANGE_404 = _error(
 )
 
 
-def _change_responses(description_400: str, **examples_400: dict[str, Any]) -> dict[int, OpenAPIResponse]:
-    """The answers of a change of an existing database (resize, decommission)."""
+def _change_responses(
+    description_400: str, sizing: Sizing, **examples_400: dict[str, Any]
+) -> dict[int, OpenAPIResponse]:
+    """The answers of a change of an existing database (resize, decommission) to ``sizing``."""
+    accepted = _ACCEPTED.model_copy(update={"estimated_monthly_usd": _example_estimate(sizing)})
     return {
         202: _answer(
             "Accepted: recorded and queued; a pull request follows",
             AcceptedResponse,
-            {"accepted": _example("A change", _ACCEPTED.model_dump(mode="json"))},
+            {"accepted": _example("A change", accepted.model_dump(mode="json"))},
         ),
         400: _error(description_400, **examples_400),
         **AUTH_ERRORS,
@@ -372,6 +417,7 @@ def _change_responses(description_400: str, **examples_400: dict[str, Any]) -> d
 
 RESIZE_RESPONSES = _change_responses(
     "Invalid input, outside the environment policy or no change; nothing was changed",
+    dataclasses.replace(_NEW_DEV, allocated_storage=50),
     outside_policy=_refusal(
         "A prod instance class in dev",
         "Invalid request",
@@ -384,6 +430,7 @@ RESIZE_RESPONSES = _change_responses(
 
 DECOMMISSION_RESPONSES = _change_responses(
     "Invalid input, or the confirmation is not the database's name; nothing was changed",
+    _NEW_DEV,
     wrong_confirmation=_refusal(
         "Another name typed",
         "Invalid request",

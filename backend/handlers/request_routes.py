@@ -67,6 +67,9 @@ def accepted(submission: Submission) -> Response[AcceptedResponse]:
             status_url=f"/requests/{submission.request_id}",
             status=submission.record.status,
             expires_on=submission.record.expires_on,
+            estimated_monthly_usd=None
+            if submission.record.estimate is None
+            else submission.record.estimate.amount,
         ),
     )
 

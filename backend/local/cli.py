@@ -150,7 +150,7 @@ def cmd_databases(client: Client, args: argparse.Namespace) -> int:
     if not rows:
         print("no databases yet; try: rdsctl submit orders postgres dev")
         return 0
-    header = ["DATABASE", "ENGINE", "ENV", "CLASS", "GIB", "LAST REQUEST", "STATUS"]
+    header = ["DATABASE", "ENGINE", "ENV", "CLASS", "GIB", "$/MONTH", "EXPIRES", "LAST REQUEST", "STATUS"]
     body = [
         [
             str(row["database_name"]),
@@ -158,6 +158,8 @@ def cmd_databases(client: Client, args: argparse.Namespace) -> int:
             str(row["environment"]),
             str(row["instance_class"]),
             str(row["allocated_storage"]),
+            "-" if row.get("estimated_monthly_usd") is None else f"{row['estimated_monthly_usd']:,.2f}",
+            row.get("expires_on") or "-",
             f"{row['last_request']['action']} {row['last_request']['request_id']}",
             str(row["last_request"]["status"]),
         ]

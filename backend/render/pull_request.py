@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from backend.domain import RequestRecord, Sizing, Step
+from backend.domain import Action, RequestRecord, Sizing, Step
 from backend.domain.kinds import ENGINE_LABELS, Engine, EngineFamily, Source
 from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
+from backend.domain.pricing import change_text, source_note
 from backend.render.terraform import checkov_skips
 
 # What the PR calls the database's identifier, and the module its file calls.
@@ -68,7 +69,24 @@ def _request_rows(record: RequestRecord) -> Table:
             if record.approved_by and record.approved_at
             else []
         ),
+        *_cost_rows(record),
     ]
+
+
+# What the estimate means for each action: what it will cost, or what its end saves.
+_COST_LABELS = {
+    Action.CREATE: "Estimated cost",
+    Action.RESIZE: "Estimated cost",
+    Action.DECOMMISSION: "Saves",
+}
+
+
+def _cost_rows(record: RequestRecord) -> Table:
+    after = record.estimate
+    if after is None:
+        return []
+    figure = change_text(record.previous_estimate, after)
+    return [(_COST_LABELS[record.action], f"{figure} ({after.basis}; {source_note()})")]
 
 
 def _storage(sizing: Sizing, ceiling: int) -> str:

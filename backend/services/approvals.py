@@ -31,6 +31,7 @@ from backend.domain import (
     ValidationFailed,
     policy_for,
 )
+from backend.domain.pricing import change_text
 from backend.services.notifications import Notifier, notify_once
 
 logger = Logger(child=True)
@@ -50,9 +51,11 @@ def _asked(record: RequestRecord) -> str:
     before = record.previous_sizing
     if before is not None:
         size = f"{before.summary} -> {size}"
+    figure = record.estimate
+    cost = "" if figure is None else f"\n*Estimated cost:* {change_text(record.previous_estimate, figure)}"
     return (
         f"*{record.action.value.capitalize()}* {describe(record)}\n"
-        f"*Size:* {size}\n*Requested by:* <@{record.requested_by}> via {record.source.value}"
+        f"*Size:* {size}{cost}\n*Requested by:* <@{record.requested_by}> via {record.source.value}"
     )
 
 

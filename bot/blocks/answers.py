@@ -15,6 +15,7 @@ from backend.adapters.slack_blocks import (
     status_line,
 )
 from backend.domain import Action, Environment, FieldError, RequestRecord, RequestStatus, policy_for
+from backend.domain.pricing import change_text
 from bot.blocks.ids import ENGINE_CHOICES, ENVIRONMENT_CHOICES, USAGE
 
 
@@ -59,6 +60,9 @@ def dm_confirmation(record: RequestRecord) -> Message:
     before = record.previous_sizing
     if before is not None:
         details.append(f"*Resize:* {before.summary} -> {sizing.summary}")
+    figure = record.estimate
+    if figure is not None:
+        details.append(f"*Estimated cost:* {change_text(record.previous_estimate, figure)}")
     if record.expires_on:
         details.append(
             f"*Expires:* {record.expires_on:%a %d %b %Y} (a dev database; I'll remind you "

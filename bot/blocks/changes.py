@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
@@ -22,6 +23,7 @@ from backend.adapters.slack_blocks import (
 from backend.domain import DatabaseRecord, FieldError, policy_for
 from backend.domain.naming import rds_identifier
 from backend.domain.policy import capacity_text
+from backend.domain.pricing import priced
 from backend.services.inventory import InventoryEntry
 from bot.blocks.ids import (
     ALLOCATED_STORAGE,
@@ -153,7 +155,22 @@ def _resize_options(database: DatabaseRecord, field: str, choices: Sequence[Any]
     if field == ALLOCATED_STORAGE:  # it only grows
         wanted = [choice for choice in wanted if current is None or choice > current]
     value = capacity_text if field == MAX_CAPACITY else str
-    return [option(value(choice), shown(choice)) for choice in wanted]
+
+    def label(choice: Any) -> str:
+        # What the database would cost with only this changed: the price of each choice.
+        figure = priced(
+            database.database_engine,
+            database.environment,
+            dataclasses.replace(database.sizing, **{field: choice}),
+        )
+        return shown(choice) if figure is None else f"{shown(choice)} · ~{figure.text}"
+
+    return [option(value(choice), label(choice)) for choice in wanted]
+
+
+def _costing(database: DatabaseRecord) -> str:
+    figure = database.estimate
+    return "" if figure is None else f", ~{figure.text}"
 
 
 def resize_modal(database: DatabaseRecord) -> dict[str, Any]:
@@ -162,7 +179,7 @@ def resize_modal(database: DatabaseRecord) -> dict[str, Any]:
     blocks: list[Block] = [
         section(
             f"Resize *`{escape(database.database_name)}`* ({database.environment.value}), "
-            f"now {_size(database)}."
+            f"now {_size(database)}{_costing(database)}."
         )
     ]
     for field, allowed in choices.items():

@@ -8,6 +8,7 @@ from typing import Any
 from backend.adapters.slack_blocks import option, plain, truncate
 from backend.domain import Engine, Environment, FieldError, policy_for
 from backend.domain.kinds import ENGINE_LABELS
+from backend.domain.pricing import estimate, source_note
 from bot.blocks.ids import (
     DATABASE_ENGINE,
     DATABASE_NAME,
@@ -28,6 +29,32 @@ def _environment_label(environment: Environment) -> str:
     policy = policy_for(environment)
     aurora = policy.new_sizing(Engine.AURORA_MYSQL).summary
     return f"{environment.value} ({policy.instance_class}; Aurora {aurora})"
+
+
+def _estimates_line(environment: Environment) -> str:
+    """``dev: MySQL $14.71, PostgreSQL $15.44, ...``: each engine at the size it gets there."""
+    policy = policy_for(environment)
+    figures = [
+        f"{label} ${estimate(engine, environment, policy.new_sizing(engine)).monthly_usd:,.2f}"
+        for engine, label in ENGINE_LABELS.items()
+    ]
+    return f"*{environment.value}*: " + ", ".join(figures)
+
+
+def _estimates() -> dict[str, Any]:
+    """What a new database costs a month in each environment (the form cannot know the choice)."""
+    lines = "\n".join(_estimates_line(environment) for environment in Environment)
+    return {
+        "type": "context",
+        "block_id": "estimates",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": f"Estimated monthly cost at the size each environment gives ({source_note()}; "
+                f"Aurora Serverless at its capacity maximum):\n{lines}",
+            }
+        ],
+    }
 
 
 def provision_modal() -> dict[str, Any]:
@@ -79,6 +106,7 @@ def provision_modal() -> dict[str, Any]:
                     "initial_option": environment_options[0],
                 },
             },
+            _estimates(),
             {
                 "type": "input",
                 "block_id": OWNER,

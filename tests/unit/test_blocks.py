@@ -59,7 +59,12 @@ def test_modal_has_the_contract_ids_and_static_selects():
     view = blocks.provision_modal()
     assert view["callback_id"] == "provision_rds"
     by_id = {block["block_id"]: block for block in view["blocks"]}
-    assert list(by_id) == ["database_name", "database_engine", "environment", "owner", "purpose"]
+    inputs = [block_id for block_id, block in by_id.items() if block["type"] == "input"]
+    assert inputs == ["database_name", "database_engine", "environment", "owner", "purpose"]
+    # Under the environment: what a new database costs a month there, per engine.
+    estimates = by_id["estimates"]["elements"][0]["text"]
+    assert "*dev*: PostgreSQL $15.44, MySQL $14.71" in estimates
+    assert "*prod*: PostgreSQL $116.62" in estimates
     assert by_id["database_engine"]["element"]["type"] == "static_select"
     assert by_id["environment"]["element"]["type"] == "static_select"
     engines = by_id["database_engine"]["element"]["options"]

@@ -96,6 +96,8 @@ def test_the_inventory_lists_databases_from_their_pull_request_until_decommissio
         "requested_by": "api",
         "created_at": None,
         "expires_on": None,
+        # db.t3.micro, 730 h x $0.017 + 20 GiB x $0.115 (backend/domain/pricing.py)
+        "estimated_monthly_usd": 14.71,
         "last_request": {
             "request_id": accepted.json["request_id"],
             "action": "create",
@@ -123,6 +125,9 @@ def test_a_resize_is_one_pr_on_its_own_branch_then_the_new_size(pipeline: Pipeli
     assert busy.json["existing_request_id"] == answer.json["request_id"]
     view = pipeline.get(answer.json["request_id"]).json
     assert (view["action"], view["step"], view["status"]) == ("resize", "resize", "pr_opened")
+    # postgres db.t3.micro + 20 GiB -> db.t3.small + 50 GiB, at the price table's prices
+    assert (view["previous_estimated_monthly_usd"], view["estimated_monthly_usd"]) == (15.44, 32.03)
+    assert answer.json["estimated_monthly_usd"] == 32.03
     record = pipeline.container.store.get(answer.json["request_id"])
     assert record is not None
     assert record.branch == f"rds-resize/dev/orders/{record.request_id[:8]}"
@@ -132,6 +137,7 @@ def test_a_resize_is_one_pr_on_its_own_branch_then_the_new_size(pipeline: Pipeli
     assert pull is not None
     assert "`db.t3.micro` -> `db.t3.small`" in pull.body
     assert "20 GiB -> 50 GiB" in pull.body
+    assert "| Estimated cost | $15.44 -> $32.03/month (db.t3.small x 1 x 730 h + 50 GiB gp3 x 1;" in pull.body
     assert "Storage can only grow" in pull.body
     assert databases(pipeline)[0]["last_request"]["action"] == "resize"
     assert databases(pipeline)[0]["instance_class"] == "db.t3.micro"  # until it is applied

@@ -69,6 +69,8 @@ def test_a_prod_request_waits_for_an_approver_and_nothing_is_queued(harness: Sla
     assert buttons == {"approve_request": request_id, "deny_request": request_id}
     assert "ledger" in approval["text"]
     assert f"<@{ADMIN}>" in json.dumps(approval["blocks"])
+    # What approving commits the company to: a Multi-AZ db.t3.medium with 50 GiB.
+    assert "*Estimated cost:* $116.62/month" in json.dumps(approval["blocks"])
     # The name is claimed meanwhile.
     assert harness.container.store.get_database("prod", "ledger") is not None
 

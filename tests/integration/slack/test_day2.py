@@ -90,6 +90,11 @@ def test_resize_opens_a_modal_of_the_policys_values_and_submits_a_resize(harness
     )
     (confirmation,) = [c for c in harness.slack_api.calls_to("chat.postMessage") if "resize" in json.dumps(c)]
     assert confirmation["channel"] == USER
+    # What each choice costs, and the change old -> new (postgres: $0.018 -> $0.036 an hour).
+    labels = [o["text"]["text"] for o in view["blocks"][1]["element"]["options"]]
+    assert labels == ["db.t3.small · ~$28.58/month", "db.t3.medium · ~$54.86/month"]
+    assert "~$15.44/month" in view["blocks"][0]["text"]["text"]
+    assert "*Estimated cost:* $15.44 -> $28.58/month" in json.dumps(confirmation["blocks"])
 
 
 def test_a_resize_with_nothing_chosen_is_an_inline_error(harness: SlackHarness):
