@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -52,6 +52,7 @@ from backend.domain.actions import database_effects
 from backend.domain.statuses import ALLOWED_TRANSITIONS
 
 logger = Logger(child=True)
+T = TypeVar("T")
 
 REQUESTER_INDEX = "by_requester"
 DATABASES_INDEX = "databases"
@@ -310,19 +311,13 @@ class RequestStore:
 
     def list_databases(self, environment: str) -> list[DatabaseRecord]:
         """The databases of ``environment`` (requested, being created, or existing), by name."""
-        records: list[DatabaseRecord] = []
         kwargs: dict[str, Any] = {
             "IndexName": DATABASES_INDEX,
             "KeyConditionExpression": "#env = :env",
             "ExpressionAttributeNames": {"#env": f"{_DB}environment"},
             "ExpressionAttributeValues": {":env": environment},
         }
-        while True:
-            page = self._call(self._table.query, **kwargs)
-            records += [_to_database(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return records
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._query_all(kwargs, _to_database)
 
     def get_many(self, request_ids: Iterable[str]) -> dict[str, RequestRecord]:
         """The requests with these ids that exist, by id (batched reads)."""
@@ -565,36 +560,24 @@ class RequestStore:
 
     def list_by_status(self, status: RequestStatus, *, created_before: datetime) -> list[RequestRecord]:
         """The requests now at ``status`` asked for before ``created_before``, oldest first."""
-        records: list[RequestRecord] = []
         kwargs: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#status = :status AND created_at < :before",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":status": status.value, ":before": _timestamp(created_before)},
         }
-        while True:
-            page = self._call(self._table.query, **kwargs)
-            records += [self._to_record(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return records
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._query_all(kwargs, self._to_record)
 
     # --- expiry (the sweeper, extensions) ---------------------------------------------------------
     def list_expiring(self, environment: str, *, on_or_before: date) -> list[DatabaseRecord]:
         """The databases of ``environment`` that expire on or before ``on_or_before``, soonest first."""
-        records: list[DatabaseRecord] = []
         kwargs: dict[str, Any] = {
             "IndexName": EXPIRY_INDEX,
             "KeyConditionExpression": "#env = :env AND #expires <= :day",
             "ExpressionAttributeNames": {"#env": f"{_DB}environment", "#expires": f"{_DB}expires_on"},
             "ExpressionAttributeValues": {":env": environment, ":day": on_or_before.isoformat()},
         }
-        while True:
-            page = self._call(self._table.query, **kwargs)
-            records += [_to_database(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return records
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._query_all(kwargs, _to_database)
 
     def claim_reminder(self, database: DatabaseRecord) -> bool:
         """True for exactly one caller per (database, expiry): that caller sends the reminder."""
@@ -792,6 +775,16 @@ class RequestStore:
             else:
                 return None
         return ["TransactionConflict"] * len(items)
+
+    def _query_all(self, kwargs: dict[str, Any], convert: Callable[[Mapping[str, Any]], T]) -> list[T]:
+        """Every item a query finds, page after page, converted."""
+        found: list[T] = []
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            found += [convert(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def _get_item(self, pk: str) -> dict[str, Any] | None:
         response = self._call(self._table.get_item, Key={"pk": pk}, ConsistentRead=True)

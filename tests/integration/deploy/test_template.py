@@ -215,19 +215,9 @@ def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _policy_actions(role: dict[str, Any]) -> set[str]:
     actions: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            if "Action" in node:
-                value = node["Action"]
-                actions.update([value] if isinstance(value, str) else value)
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(role["Properties"].get("Policies", []))
+    for statement in _statements(role):
+        value = statement["Action"]
+        actions.update([value] if isinstance(value, str) else value)
     return actions
 
 
