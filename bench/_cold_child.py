@@ -54,7 +54,7 @@ TARGETS: dict[str, tuple[str, Callable[[], None] | None]] = {
     "boto3": ("boto3", None),
     "api": ("backend.handlers.api", _init_api),
     "slack": ("bot.app", _init_slack),
-    "worker": ("backend.handlers.provisioner", _init_worker),
+    "worker": ("backend.handlers.worker", _init_worker),
 }
 
 

@@ -114,3 +114,13 @@ def test_quick_and_explicit_sizes() -> None:
     assert full.skip_build
     with pytest.raises(SystemExit):
         parse_args(["--only", "nonsense"])
+
+
+def test_every_cold_start_target_is_a_module_that_exists():
+    # A renamed handler must not leave `make bench` measuring a module that is gone.
+    import importlib.util
+
+    from bench._cold_child import TARGETS
+
+    for target, (module, _init) in TARGETS.items():
+        assert importlib.util.find_spec(module) is not None, f"{target}: no module {module}"
