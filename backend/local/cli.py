@@ -647,6 +647,10 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"rdsctl: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `rdsctl prs | head`: the reader has what it wanted; the command itself did its work.
+        sys.stdout = None  # Python would report the closed pipe again at exit
+        return 0
 
 
 if __name__ == "__main__":

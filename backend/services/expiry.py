@@ -226,6 +226,9 @@ class ExpiryService:
         return results
 
     def _remind(self, database: DatabaseRecord, today: date) -> tuple[Outcome, str]:
+        if database.expiry_request_id is not None:
+            # Its decommission is already asked for (a sweep "as of" a later day ran first).
+            return Outcome.ALREADY_DONE, f"request {database.expiry_request_id}"
         if not self._store.claim_reminder(database):
             return Outcome.ALREADY_DONE, "reminded before"
         try:

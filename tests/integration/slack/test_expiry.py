@@ -194,6 +194,10 @@ def test_at_expiry_one_decommission_is_asked_for_by_ttl_even_when_sweeps_repeat_
         Outcome.ALREADY_DONE.value,
     }
     assert [r.outcome for r in afterwards.expiries] == [Outcome.ALREADY_DONE]
+    # A sweep as of an earlier day (rdsctl sweep --now lets time run backwards) reminds nobody of an
+    # expiry whose decommission is already asked for.
+    earlier = sweeper.sweep(moment - timedelta(days=1))
+    assert [r.outcome for r in earlier.expiries] == [Outcome.ALREADY_DONE]
     # The requester hears it in their DM, and the decommission's own messages follow in that thread.
     expired = [m for m in dms(harness) if "expired" in m["text"]]
     assert len(expired) == 1
