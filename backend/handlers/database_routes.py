@@ -4,6 +4,7 @@ database's expiry, no pull request)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -25,6 +26,7 @@ from backend.handlers.openapi import (
     ExpiryView,
 )
 from backend.handlers.request_routes import IdempotencyKey, accepted, require_json_object
+from backend.services.intake import Submission
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
 
@@ -51,6 +53,28 @@ def list_databases(environment: Annotated[Environment | None, Query()] = None) -
     return Response(status_code=200, content_type=JSON, body=body)
 
 
+def _change(
+    submit: Callable[..., Submission],
+    environment: str,
+    database_name: str,
+    body: ResizeRequest | DecommissionRequest,
+    idempotency_key: str | None,
+) -> Response[AcceptedResponse]:
+    """A change of an existing database, through the intake's ``submit`` for that action: the 202."""
+    check_envelope(router.current_event, get_container().settings)
+    require_json_object()
+    return accepted(
+        submit(
+            environment,
+            database_name,
+            body,
+            requested_by=caller(router.current_event),
+            source=Source.API,
+            idempotency_key=idempotency_key,
+        )
+    )
+
+
 @router.post(
     "/databases/<environment>/<database_name>/resize",
     summary="Resize a database",
@@ -65,17 +89,7 @@ def resize_database(
     change: Annotated[ResizeRequest, Body(embed=False, media_type=JSON)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[AcceptedResponse]:
-    check_envelope(router.current_event, get_container().settings)
-    require_json_object()
-    submission = get_container().intake.submit_resize(
-        environment,
-        database_name,
-        change,
-        requested_by=caller(router.current_event),
-        source=Source.API,
-        idempotency_key=idempotency_key,
-    )
-    return accepted(submission)
+    return _change(get_container().intake.submit_resize, environment, database_name, change, idempotency_key)
 
 
 @router.post(
@@ -96,17 +110,8 @@ def decommission_database(
     confirmation: Annotated[DecommissionRequest, Body(embed=False, media_type=JSON)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[AcceptedResponse]:
-    check_envelope(router.current_event, get_container().settings)
-    require_json_object()
-    submission = get_container().intake.submit_decommission(
-        environment,
-        database_name,
-        confirmation,
-        requested_by=caller(router.current_event),
-        source=Source.API,
-        idempotency_key=idempotency_key,
-    )
-    return accepted(submission)
+    intake = get_container().intake
+    return _change(intake.submit_decommission, environment, database_name, confirmation, idempotency_key)
 
 
 @router.post(

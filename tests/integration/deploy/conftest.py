@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,14 @@ def environment(template: dict[str, Any], function: str) -> dict[str, Any]:
     global_vars = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
     return {**global_vars, **own}
+
+
+def checkov_binary() -> str:
+    """The checkov `make tools` installs (.tools/checkov), else one on PATH; fails the test without."""
+    bundled = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
+    if bundled.exists():
+        return str(bundled)
+    found = shutil.which("checkov")
+    if found is None:
+        pytest.fail("checkov not found: run `make tools` (creates .tools/checkov)")
+    return found

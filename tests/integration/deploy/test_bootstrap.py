@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.integration.deploy.conftest import REPO_ROOT
+from tests.integration.deploy.conftest import REPO_ROOT, checkov_binary
 
 BOOTSTRAP = REPO_ROOT / "bootstrap" / "ci-roles.yaml"
 ORG = "c0ffee00-1111-4222-8333-444455556666"
@@ -196,21 +195,11 @@ def test_cfn_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _checkov() -> str:
-    bundled = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
-    if bundled.exists():
-        return str(bundled)
-    found = shutil.which("checkov")
-    if found is None:
-        pytest.fail("checkov not found: run `make tools` (creates .tools/checkov)")
-    return found
-
-
 @pytest.mark.slow
 def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path: Path):
     result = subprocess.run(
         [
-            _checkov(),
+            checkov_binary(),
             *("--file", str(BOOTSTRAP), "--framework", "cloudformation"),
             *("--output", "json", "--skip-download", "--compact"),
         ],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from tests.integration.deploy.conftest import (
     FUNCTION_ROLES,
     REPO_ROOT,
     TEMPLATE_PATH,
+    checkov_binary,
     environment,
     function_property,
     functions,
@@ -372,21 +372,11 @@ def test_outputs_name_what_operators_need(template):
     } <= set(template["Outputs"])
 
 
-def _checkov() -> str:
-    bundled = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
-    if bundled.exists():
-        return str(bundled)
-    found = shutil.which("checkov")
-    if found is None:
-        pytest.fail("checkov not found: run `make tools` (creates .tools/checkov)")
-    return found
-
-
 @pytest.mark.slow
 def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path):
     result = subprocess.run(
         [
-            _checkov(),
+            checkov_binary(),
             "--file",
             str(TEMPLATE_PATH),
             "--framework",
