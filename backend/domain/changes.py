@@ -25,10 +25,11 @@ def check_changeable(database: DatabaseRecord, create: RequestRecord | None) -> 
             f"Another change of the {where} is in flight; wait until it is done",
             existing_request_id=database.change_request_id,
         )
-    if create is None or create.status not in CHANGEABLE:
-        status = create.status.value if create else "unknown"
+    # No create record: it was applied and has since aged out of the store (REQUEST_RETENTION_DAYS);
+    # a failed or rejected create removes the database's record with it.
+    if create is not None and create.status not in CHANGEABLE:
         raise AlreadyRequested(
-            f"The {where} is not created yet (its request is {status}); change it once its pull "
+            f"The {where} is not created yet (its request is {create.status.value}); change it once its pull "
             "request is merged",
             existing_request_id=database.request_id,
         )

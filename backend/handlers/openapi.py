@@ -171,7 +171,10 @@ class DatabaseView(BaseModel):
     created_at: datetime = Field(description="ISO 8601, UTC")
     expires_on: date | None = Field(description=EXPIRES_ON)
     estimated_monthly_usd: float | None = Field(description=ESTIMATE)
-    last_request: LastRequest
+    last_request: LastRequest | None = Field(
+        description="The newest request about it; null once its requests aged out of the store "
+        "(REQUEST_RETENTION_DAYS after they ended)."
+    )
 
     @classmethod
     def of(cls, entry: InventoryEntry) -> DatabaseView:
@@ -187,7 +190,9 @@ class DatabaseView(BaseModel):
             created_at=database.created_at,
             expires_on=database.expires_on,
             estimated_monthly_usd=_amount(database.estimate),
-            last_request=LastRequest(
+            last_request=None
+            if last is None
+            else LastRequest(
                 request_id=last.request_id, action=last.action, status=last.status, pr_url=last.pr_url
             ),
         )

@@ -160,8 +160,8 @@ def cmd_databases(client: Client, args: argparse.Namespace) -> int:
             str(row["allocated_storage"]),
             "-" if row.get("estimated_monthly_usd") is None else f"{row['estimated_monthly_usd']:,.2f}",
             row.get("expires_on") or "-",
-            f"{row['last_request']['action']} {row['last_request']['request_id']}",
-            str(row["last_request"]["status"]),
+            f"{last['action']} {last['request_id']}" if (last := row["last_request"]) else "-",
+            str(last["status"]) if last else "applied, records aged out",
         ]
         for row in rows
     ]

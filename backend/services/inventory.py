@@ -15,9 +15,11 @@ _LISTED = frozenset({RequestStatus.PR_OPENED, RequestStatus.MERGED, RequestStatu
 @dataclass(frozen=True)
 class InventoryEntry:
     database: DatabaseRecord
-    create: RequestRecord
-    # The newest request about it: its change in flight, its last change, or its create.
-    last_request: RequestRecord
+    # None once DynamoDB's TTL removed it (REQUEST_RETENTION_DAYS after it was applied): the
+    # database outlives its requests' records, and its own record holds all it needs.
+    create: RequestRecord | None
+    # The newest request about it still kept: its change in flight, its last change, or its create.
+    last_request: RequestRecord | None
 
 
 class InventoryService:
@@ -40,7 +42,9 @@ class InventoryService:
         entries = []
         for database in databases:
             create = requests.get(database.request_id)
-            if create is None or create.status not in _LISTED:
+            # A create whose record is gone was applied: a failed or rejected one takes the
+            # database's record with it, and one still in flight has no expiry yet.
+            if create is not None and create.status not in _LISTED:
                 continue
             entries.append(InventoryEntry(database, create, requests.get(_last_id(database), create)))
         return entries

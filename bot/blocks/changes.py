@@ -51,10 +51,13 @@ def _size(database: DatabaseRecord) -> str:
 
 def _entry_lines(entry: InventoryEntry) -> str:
     database = entry.database
+    last = entry.last_request
     lines = [
         f"*`{database.database_name}`* ({database.database_engine.value}, {database.environment.value}) · "
         f"{_size(database)}",
-        f"Last request: {entry.last_request.action.value} · {status_line(entry.last_request)}",
+        f"Last request: {last.action.value} · {status_line(last)}"
+        if last
+        else "Running (its requests have aged out)",
     ]
     return "\n".join(lines)
 

@@ -426,3 +426,19 @@ def test_an_aurora_resize_outside_what_applies_is_a_400_and_changes_nothing(
     assert says in messages[field], messages
     assert pipeline.item_count() == items
     assert pipeline.queue_depth() == 0
+
+
+def test_a_database_outlives_its_requests_records(pipeline: Pipeline):
+    # DynamoDB's TTL removes a request REQUEST_RETENTION_DAYS after it ended; the database it
+    # created lives on: still listed, still resizable, still decommissionable.
+    request_id = created(pipeline)
+    pipeline.container.dynamodb_table.delete_item(Key={"pk": f"REQ#{request_id}"})  # what TTL does
+
+    (listed,) = databases(pipeline, "dev")
+    resized = change(pipeline, "resize", "dev", "orders", {"allocated_storage": 50})
+
+    assert (listed["database_name"], listed["last_request"]) == ("orders", None)
+    assert listed["instance_class"] == "db.t3.micro"
+    assert resized.status == 202, resized.body
+    pipeline.run_worker()
+    assert pipeline.get(resized.json["request_id"]).json["status"] == "pr_opened"
