@@ -42,6 +42,7 @@ from backend.domain import (
 from backend.domain.access import check_may_change
 from backend.domain.expiry import EXPIRY_REQUESTER, ExpiryDue, ExpiryPolicy
 from backend.services.intake import IntakeService
+from backend.services.notifications import requester_channel
 
 logger = Logger(child=True)
 
@@ -268,10 +269,9 @@ class ExpiryService:
 
     def _tell(self, database: DatabaseRecord, built: Message) -> Posted | None:
         """Send ``built`` to the database's requester: their DM, or the API channel for API requests."""
-        if database.source is Source.SLACK:
-            return self._chat.post(database.requested_by, built)
-        if self._api_channel:
-            return self._chat.post(self._api_channel, built)
+        channel = requester_channel(database.source, database.requested_by, self._api_channel)
+        if channel:
+            return self._chat.post(channel, built)
         logger.info(
             "expiry message (an API database: nobody to tell in Slack)", extra={"text": built["text"]}
         )

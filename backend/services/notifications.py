@@ -300,6 +300,16 @@ class Notifier(Protocol):
         ...
 
 
+def requester_channel(
+    source: Source | None, requested_by: str, api_channel: str | None, *, conversation: str | None = None
+) -> str | None:
+    """Where a requester hears from us: the conversation already begun with them, else a Slack
+    user's DM, else (an API request) ``api_channel``; None when there is nobody to tell in Slack."""
+    if conversation:
+        return conversation
+    return requested_by if source is Source.SLACK else api_channel
+
+
 class ChatNotifier:
     """``Notifier`` over a chat: the requester's DM thread, or ``api_channel`` for API requests."""
 
@@ -311,12 +321,14 @@ class ChatNotifier:
         built = message_for(record)
         if built is None:
             return
-        if record.slack_channel or record.source is Source.SLACK:
-            # A Slack request's DM (or the conversation its expiry began in, for the sweeper's).
-            channel = record.slack_channel or record.requested_by
-            self._chat.post(channel, built, thread_ts=record.slack_thread_ts)
-        elif self._api_channel:
-            self._chat.post(self._api_channel, built)
+        channel = requester_channel(
+            record.source, record.requested_by, self._api_channel, conversation=record.slack_channel
+        )
+        if channel:
+            # The thread of the confirmation (or of the expiry message, for the sweeper's requests).
+            self._chat.post(
+                channel, built, thread_ts=record.slack_thread_ts if record.slack_channel else None
+            )
         else:
             logger.info(
                 "request status (an API request: nobody to tell in Slack)",
