@@ -152,6 +152,7 @@ class Container:
             self.store,
             self.intake,
             self.chat,
+            self.lifecycle,
             policy=self.expiry_policy,
             platform_admins=self.settings.platform_admins,
             api_channel=self.api_channel,
@@ -198,13 +199,13 @@ class Container:
     def provisioner(self) -> Provisioner:
         from backend.services.provisioner import Provisioner
 
-        return Provisioner(self.store, self.publisher, self.notifier, labels=self.settings.github_pr_labels)
+        return Provisioner(self.store, self.publisher, self.lifecycle, labels=self.settings.github_pr_labels)
 
     @cached_property
     def lifecycle(self) -> LifecycleService:
         from backend.services.lifecycle import LifecycleService
 
-        return LifecycleService(self.store, self.notifier, self.topic)
+        return LifecycleService(self.store, self.notifier, self.topic, self.publisher)
 
 
 _installed: Container | None = None

@@ -96,7 +96,7 @@ def run() -> tuple[list[Row], dict[str, Any]]:
                 ("SNS duplicate after a crash (no resume)", False),
             ):
                 crashing.crashed = False
-                container.provisioner = Provisioner(crashing, container.publisher, notifier)
+                container.provisioner = Provisioner(crashing, container.publisher, container.lifecycle)
                 submit(f"bench_crash_{int(resume)}")
                 messages = pipeline.receive()
                 answer = pipeline.deliver(messages)

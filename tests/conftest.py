@@ -16,3 +16,12 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak-examples",
+        type=int,
+        default=None,
+        help="run the lifecycle model with this many sequences of moves (make soak)",
+    )

@@ -48,8 +48,8 @@ from backend.domain import (
     Step,
     policy_for,
 )
-from backend.domain.actions import database_effects
-from backend.domain.statuses import ALLOWED_TRANSITIONS
+from backend.domain.actions import database_effects, protection_after
+from backend.domain.statuses import ALLOWED_TRANSITIONS, can_transition
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -85,11 +85,16 @@ class StoreUnavailable(RetryableError):
 
 
 class StatusConflict(ProvisionerError):
-    """The request is in a status the requested one may not follow."""
+    """The request is not what the caller saw, or in a status the wanted one may not follow: the
+    caller's view is stale, nothing was written. ``record`` is the request as it is now."""
 
-    def __init__(self, request_id: str, current: RequestStatus, wanted: RequestStatus) -> None:
-        super().__init__(f"request {request_id} is {current.value}; it cannot become {wanted.value}")
-        self.current = current
+    def __init__(self, record: RequestRecord, wanted: RequestStatus) -> None:
+        where = f"{record.status.value}" + (
+            f" at {record.step.value}" if record.step is not Step.CREATE else ""
+        )
+        super().__init__(f"request {record.request_id} is {where}; it cannot become {wanted.value}")
+        self.record = record
+        self.current = record.status
         self.wanted = wanted
 
 
@@ -364,6 +369,7 @@ class RequestStore:
         request_id: str,
         status: RequestStatus,
         *,
+        seen: RequestRecord | None = None,
         pr_url: str | None = None,
         pr_number: int | None = None,
         branch: str | None = None,
@@ -371,15 +377,20 @@ class RequestStore:
         error: str | None = None,
         decided_by: str | None = None,
     ) -> Transition:
-        """Move a request to ``status`` if the status table allows it, with the given details, and
-        apply what that does to its database (``DATABASE_EFFECTS``) in the same transaction.
+        """Move a request to ``status``, with the given details, and apply what that does to its
+        database (``DATABASE_EFFECTS``) in the same transaction.
 
-        Re-recording the current status changes nothing and returns ``changed=False``. Raises
-        NotFound for an unknown request and StatusConflict for a move the lifecycle forbids.
+        ``seen`` is the request as the caller read it: the write holds only while the request is
+        still at that status, step and pull request, so an actor acting on a stale view changes
+        nothing (StatusConflict, with the request as it is now). Without it, any status the
+        status table allows before ``status`` will do. Re-recording the current status at the same
+        step changes nothing and returns ``changed=False``. Raises NotFound for an unknown request.
         """
+        if seen is not None and not can_transition(seen.status, status):
+            raise StatusConflict(seen, status)
         predecessors = sorted(s.value for s, nexts in ALLOWED_TRANSITIONS.items() if status in nexts)
-        if not predecessors:
-            return self._unchanged_or_conflict(request_id, status)
+        if not predecessors or (seen is not None and seen.status == status):
+            return self._unchanged_or_conflict(request_id, status, seen)
         details = {
             "pr_url": pr_url,
             "pr_number": pr_number,
@@ -395,16 +406,32 @@ class RequestStore:
             request_id,
             status,
             {name: value for name, value in details.items() if value is not None},
-            condition_statuses=predecessors,
+            condition_statuses=[seen.status.value] if seen is not None else predecessors,
+            seen=seen,
         )
-        current = self.get(request_id) if status.is_final or status is RequestStatus.APPLIED else None
+        current = seen
+        if current is None and (status.is_final or status is RequestStatus.APPLIED):
+            current = self.get(request_id)
         effects = database_effects(current.action, status) if current is not None else ()
         if not effects:
             # One item needs no transaction: a conditional UpdateItem returns the new record too,
             # one DynamoDB call per status change instead of a transaction plus a read.
-            return self._update_status(request_id, status, update)
+            return self._update_status(request_id, status, update, seen)
         assert current is not None
-        reasons = self._transact([{"Update": update}, self._database_effect(current, effects)])
+        return self._transact_status(
+            request_id, status, update, [self._database_effect(current, effects)], seen
+        )
+
+    def _transact_status(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        update: dict[str, Any],
+        others: list[dict[str, Any]],
+        seen: RequestRecord | None,
+    ) -> Transition:
+        """The status ``update`` and the writes to other items it takes, as one transaction."""
+        reasons = self._transact([{"Update": update}, *others])
         if (
             reasons is not None
             and reasons[0] != "ConditionalCheckFailed"
@@ -414,46 +441,71 @@ class RequestStore:
             # request's own status is what must not be lost.
             logger.warning(
                 "database record did not match; recording the status alone",
-                extra={
-                    "request_id": request_id,
-                    "status": status.value,
-                    "effects": [e.value for e in effects],
-                },
+                extra={"request_id": request_id, "status": status.value},
             )
-            return self._update_status(request_id, status, update)
+            return self._update_status(request_id, status, update, seen)
         if reasons is None:
             record = self.get(request_id)
             if record is None:  # pragma: no cover - we just wrote it
                 raise NotFound(f"no request {request_id}")
             return Transition(record, changed=True)
         if reasons[0] == "ConditionalCheckFailed":
-            return self._unchanged_or_conflict(request_id, status)
+            return self._unchanged_or_conflict(request_id, status, seen)
         raise StoreUnavailable(f"could not update request {request_id} ({', '.join(reasons)})")
 
-    def advance_step(self, request_id: str, *, done: Step, to: Step) -> Transition:
-        """The request's ``done`` pull request is applied: it is ``accepted`` again, at step ``to``
-        (a prod decommission's second pull request). Only one caller wins; the rest see no change.
+    def advance_step(self, seen: RequestRecord, *, to: Step) -> Transition:
+        """``seen``'s pull request is applied: it is ``accepted`` again, at step ``to`` (a prod
+        decommission's second pull request), and its database's deletion protection is what that
+        step left. Only one caller wins; the rest see no change.
         """
         update = self._status_update(
-            request_id,
+            seen.request_id,
             RequestStatus.ACCEPTED,
             {"step": to.value},
             condition_statuses=[RequestStatus.PR_OPENED.value, RequestStatus.MERGED.value],
             remove=("pr_url", "pr_number", "branch", "file_path", "error", "last_error"),
+            seen=seen,
+            match_status=False,
         )
-        update["ConditionExpression"] += " AND #step = :done"
-        update["ExpressionAttributeNames"]["#step"] = "step"
-        update["ExpressionAttributeValues"][":done"] = done.value
+        protection = protection_after(
+            seen.step, policy_protection=policy_for(seen.environment).deletion_protection
+        )
+        database = self._update(
+            _claim_key(seen.environment.value, seen.database_name),
+            "SET #protection = :protection",
+            condition="attribute_exists(pk) AND #lock = :id",
+            names={"#protection": f"{_DB}deletion_protection", "#lock": f"{_DB}change_request_id"},
+            values={":protection": protection, ":id": seen.request_id},
+        )
         try:
-            response = self._call(self._client.update_item, **update, ReturnValues="ALL_NEW")
-        except ClientError as error:
-            if _error_code(error) != "ConditionalCheckFailedException":
-                raise
-            current = self.get(request_id)
-            if current is None:
-                raise NotFound(f"no request {request_id}") from None
-            return Transition(current, changed=False)
-        return Transition(self._to_record(response["Attributes"]), changed=True)
+            return self._transact_status(seen.request_id, RequestStatus.ACCEPTED, update, [database], seen)
+        except StatusConflict as stale:
+            return Transition(stale.record, changed=False)
+
+    def fail_and_undo(self, seen: RequestRecord, error: str, undo: RequestRecord) -> Transition:
+        """End ``seen`` ``failed`` and hand its database's change lock to ``undo`` (recorded here,
+        ``accepted``), which puts back what ``seen``'s applied steps changed: one transaction."""
+        update = self._status_update(
+            seen.request_id,
+            RequestStatus.FAILED,
+            {"error": error},
+            condition_statuses=[seen.status.value],
+            seen=seen,
+        )
+        hand_over = self._update(
+            _claim_key(seen.environment.value, seen.database_name),
+            "SET #lock = :undo, #last = :undo",
+            condition="attribute_exists(pk) AND #lock = :id",
+            names={"#lock": f"{_DB}change_request_id", "#last": f"{_DB}last_request_id"},
+            values={":undo": undo.request_id, ":id": seen.request_id},
+        )
+        record = self._put(self._record_item(undo), condition="attribute_not_exists(pk)")
+        reasons = self._transact([{"Update": update}, hand_over, record])
+        if reasons is None:
+            return Transition(seen.model_copy(update={"status": RequestStatus.FAILED, "error": error}), True)
+        if reasons[0] == "ConditionalCheckFailed":
+            return self._unchanged_or_conflict(seen.request_id, RequestStatus.FAILED, seen)
+        raise StoreUnavailable(f"could not end request {seen.request_id} ({', '.join(reasons)})")
 
     def _status_update(
         self,
@@ -463,7 +515,12 @@ class RequestStore:
         *,
         condition_statuses: list[str],
         remove: tuple[str, ...] = (),
+        seen: RequestRecord | None = None,
+        match_status: bool = True,
     ) -> dict[str, Any]:
+        """The conditional update of a request to ``status``: from one of ``condition_statuses``
+        and, with ``seen``, only while it is at ``seen``'s step and pull request (and status, unless
+        ``match_status`` is off)."""
         now = self._clock()
         to_set: dict[str, Any] = {"status": status.value, "updated_at": _timestamp(now), **fields}
         if status.is_final:
@@ -475,16 +532,34 @@ class RequestStore:
         expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(to_set)))
         if to_remove:
             expression += " REMOVE " + ", ".join(f"#f{len(to_set) + i}" for i in range(len(to_remove)))
+        condition = (
+            "attribute_exists(pk) AND #status IN ("
+            + ", ".join(f":p{i}" for i in range(len(condition_statuses)))
+            + ")"
+        )
+        names["#status"] = "status"
+        if seen is not None:
+            if match_status:
+                condition += " AND #status = :seen_status"
+                values[":seen_status"] = seen.status.value
+            # Records older than the step field are at their create.
+            condition += " AND (#step = :seen_step" + (
+                " OR attribute_not_exists(#step))" if seen.step is Step.CREATE else ")"
+            )
+            names["#step"] = "step"
+            values[":seen_step"] = seen.step.value
+            names["#pr"] = "pr_number"
+            if seen.pr_number is None:
+                condition += " AND attribute_not_exists(#pr)"
+            else:
+                condition += " AND #pr = :seen_pr"
+                values[":seen_pr"] = seen.pr_number
         return {
             "TableName": self._name,
             "Key": {"pk": _request_key(request_id)},
             "UpdateExpression": expression,
-            "ConditionExpression": (
-                "attribute_exists(pk) AND #status IN ("
-                + ", ".join(f":p{i}" for i in range(len(condition_statuses)))
-                + ")"
-            ),
-            "ExpressionAttributeNames": {**names, "#status": "status"},
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
 
@@ -498,6 +573,13 @@ class RequestStore:
         assignments = ["#last = :id"]
         values: dict[str, Any] = dict(mine)
         names = {"#last": f"{_DB}last_request_id", "#lock": f"{_DB}change_request_id"}
+        if DatabaseEffect.RECORD_PROTECTION in effects:
+            protection = protection_after(
+                record.step, policy_protection=policy_for(record.environment).deletion_protection
+            )
+            assignments.append("#protection = :protection")
+            names["#protection"] = f"{_DB}deletion_protection"
+            values[":protection"] = protection
         if DatabaseEffect.RECORD_SIZING in effects and record.sizing is not None:
             # The fields of the database's kind (storage or capacity); the others stay absent.
             for number, (field, value) in enumerate(asdict(record.sizing).items()):
@@ -513,12 +595,14 @@ class RequestStore:
             values=values,
         )
 
-    def _update_status(self, request_id: str, status: RequestStatus, update: dict[str, Any]) -> Transition:
+    def _update_status(
+        self, request_id: str, status: RequestStatus, update: dict[str, Any], seen: RequestRecord | None
+    ) -> Transition:
         try:
             response = self._call(self._client.update_item, **update, ReturnValues="ALL_NEW")
         except ClientError as error:
             if _error_code(error) == "ConditionalCheckFailedException":
-                return self._unchanged_or_conflict(request_id, status)
+                return self._unchanged_or_conflict(request_id, status, seen)
             raise
         return Transition(self._to_record(response["Attributes"]), changed=True)
 
@@ -685,13 +769,15 @@ class RequestStore:
         )
 
     # --- internals ---------------------------------------------------------------------------
-    def _unchanged_or_conflict(self, request_id: str, status: RequestStatus) -> Transition:
+    def _unchanged_or_conflict(
+        self, request_id: str, status: RequestStatus, seen: RequestRecord | None = None
+    ) -> Transition:
         current = self.get(request_id)
         if current is None:
             raise NotFound(f"no request {request_id}")
-        if current.status == status:
+        if current.status == status and (seen is None or current.step == seen.step):
             return Transition(current, changed=False)
-        raise StatusConflict(request_id, current.status, status)
+        raise StatusConflict(current, status)
 
     def _record_item(self, record: RequestRecord) -> dict[str, Any]:
         data = record.model_dump(mode="json", exclude_none=True)

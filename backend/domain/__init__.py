@@ -4,6 +4,7 @@ from backend.domain.access import check_prod_access, may_see
 from backend.domain.actions import Action, DatabaseEffect, FileChange, Step
 from backend.domain.errors import (
     AlreadyRequested,
+    ChangedMeanwhile,
     DatabaseAlreadyExists,
     FieldError,
     IdempotencyConflict,
@@ -40,6 +41,7 @@ __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
     "Action",
     "AlreadyRequested",
+    "ChangedMeanwhile",
     "DatabaseAlreadyExists",
     "DatabaseEffect",
     "DatabaseRecord",

@@ -15,16 +15,21 @@ class Action(StrEnum):
     CREATE = "create"
     RESIZE = "resize"
     DECOMMISSION = "decommission"
+    # Not asked for by anyone: the tool's own undo of a prod decommission that failed after its
+    # first step (deletion protection off) was applied, so protection is never left off untracked.
+    REPROTECT = "reprotect"
 
 
 class Step(StrEnum):
     """The pull request a request is at. A prod decommission takes two: ``unprotect`` turns
-    deletion protection off and, once applied, ``decommission`` deletes the file."""
+    deletion protection off and, once applied, ``decommission`` deletes the file; ``reprotect``
+    turns it on again when that decommission fails."""
 
     CREATE = "create"
     RESIZE = "resize"
     UNPROTECT = "unprotect"
     DECOMMISSION = "decommission"
+    REPROTECT = "reprotect"
 
 
 class FileChange(StrEnum):
@@ -40,16 +45,26 @@ FILE_CHANGES: Mapping[Step, FileChange] = {
     Step.RESIZE: FileChange.UPDATE,
     Step.UNPROTECT: FileChange.UPDATE,
     Step.DECOMMISSION: FileChange.DELETE,
+    Step.REPROTECT: FileChange.UPDATE,
 }
+
+# The pull requests each action takes, in order (deletion protection must go before the file).
+STEPS: Mapping[Action, tuple[Step, ...]] = {
+    Action.CREATE: (Step.CREATE,),
+    Action.RESIZE: (Step.RESIZE,),
+    Action.DECOMMISSION: (Step.UNPROTECT, Step.DECOMMISSION),
+    Action.REPROTECT: (Step.REPROTECT,),
+}
+# Steps only a database with deletion protection takes.
+_PROTECTED_ONLY = frozenset({Step.UNPROTECT})
+# What undoes an applied step when its request fails later: protection turned off for a
+# decommission that does not happen is turned on again.
+UNDONE_BY: Mapping[Step, Action] = {Step.UNPROTECT: Action.REPROTECT}
 
 
 def steps_of(action: Action, *, deletion_protected: bool) -> tuple[Step, ...]:
-    """The pull requests ``action`` takes, in order (deletion protection must go before the file)."""
-    if action is Action.CREATE:
-        return (Step.CREATE,)
-    if action is Action.RESIZE:
-        return (Step.RESIZE,)
-    return (Step.UNPROTECT, Step.DECOMMISSION) if deletion_protected else (Step.DECOMMISSION,)
+    """The pull requests ``action`` takes, in order."""
+    return tuple(step for step in STEPS[action] if deletion_protected or step not in _PROTECTED_ONLY)
 
 
 def next_step(action: Action, step: Step, *, deletion_protected: bool) -> Step | None:
@@ -57,6 +72,23 @@ def next_step(action: Action, step: Step, *, deletion_protected: bool) -> Step |
     steps = steps_of(action, deletion_protected=deletion_protected)
     position = steps.index(step)
     return steps[position + 1] if position + 1 < len(steps) else None
+
+
+def undo_of(action: Action, step: Step, *, deletion_protected: bool) -> Action | None:
+    """What must undo the steps already applied when a request at ``step`` fails (None: nothing)."""
+    steps = steps_of(action, deletion_protected=deletion_protected)
+    applied = steps[: steps.index(step)]
+    return next((UNDONE_BY[done] for done in applied if done in UNDONE_BY), None)
+
+
+def protection_after(step: Step, *, policy_protection: bool) -> bool | None:
+    """The database's deletion protection once ``step`` is applied (None: it is gone)."""
+    if step is Step.UNPROTECT:
+        return False
+    if FILE_CHANGES[step] is FileChange.DELETE:
+        return None
+    # Every file the renderer writes for another step carries the environment's protection.
+    return policy_protection
 
 
 class DatabaseEffect(StrEnum):
@@ -68,6 +100,8 @@ class DatabaseEffect(StrEnum):
     END_CHANGE = "end_change"
     # The database's size becomes the one the request asked for (a resize took effect).
     RECORD_SIZING = "record_sizing"
+    # The database's deletion protection becomes what the request's applied file says.
+    RECORD_PROTECTION = "record_protection"
 
 
 _ENDED_CHANGE = (DatabaseEffect.END_CHANGE,)
@@ -75,12 +109,19 @@ _ENDED_CHANGE = (DatabaseEffect.END_CHANGE,)
 DATABASE_EFFECTS: Mapping[tuple[Action, RequestStatus], tuple[DatabaseEffect, ...]] = {
     (Action.CREATE, RequestStatus.FAILED): (DatabaseEffect.FREE_NAME,),
     (Action.CREATE, RequestStatus.REJECTED): (DatabaseEffect.FREE_NAME,),
-    (Action.RESIZE, RequestStatus.APPLIED): (DatabaseEffect.RECORD_SIZING, DatabaseEffect.END_CHANGE),
+    (Action.RESIZE, RequestStatus.APPLIED): (
+        DatabaseEffect.RECORD_SIZING,
+        DatabaseEffect.RECORD_PROTECTION,
+        DatabaseEffect.END_CHANGE,
+    ),
     (Action.RESIZE, RequestStatus.FAILED): _ENDED_CHANGE,
     (Action.RESIZE, RequestStatus.REJECTED): _ENDED_CHANGE,
     (Action.DECOMMISSION, RequestStatus.APPLIED): (DatabaseEffect.FREE_NAME,),
     (Action.DECOMMISSION, RequestStatus.FAILED): _ENDED_CHANGE,
     (Action.DECOMMISSION, RequestStatus.REJECTED): _ENDED_CHANGE,
+    (Action.REPROTECT, RequestStatus.APPLIED): (DatabaseEffect.RECORD_PROTECTION, DatabaseEffect.END_CHANGE),
+    (Action.REPROTECT, RequestStatus.FAILED): _ENDED_CHANGE,
+    (Action.REPROTECT, RequestStatus.REJECTED): _ENDED_CHANGE,
 }
 
 

@@ -42,6 +42,15 @@ class AlreadyRequested(ProvisionerError):
         self.existing_request_id = existing_request_id
 
 
+class ChangedMeanwhile(ProvisionerError):
+    """The request is no longer what the caller saw (someone else decided or moved it): nothing
+    was changed."""
+
+    def __init__(self, message: str, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
 class IdempotencyConflict(ProvisionerError):
     """The Idempotency-Key was used before with a different body."""
 

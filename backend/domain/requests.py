@@ -32,7 +32,7 @@ from backend.domain.actions import Action, Step
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.expiry import DEFAULT_POLICY
 from backend.domain.kinds import Engine, Environment, Source
-from backend.domain.policy import ENVIRONMENT_POLICY, EnvironmentPolicy, Sizing
+from backend.domain.policy import ENVIRONMENT_POLICY, EnvironmentPolicy, Sizing, policy_for
 from backend.domain.pricing import Estimate, priced
 from backend.domain.reserved import RESERVED_NAMES
 from backend.domain.statuses import RequestStatus
@@ -398,6 +398,8 @@ class RequestRecord(RequestFields):
     # current one, which an extension moves).
     expires_on: date | None = None
     previous_max_capacity: float | None = None
+    # A reprotect: the decommission it undoes.
+    undoes_request_id: str | None = None
 
     @property
     def sizing(self) -> Sizing | None:
@@ -466,10 +468,20 @@ class DatabaseRecord(RequestFields):
     expires_on: date | None = None
     reminded_for: date | None = None
     expiry_request_id: str | None = None
+    # Whether deletion protection is on, as its applied file says (None on records older than the
+    # field: the environment's policy then).
+    deletion_protection: bool | None = None
 
     @property
     def sizing(self) -> Sizing:
         return Sizing(self.instance_class, self.allocated_storage, self.max_capacity)
+
+    @property
+    def protected(self) -> bool:
+        """Whether its deletion protection is on now."""
+        if self.deletion_protection is None:
+            return policy_for(self.environment).deletion_protection
+        return self.deletion_protection
 
     @property
     def file_path(self) -> str:
@@ -496,4 +508,5 @@ class DatabaseRecord(RequestFields):
             last_request_id=create.request_id,
             source=create.source,
             expires_on=create.expires_on,
+            deletion_protection=policy_for(create.environment).deletion_protection,
         )

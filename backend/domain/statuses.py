@@ -27,7 +27,7 @@ ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.ACCEPTED: frozenset(
         {RequestStatus.PR_OPENED, RequestStatus.FAILED, RequestStatus.REJECTED}
     ),
-    RequestStatus.PR_OPENED: frozenset({RequestStatus.MERGED, RequestStatus.FAILED, RequestStatus.REJECTED}),
+    RequestStatus.PR_OPENED: frozenset({RequestStatus.MERGED, RequestStatus.FAILED}),
     RequestStatus.MERGED: frozenset({RequestStatus.APPLIED, RequestStatus.FAILED}),
     RequestStatus.APPLIED: frozenset(),
     RequestStatus.FAILED: frozenset(),

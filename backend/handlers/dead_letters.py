@@ -48,7 +48,7 @@ def _handle_record(record: SQSRecord) -> str:
         metrics.add_metric(name="InvalidMessages", unit=MetricUnit.Count, value=1)
         return "invalid"
     logger.set_correlation_id(message.request_id)
-    result = get_container().lifecycle.gave_up(message.request_id)
+    result = get_container().lifecycle.gave_up(message.request_id, message.step)
     metrics.add_metric(name="RequestsGaveUp", unit=MetricUnit.Count, value=1)
     logger.info(
         "request ended after its retries ran out",

@@ -145,6 +145,7 @@ def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
         request_id,
         pr_number=pull.number,
         pr_url=pull.html_url,
+        branch=pull.head.ref,
         merged=pull.merged,
         actor=actor.login if actor else None,
     )

@@ -384,6 +384,7 @@ class LocalStack:
             pull.request_id,
             pr_number=pull.number,
             pr_url=pull.url,
+            branch=pull.branch,
             merged=pull.state == "merged",
             actor="local",
         )

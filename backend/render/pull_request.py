@@ -365,11 +365,33 @@ def _decommission(record: RequestRecord) -> tuple[str, str]:
     return title, "\n".join(lines) + "\n"
 
 
+def _reprotect(record: RequestRecord) -> tuple[str, str]:
+    request = record.request
+    env = request.environment.value
+    title = f"Turn deletion protection on again for RDS database {request.database_name} ({env})"
+    lines = [
+        f"The decommission of {_code(request.database_name)} in **{env}** (request "
+        f"{_code(record.undoes_request_id or '')}) failed after its first step turned deletion protection "
+        "off. This pull request turns it on again; nothing else changes.",
+        "",
+        *_table("Request |", _request_rows(record)),
+        "",
+        *_plan_steps(
+            record,
+            "the database is protected again.",
+            "leaves deletion protection off (the inventory shows it off).",
+        ),
+        _FOOTER,
+    ]
+    return title, "\n".join(lines) + "\n"
+
+
 _TEXTS: Mapping[Step, Callable[[RequestRecord], tuple[str, str]]] = {
     Step.CREATE: _create,
     Step.RESIZE: _resize,
     Step.UNPROTECT: _unprotect,
     Step.DECOMMISSION: _decommission,
+    Step.REPROTECT: _reprotect,
 }
 
 

@@ -21,6 +21,7 @@ from backend.adapters.queue import ProvisionMessage, RequestTopic
 from backend.adapters.slack_blocks import Message, context, describe, escape, message, plain, section
 from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
+    ChangedMeanwhile,
     Environment,
     FieldError,
     NotAllowed,
@@ -90,6 +91,15 @@ def approval_request(record: RequestRecord) -> Message:
     )
 
 
+def decided(record: RequestRecord) -> str:
+    """Why a decision on ``record`` comes too late: who decided it, or what became of it."""
+    if record.approved_by:
+        return f"This request was already approved by <@{record.approved_by}>."
+    if record.denied_by:
+        return f"This request was already denied by <@{record.denied_by}>."
+    return f"This request is {record.status.value} now: {record.error or 'nobody decided in time'}."
+
+
 def approval_outcome(record: RequestRecord) -> Message:
     """The approval message once decided: what was asked, the outcome and who, no buttons."""
     if record.approved_by:
@@ -144,12 +154,19 @@ class ApprovalService:
         self._store.set_approval_message(record.request_id, posted.channel, posted.ts)
 
     def approve(self, request_id: str, approver: str) -> RequestRecord:
-        """Approve, queue and update the message; a second click changes nothing."""
-        self.check_decider(request_id, approver)
+        """Approve, queue and update the message; a second click changes nothing.
+
+        Raises ChangedMeanwhile when someone else decided (or the approval timed out) first.
+        """
+        seen = self.check_decider(request_id, approver)
         try:
-            transition = self._store.transition(request_id, RequestStatus.ACCEPTED, decided_by=approver)
-        except StatusConflict:
-            return self._current(request_id)
+            transition = self._store.transition(
+                request_id, RequestStatus.ACCEPTED, seen=seen, decided_by=approver
+            )
+        except StatusConflict as stale:
+            if stale.record.approved_by == approver:
+                return stale.record  # their own second click
+            raise ChangedMeanwhile(decided(stale.record), request_id) from None
         if not transition.changed:
             return transition.record
         try:
@@ -163,29 +180,43 @@ class ApprovalService:
         return transition.record
 
     def deny(self, request_id: str, approver: str, reason: str) -> RequestRecord:
-        """End the request ``rejected`` with ``reason``, free its name, tell the requester."""
-        self.check_decider(request_id, approver)
+        """End the request ``rejected`` with ``reason``, free its name, tell the requester.
+
+        Raises ChangedMeanwhile when it is no longer awaiting approval (someone approved it after
+        the deny form opened, or it timed out): nothing changes.
+        """
+        seen = self.check_decider(request_id, approver)
         if not reason.strip():
             raise ValidationFailed([FieldError("reason", "say why, so the requester can act on it")])
-        why = f"denied by <@{approver}>: {reason.strip()}"
-        return self._end(request_id, why, decided_by=approver)
+        try:
+            return self._end(seen, reason.strip(), decided_by=approver)
+        except StatusConflict as stale:
+            raise ChangedMeanwhile(decided(stale.record), request_id) from None
 
     def expire(self, now: datetime | None = None, *, timeout: timedelta) -> list[RequestRecord]:
-        """End every request that waited for an approver longer than ``timeout``."""
+        """End every request that waited for an approver longer than ``timeout`` (and still waits)."""
         moment = now or self._clock()
         reason = TIMED_OUT.format(hours=int(timeout.total_seconds() // 3600))
         waiting = self._store.list_by_status(RequestStatus.AWAITING_APPROVAL, created_before=moment - timeout)
-        return [self._end(record.request_id, reason) for record in waiting]
+        ended = []
+        for record in waiting:
+            try:
+                ended.append(self._end(record, reason))
+            except StatusConflict as stale:
+                # Decided since the index was read: the decision stands.
+                logger.info("approval decided meanwhile", extra={"request_id": record.request_id})
+                ended.append(stale.record)
+        return ended
 
-    def _end(self, request_id: str, reason: str, *, decided_by: str | None = None) -> RequestRecord:
-        try:
-            transition = self._store.transition(
-                request_id, RequestStatus.REJECTED, error=reason, decided_by=decided_by
-            )
-        except StatusConflict:
-            return self._current(request_id)
+    def _end(self, seen: RequestRecord, reason: str, *, decided_by: str | None = None) -> RequestRecord:
+        """``rejected``, only from ``awaiting_approval`` as ``seen`` (StatusConflict otherwise)."""
+        if seen.status is not RequestStatus.AWAITING_APPROVAL:
+            raise StatusConflict(seen, RequestStatus.REJECTED)
+        transition = self._store.transition(
+            seen.request_id, RequestStatus.REJECTED, seen=seen, error=reason, decided_by=decided_by
+        )
         if transition.changed:
-            logger.info("request rejected", extra={"request_id": request_id, "reason": reason})
+            logger.info("request rejected", extra={"request_id": seen.request_id, "reason": reason})
             self._update_message(transition.record)
             notify_once(self._store, self._notifier, transition.record)
         return transition.record

@@ -27,6 +27,8 @@ from backend.adapters.slack_blocks import (
 )
 from backend.adapters.store import RequestStore
 from backend.domain import (
+    Action,
+    AlreadyRequested,
     DatabaseRecord,
     DecommissionRequest,
     Environment,
@@ -34,6 +36,7 @@ from backend.domain import (
     FieldError,
     NotFound,
     ProvisionerError,
+    RequestStatus,
     RetryableError,
     Source,
     ValidationFailed,
@@ -42,6 +45,7 @@ from backend.domain import (
 from backend.domain.access import check_may_change
 from backend.domain.expiry import EXPIRY_REQUESTER, ExpiryDue, ExpiryPolicy
 from backend.services.intake import IntakeService
+from backend.services.lifecycle import LifecycleService
 from backend.services.notifications import requester_channel
 
 logger = Logger(child=True)
@@ -127,8 +131,8 @@ def expired(database: DatabaseRecord, request_id: str) -> Message:
                 "follows in this thread; RDS keeps a final snapshot."
             ),
             context(
-                f"Request `{request_id}` · to keep the database, close that pull request without merging "
-                "and extend it (`rdsctl extend`, or `POST /databases/dev/<name>/extend`)."
+                f"Request `{request_id}` · to keep the database, extend it before that pull request is "
+                "merged (`rdsctl extend`, or `POST /databases/dev/<name>/extend`): it is closed then."
             ),
         ],
     )
@@ -160,6 +164,7 @@ class ExpiryService:
         store: RequestStore,
         intake: IntakeService,
         chat: ChatSender,
+        lifecycle: LifecycleService,
         *,
         policy: ExpiryPolicy,
         platform_admins: Collection[str] = (),
@@ -169,6 +174,7 @@ class ExpiryService:
         self._store = store
         self._intake = intake
         self._chat = chat
+        self._lifecycle = lifecycle
         self.policy = policy
         self._platform_admins = tuple(platform_admins)
         self._api_channel = api_channel
@@ -199,12 +205,34 @@ class ExpiryService:
                 [FieldError("ttl_days", f"{database_name} is a {environment} database: it does not expire")]
             )
         new = self.policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
+        self._keep(database, requested_by, new)
         updated = self._store.extend_expiry(database, new)
         logger.info(
             "expiry extended",
             extra={"database": database_key(database), "expires_on": new.isoformat(), "by": requested_by},
         )
         return updated
+
+    def _keep(self, database: DatabaseRecord, by: str, until: date) -> None:
+        """A database kept longer is not being deleted: the decommission its expiry asked for is
+        cancelled (its pull request closed); once that pull request is merged it is too late
+        (AlreadyRequested). Any other decommission in flight is the requester's own: 409 too."""
+        if database.change_request_id is None:
+            return
+        change = self._store.get(database.change_request_id)
+        if change is None or change.action is not Action.DECOMMISSION:
+            return
+        where = f"the {database.environment.value} database {database.database_name}"
+        if change.requested_by != EXPIRY_REQUESTER or change.status in {
+            RequestStatus.MERGED,
+            RequestStatus.APPLIED,
+        }:
+            raise AlreadyRequested(
+                f"A decommission of {where} is {change.status.value} (request {change.request_id}); "
+                "it can no longer be kept",
+                existing_request_id=change.request_id,
+            )
+        self._lifecycle.cancel(change, f"kept by {by} until {until.isoformat()}", actor=by)
 
     # --- sweeping ------------------------------------------------------------------------------
     def sweep(self, today: date) -> list[ExpiryResult]:

@@ -2,9 +2,11 @@
 
 Who calls it:
 - the GitHub webhook (``backend.handlers.github_webhook``) when a request's PR is closed, merged
-  or not (the PR body's marker names the request);
+  or not (the PR body's marker names the request, the branch names its step);
 - the dead-letter handler (``backend.handlers.dead_letters``) when the queue gave up on a
   request's message;
+- the worker (``backend.services.provisioner``), whose permanent failures end a request here;
+- an extension of a dev database, which cancels the decommission its expiry asked for;
 - the local stack's "Merge" button and ``rdsctl merge`` (the same service, so the status has one
   code path);
 - CircleCI after a successful ``terraform apply``, through ``python -m backend.cli.record_applied``
@@ -12,24 +14,38 @@ Who calls it:
   step wrote it (its file with its request id, or no file for a decommission) is ``applied``,
   or moves on to its next step (a prod decommission's deleting pull request).
 
-Every event is safe to repeat (GitHub redelivers, CI jobs get re-run): the request is found by
-its id (or, for CI, by its name claim), the status change is the store's conditional
-``transition`` (re-recording the current status changes nothing) and the message goes out
-through ``notify_once``.
+One authority over each request: every change is the store's conditional write on the status,
+step and pull request the caller saw, so an actor whose view is stale (an event about an earlier
+step's PR, a decision after someone else's, a redelivery) changes nothing and learns why. A
+request that fails after an earlier step of it was applied hands its database to the request
+that undoes that step (a prod decommission's ``reprotect``), in the same transaction.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from aws_lambda_powertools import Logger
 
+from backend.adapters.gitops.base import PullRequestPublisher, Withdrawn
 from backend.adapters.queue import ProvisionMessage, RequestTopic
-from backend.adapters.store import RequestStore, StatusConflict
-from backend.domain import FileChange, RequestRecord, RequestStatus, Step, policy_for
-from backend.domain.actions import FILE_CHANGES, next_step, steps_of
+from backend.adapters.store import RequestStore, StatusConflict, Transition
+from backend.domain import (
+    Action,
+    AlreadyRequested,
+    FileChange,
+    QueueUnavailable,
+    RequestRecord,
+    RequestStatus,
+    Step,
+    policy_for,
+)
+from backend.domain.actions import FILE_CHANGES, next_step, steps_of, undo_of
 from backend.services.notifications import Notifier, notify_once
 
 logger = Logger(child=True)
@@ -42,7 +58,7 @@ class LifecycleOutcome(StrEnum):
     RECORDED = "recorded"  # this call changed the status
     UNCHANGED = "unchanged"  # the request already had that status (a redelivery)
     UNKNOWN = "unknown"  # no request holds this database name (not ours, or already released)
-    OTHER_PULL_REQUEST = "other_pull_request"  # the request's PR is another one than this event's
+    OTHER_PULL_REQUEST = "other_pull_request"  # the event is about another PR than the request's step's
     CONFLICT = "conflict"  # the request is in a status the event may not follow
     NEXT_STEP = "next_step"  # its pull request is applied; the next one is being opened
     NOT_ON_MAIN = "not_on_main"  # main does not hold the request's change (yet)
@@ -62,49 +78,87 @@ def written_by(content: str, request_id: str) -> bool:
     return re.search(rf'RequestId\s*=\s*"{re.escape(request_id)}"', content) is not None
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
 class LifecycleService:
-    def __init__(self, store: RequestStore, notifier: Notifier, topic: RequestTopic) -> None:
+    def __init__(
+        self,
+        store: RequestStore,
+        notifier: Notifier,
+        topic: RequestTopic,
+        publisher: PullRequestPublisher,
+        *,
+        clock: Callable[[], datetime] = _now,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
         self._store = store
         self._notifier = notifier
         self._topic = topic
+        self._publisher = publisher
+        self._clock = clock
+        self._new_id = new_id
 
+    # --- GitHub ------------------------------------------------------------------------------------
     def pull_request_closed(
         self,
         request_id: str,
         *,
         pr_number: int,
         pr_url: str | None = None,
+        branch: str | None = None,
         merged: bool,
         actor: str | None = None,
     ) -> LifecycleResult:
         """The request's PR was closed: merged -> ``merged`` ("CircleCI is applying it"); not
         merged -> ``failed``, which releases the name for a new request.
 
-        Only the request's own PR counts: an event about another PR (an earlier request's, on a
-        branch of the same name) changes nothing. A PR closed before the worker recorded it (a
-        fast reviewer) is recorded first, from the event.
+        Only the PR of the request's current step counts: an event about another PR (an earlier
+        step's, or an earlier request's on a branch of the same name), even redelivered late,
+        changes nothing. A PR closed before the worker recorded it (a fast reviewer) is recorded
+        first, from the event, when its branch is the current step's.
         """
         record = self._store.get(request_id)
         where = {"request_id": request_id, "pr_number": pr_number, "merged": merged}
         if record is None:
             logger.info("no such request; nothing to record", extra=where)
             return LifecycleResult(LifecycleOutcome.UNKNOWN, detail=f"no request {request_id}")
-        if record.pr_number is None and record.status is RequestStatus.ACCEPTED and pr_url:
-            record = self._store.transition(
-                request_id, RequestStatus.PR_OPENED, pr_url=pr_url, pr_number=pr_number
-            ).record
+        if branch is not None and branch != record.branch_name:
+            return self._other_pull_request(
+                record, pr_number, f"it is {branch}'s, not {record.branch_name}'s"
+            )
+        if record.pr_number is None and record.status is RequestStatus.ACCEPTED and pr_url and branch:
+            try:
+                record = self._store.transition(
+                    request_id, RequestStatus.PR_OPENED, seen=record, pr_url=pr_url, pr_number=pr_number
+                ).record
+            except StatusConflict as stale:
+                record = stale.record
             notify_once(self._store, self._notifier, record)
         if record.pr_number != pr_number:
-            logger.warning("event is about another pull request; ignored", extra=where)
-            return LifecycleResult(
-                LifecycleOutcome.OTHER_PULL_REQUEST,
-                record,
-                detail=f"request {request_id} belongs to PR #{record.pr_number}, not #{pr_number}",
-            )
+            return self._other_pull_request(record, pr_number, f"it belongs to PR #{record.pr_number}")
         if merged:
-            return self._record(record, RequestStatus.MERGED, actor=actor)
-        return self._record(record, RequestStatus.FAILED, actor=actor, error=CLOSED_WITHOUT_MERGE)
+            return self.end(record, RequestStatus.MERGED, actor=actor)
+        return self.end(record, RequestStatus.FAILED, actor=actor, error=CLOSED_WITHOUT_MERGE)
 
+    @staticmethod
+    def _other_pull_request(record: RequestRecord, pr_number: int, why: str) -> LifecycleResult:
+        logger.warning(
+            "event is about another pull request; ignored",
+            extra={"request_id": record.request_id, "pr_number": pr_number, "why": why},
+        )
+        return LifecycleResult(
+            LifecycleOutcome.OTHER_PULL_REQUEST,
+            record,
+            detail=f"PR #{pr_number} is not the current pull request of request {record.request_id}: {why}",
+        )
+
+    # --- CI ----------------------------------------------------------------------------------------
     def applied(self, environment: str, database_name: str, on_main: str | None) -> LifecycleResult:
         """CI applied main, where the database's file reads ``on_main`` (None: there is none).
 
@@ -121,9 +175,10 @@ class LifecycleService:
         record = self._store.get(database.change_request_id or database.request_id)
         if record is None:  # pragma: no cover - a database's requests outlive it
             return LifecycleResult(LifecycleOutcome.UNKNOWN, detail=f"no request for {where}")
-        if record.status is RequestStatus.ACCEPTED and record.step is not self._first_step(record):
-            # An earlier run moved it on but could not queue it (a CI re-run heals that).
-            self._topic.publish(ProvisionMessage.of(record, record.updated_at))
+        if record.status is RequestStatus.ACCEPTED and record.step is not self._queued_by_intake(record):
+            # An earlier run moved it on (or handed the database to an undo) but could not queue it:
+            # a CI re-run heals that.
+            self._queue(record)
             return LifecycleResult(LifecycleOutcome.NEXT_STEP, record, detail="queued again")
         if record.status not in {RequestStatus.PR_OPENED, RequestStatus.MERGED}:
             return LifecycleResult(LifecycleOutcome.UNCHANGED, record)
@@ -133,16 +188,17 @@ class LifecycleService:
             return LifecycleResult(
                 LifecycleOutcome.NOT_ON_MAIN, record, detail=f"main does not hold its {record.step.value} yet"
             )
-        if record.status is RequestStatus.PR_OPENED:
-            record = self._store.transition(record.request_id, RequestStatus.MERGED).record
-        following = next_step(
-            record.action, record.step, deletion_protected=policy_for(record.environment).deletion_protection
-        )
+        try:
+            if record.status is RequestStatus.PR_OPENED:
+                record = self._store.transition(record.request_id, RequestStatus.MERGED, seen=record).record
+        except StatusConflict as stale:
+            return LifecycleResult(LifecycleOutcome.CONFLICT, stale.record, detail=str(stale))
+        following = next_step(record.action, record.step, deletion_protected=self._protected(record))
         if following is None:
-            return self._record(record, RequestStatus.APPLIED)
-        transition = self._store.advance_step(record.request_id, done=record.step, to=following)
+            return self.end(record, RequestStatus.APPLIED)
+        transition = self._store.advance_step(record, to=following)
         if transition.changed:
-            self._topic.publish(ProvisionMessage.of(transition.record, transition.record.updated_at))
+            self._queue(transition.record)
             notify_once(self._store, self._notifier, transition.record)
         return LifecycleResult(LifecycleOutcome.NEXT_STEP, transition.record, detail=f"now {following.value}")
 
@@ -152,42 +208,122 @@ class LifecycleService:
         return [d.database_name for d in self._store.list_databases(environment) if d.change_request_id]
 
     @staticmethod
-    def _first_step(record: RequestRecord) -> Step:
-        deletion_protected = policy_for(record.environment).deletion_protection
-        return steps_of(record.action, deletion_protected=deletion_protected)[0]
+    def _protected(record: RequestRecord) -> bool:
+        return policy_for(record.environment).deletion_protection
 
-    def gave_up(self, request_id: str) -> LifecycleResult:
+    def _queued_by_intake(self, record: RequestRecord) -> Step | None:
+        """The step the intake queued ``record`` at (None: the intake never queued it, an undo)."""
+        if record.undoes_request_id is not None:
+            return None
+        return steps_of(record.action, deletion_protected=self._protected(record))[0]
+
+    def _queue(self, record: RequestRecord) -> None:
+        try:
+            self._topic.publish(ProvisionMessage.of(record, record.updated_at))
+        except QueueUnavailable:
+            # Recorded and not queued: the next record-applied run (CI re-run) queues it again.
+            logger.exception("could not queue the next step", extra={"request_id": record.request_id})
+
+    # --- the queue ---------------------------------------------------------------------------------
+    def gave_up(self, request_id: str, step: Step | None = None) -> LifecycleResult:
         """The queue gave up on the request's message (its retries ran out): ``failed``, told, freed.
 
-        Only a request still ``accepted`` ends here: one that got further (its PR is open and only
-        the notification kept failing) keeps its status.
+        Only a request still ``accepted`` at the message's step ends here: one that got further
+        (its PR is open and only the notification kept failing) keeps its status, and a message of
+        an earlier step changes nothing. A PR an attempt opened without recording it is closed.
         """
         record = self._store.get(request_id)
         if record is None:
             return LifecycleResult(LifecycleOutcome.UNKNOWN, detail=f"no request {request_id}")
-        if record.status is not RequestStatus.ACCEPTED:
+        if record.status is not RequestStatus.ACCEPTED or (step is not None and step is not record.step):
             return LifecycleResult(
-                LifecycleOutcome.UNCHANGED, record, detail=f"request {request_id} is {record.status.value}"
+                LifecycleOutcome.UNCHANGED,
+                record,
+                detail=f"request {request_id} is {record.status.value} at {record.step.value}",
             )
         cause = record.last_error or "it did not finish in time"
         reason = f"{GAVE_UP} (the last attempt: {cause}). Nothing was created; please ask again."
-        return self._record(record, RequestStatus.FAILED, error=reason)
+        if record.step is not Step.CREATE:
+            reason = f"{GAVE_UP} (the last attempt: {cause}). Please ask again."
+        return self.cancel(record, reason)
 
-    def _record(
+    # --- ending ------------------------------------------------------------------------------------
+    def cancel(self, seen: RequestRecord, reason: str, *, actor: str | None = None) -> LifecycleResult:
+        """End ``seen`` ``failed`` with ``reason``, its pull request (if any) closed unmerged first.
+
+        Raises AlreadyRequested when that pull request was merged meanwhile: too late to cancel.
+        """
+        withdrawn = self._publisher.withdraw(seen.branch_name, seen.request_id, reason)
+        if withdrawn is Withdrawn.MERGED:
+            raise AlreadyRequested(
+                f"its {seen.action.value} (request {seen.request_id}) is merged already; it is being applied",
+                existing_request_id=seen.request_id,
+            )
+        return self.end(seen, RequestStatus.FAILED, actor=actor, error=reason)
+
+    def end(
         self,
-        record: RequestRecord,
+        seen: RequestRecord,
         status: RequestStatus,
         *,
         actor: str | None = None,
         error: str | None = None,
     ) -> LifecycleResult:
-        where = {"request_id": record.request_id, "status": status, "by": actor}
+        """Record ``status`` on the request as ``seen``, and tell its requester once.
+
+        A request that fails after an earlier step was applied hands its database to the request
+        that undoes it (``undo_of``), queued here.
+        """
+        where = {"request_id": seen.request_id, "status": status, "by": actor}
+        undo = undo_of(seen.action, seen.step, deletion_protected=self._protected(seen))
         try:
-            transition = self._store.transition(record.request_id, status, error=error)
-        except StatusConflict as conflict:
-            logger.warning("status change not allowed", extra={**where, "current": conflict.current})
-            return LifecycleResult(LifecycleOutcome.CONFLICT, record, detail=str(conflict))
+            if status is RequestStatus.FAILED and undo is not None and not seen.status.is_final:
+                transition = self._fail_and_undo(seen, error or "it failed", undo)
+            else:
+                transition = self._store.transition(seen.request_id, status, seen=seen, error=error)
+        except StatusConflict as stale:
+            logger.warning("status change not allowed", extra={**where, "current": stale.current})
+            return LifecycleResult(LifecycleOutcome.CONFLICT, stale.record, detail=str(stale))
         logger.info("request status recorded", extra={**where, "changed": transition.changed})
         notified = notify_once(self._store, self._notifier, transition.record)
         outcome = LifecycleOutcome.RECORDED if transition.changed else LifecycleOutcome.UNCHANGED
         return LifecycleResult(outcome, transition.record, notified)
+
+    def tell(self, record: RequestRecord) -> bool:
+        """Tell ``record``'s requester about its status unless someone already did."""
+        return notify_once(self._store, self._notifier, record)
+
+    def _fail_and_undo(self, seen: RequestRecord, error: str, undo: Action) -> Transition:
+        now = self._clock()
+        undoing = seen.model_copy(
+            update={
+                "request_id": self._new_id(),
+                "status": RequestStatus.ACCEPTED,
+                "action": undo,
+                "step": steps_of(undo, deletion_protected=self._protected(seen))[0],
+                "created_at": now,
+                "updated_at": now,
+                "pr_url": None,
+                "pr_number": None,
+                "error": None,
+                "last_error": None,
+                "idempotency_key": None,
+                "approved_by": None,
+                "approved_at": None,
+                "approval_channel": None,
+                "approval_ts": None,
+                "previous_instance_class": None,
+                "previous_allocated_storage": None,
+                "previous_max_capacity": None,
+                "undoes_request_id": seen.request_id,
+            }
+        )
+        undoing = undoing.model_copy(update={"branch": undoing.branch_name})
+        transition = self._store.fail_and_undo(seen, error, undoing)
+        if transition.changed:
+            logger.info(
+                "undoing what the failed request applied",
+                extra={"request_id": seen.request_id, "undo": undoing.request_id, "action": undo.value},
+            )
+            self._queue(undoing)
+        return transition

@@ -27,6 +27,7 @@ from backend.adapters.slack_blocks import (
     section,
 )
 from backend.domain import RequestRecord, RequestStatus, Source, Step, policy_for
+from backend.domain.actions import undo_of
 from backend.domain.kinds import EngineFamily
 from backend.domain.policy import capacity_text
 
@@ -61,7 +62,18 @@ def _ended(record: RequestRecord) -> Message:
     rejected = record.status is RequestStatus.REJECTED
     verb = "was rejected" if rejected else "failed"
     reason = record.error or "no reason was recorded"
-    if rejected:
+    shown = escape(reason)
+    if record.denied_by:
+        # The approver as a mention; what they typed stays text.
+        reason, shown = f"denied by {record.denied_by}: {reason}", f"denied by <@{record.denied_by}>: {shown}"
+    protected = policy_for(record.environment).deletion_protection
+    undo = undo_of(record.action, record.step, deletion_protected=protected)
+    if undo is not None and not rejected:
+        next_step = (
+            "Deletion protection stays off until the pull request turning it on again is merged; "
+            "it follows in this thread."
+        )
+    elif rejected:
         next_step = (
             f"Nothing was changed. Fix the request and send it again with `{COMMAND}`, "
             "or pick another name if this database already exists."
@@ -75,7 +87,7 @@ def _ended(record: RequestRecord) -> Message:
         f"Your request for {describe(record)} {verb}: {reason}",
         [
             section(f"{STATUS_EMOJI[record.status]} Your request for {describe(record)} {verb}."),
-            section(f"*Reason:* {escape(reason)}"),
+            section(f"*Reason:* {shown}"),
             context(f"{next_step} · request `{record.request_id}`"),
         ],
     )
@@ -249,6 +261,34 @@ def _decommissioned(record: RequestRecord) -> Message:
     )
 
 
+def _reprotect_opened(record: RequestRecord) -> Message:
+    return message(
+        f"Pull request opened to turn deletion protection of {describe(record)} on again"
+        + (f": {record.pr_url}" if record.pr_url else ""),
+        [
+            section(
+                f":lock: The {pull_request_link(record)} turning deletion protection of {describe(record)} "
+                "on again is open: its decommission did not happen."
+            ),
+            context(
+                f"Request `{record.request_id}` · until it is merged and applied, deletion protection is off."
+            ),
+        ],
+    )
+
+
+def _reprotected(record: RequestRecord) -> Message:
+    return message(
+        f"Deletion protection of {describe(record)} is on again.",
+        [
+            section(
+                f"{STATUS_EMOJI[RequestStatus.APPLIED]} Deletion protection of {describe(record)} is on."
+            ),
+            context(f"Request `{record.request_id}` · applied by CircleCI"),
+        ],
+    )
+
+
 def _approved(record: RequestRecord) -> Message:
     who = f"<@{record.approved_by}>" if record.approved_by else "an approver"
     return message(
@@ -273,6 +313,7 @@ MESSAGES: Mapping[tuple[RequestStatus, Step | None], Builder] = {
     (RequestStatus.PR_OPENED, Step.RESIZE): _resize_opened,
     (RequestStatus.PR_OPENED, Step.UNPROTECT): _decommission_opened,
     (RequestStatus.PR_OPENED, Step.DECOMMISSION): _decommission_opened,
+    (RequestStatus.PR_OPENED, Step.REPROTECT): _reprotect_opened,
     # Approved (a prod request's first step), or a prod decommission's second step begun.
     (RequestStatus.ACCEPTED, Step.CREATE): _approved,
     (RequestStatus.ACCEPTED, Step.RESIZE): _approved,
@@ -282,6 +323,7 @@ MESSAGES: Mapping[tuple[RequestStatus, Step | None], Builder] = {
     (RequestStatus.APPLIED, Step.CREATE): _applied,
     (RequestStatus.APPLIED, Step.RESIZE): _resized,
     (RequestStatus.APPLIED, Step.DECOMMISSION): _decommissioned,
+    (RequestStatus.APPLIED, Step.REPROTECT): _reprotected,
     (RequestStatus.FAILED, None): _ended,
     (RequestStatus.REJECTED, None): _ended,
 }

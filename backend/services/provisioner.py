@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher
 from backend.adapters.queue import ProvisionMessage
-from backend.adapters.store import RequestStore
+from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
     DatabaseAlreadyExists,
     FileChange,
@@ -33,7 +33,7 @@ from backend.domain import (
     Step,
 )
 from backend.domain.actions import FILE_CHANGES
-from backend.services.notifications import Notifier, notify_once
+from backend.services.lifecycle import LifecycleService
 
 logger = Logger(child=True)
 
@@ -71,6 +71,7 @@ _COMMIT_SUBJECTS: Mapping[Step, str] = {
     Step.RESIZE: "Resize database {name} ({env})",
     Step.UNPROTECT: "Turn deletion protection off for database {name} ({env}) before its decommission",
     Step.DECOMMISSION: "Decommission database {name} ({env})",
+    Step.REPROTECT: "Turn deletion protection on again for database {name} ({env}): its decommission failed",
 }
 
 
@@ -95,14 +96,14 @@ class Provisioner:
         self,
         store: RequestStore,
         publisher: PullRequestPublisher,
-        notifier: Notifier,
+        lifecycle: LifecycleService,
         *,
         labels: tuple[str, ...] = (),
         renderer: Renderer | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
-        self._notifier = notifier
+        self._lifecycle = lifecycle
         self._labels = tuple(labels)
         self._renderer = renderer
 
@@ -139,7 +140,7 @@ class Provisioner:
                 "request already handled", extra={"request_id": record.request_id, "status": record.status}
             )
             # An earlier delivery may have recorded the outcome but failed to notify.
-            notified = self._notify_once(record)
+            notified = self._lifecycle.tell(record)
             return ProvisionResult(ProvisionOutcome.SKIPPED, record, notified)
 
         try:
@@ -147,18 +148,22 @@ class Provisioner:
             publish_by = None if deadline is None else deadline - RECORD_AND_NOTIFY_SECONDS
             pull_request = self._publisher.open_pull_request(change, resume=redelivered, deadline=publish_by)
         except DatabaseAlreadyExists as error:
-            return self._finish(record.request_id, RequestStatus.REJECTED, error.message)
+            return self._finish(record, RequestStatus.REJECTED, error.message)
         except PermanentError as error:
-            return self._finish(record.request_id, RequestStatus.FAILED, error.message)
+            return self._finish(record, RequestStatus.FAILED, error.message)
 
-        transition = self._store.transition(
-            record.request_id,
-            RequestStatus.PR_OPENED,
-            pr_url=pull_request.url,
-            pr_number=pull_request.number,
-            branch=pull_request.branch,
-            file_path=change.file_path,
-        )
+        try:
+            transition = self._store.transition(
+                record.request_id,
+                RequestStatus.PR_OPENED,
+                seen=record,
+                pr_url=pull_request.url,
+                pr_number=pull_request.number,
+                branch=pull_request.branch,
+                file_path=change.file_path,
+            )
+        except StatusConflict as stale:
+            return self._withdraw(stale.record, change)
         logger.info(
             "pull request opened",
             extra={
@@ -169,8 +174,21 @@ class Provisioner:
             },
         )
         return ProvisionResult(
-            ProvisionOutcome.PR_OPENED, transition.record, self._notify_once(transition.record)
+            ProvisionOutcome.PR_OPENED, transition.record, self._lifecycle.tell(transition.record)
         )
+
+    def _withdraw(self, current: RequestRecord, change: ChangeSet) -> ProvisionResult:
+        """The request moved on while its PR was being opened (it ended, or another delivery got
+        further): a PR of a request that ended is closed, so nobody merges what nobody tracks."""
+        logger.info(
+            "request changed while its pull request was opened",
+            extra={"request_id": current.request_id, "status": current.status},
+        )
+        if current.status.is_final:
+            self._publisher.withdraw(
+                change.branch, current.request_id, f"request {current.request_id} is {current.status.value}"
+            )
+        return ProvisionResult(ProvisionOutcome.SKIPPED, current, self._lifecycle.tell(current))
 
     def note_failed_attempt(self, request_id: str, reason: str) -> None:
         """Remember why this attempt failed: the reason the requester hears if the retries run out."""
@@ -180,11 +198,13 @@ class Provisioner:
             # Only a better reason is lost; the retry itself must not fail because of it.
             logger.exception("could not remember why the attempt failed", extra={"request_id": request_id})
 
-    def _finish(self, request_id: str, status: RequestStatus, reason: str) -> ProvisionResult:
-        transition = self._store.transition(request_id, status, error=reason)
-        logger.warning("request ended", extra={"request_id": request_id, "status": status, "error": reason})
+    def _finish(self, seen: RequestRecord, status: RequestStatus, reason: str) -> ProvisionResult:
+        result = self._lifecycle.end(seen, status, error=reason)
+        logger.warning(
+            "request ended", extra={"request_id": seen.request_id, "status": status, "error": reason}
+        )
         outcome = ProvisionOutcome.REJECTED if status is RequestStatus.REJECTED else ProvisionOutcome.FAILED
-        return ProvisionResult(outcome, transition.record, self._notify_once(transition.record))
+        return ProvisionResult(outcome, result.record, result.notified)
 
     def _change_set(self, record: RequestRecord, message: ProvisionMessage) -> ChangeSet:
         request = record.request
@@ -219,11 +239,3 @@ class Provisioner:
             body=body,
             labels=self._labels,
         )
-
-    def _notify_once(self, record: RequestRecord) -> bool:
-        """Tell the requester about ``record``'s status, unless another delivery already did.
-
-        A notifier failure gives the claim back and propagates, so the SQS retry of this record
-        notifies (the PR is not redone).
-        """
-        return notify_once(self._store, self._notifier, record)

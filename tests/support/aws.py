@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef
+from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef, Withdrawn
 from backend.container import Container, set_container
 from backend.domain import ProvisionRequest, RequestRecord, RequestStatus, Sizing, Step
 from backend.local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
@@ -80,6 +80,8 @@ class RecordingPublisher:
     resumes: list[bool] = field(default_factory=list)
     errors: list[Exception] = field(default_factory=list)
     pulls: dict[str, PullRequestRef] = field(default_factory=dict)
+    # (number, reason) of each pull request withdrawn.
+    withdrawn: list[tuple[int, str]] = field(default_factory=list)
 
     worst_call_seconds: float = 1.0
 
@@ -97,6 +99,13 @@ class RecordingPublisher:
         ref = PullRequestRef(f"{self.base_url}/{number}", number, change.branch, created=True)
         self.pulls[change.request_id] = ref
         return ref
+
+    def withdraw(self, branch: str, request_id: str, reason: str) -> Withdrawn:
+        ref = self.pulls.get(request_id)
+        if ref is None or ref.branch != branch:
+            return Withdrawn.NONE
+        self.withdrawn.append((ref.number, reason))
+        return Withdrawn.CLOSED
 
 
 @dataclass(frozen=True)
@@ -220,7 +229,7 @@ def make_container(
         container.provisioner = Provisioner(
             container.store,
             container.publisher,
-            container.notifier,
+            container.lifecycle,
             labels=settings.github_pr_labels,
             renderer=renderer,
         )

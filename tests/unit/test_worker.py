@@ -22,6 +22,7 @@ from backend.domain import (
 )
 from backend.local.resources import AwsResources
 from backend.services.intake import IntakeService
+from backend.services.lifecycle import LifecycleService
 from backend.services.provisioner import Provisioner, ProvisionOutcome
 from tests.support.aws import REGION, RecordingNotifier, RecordingPublisher, StubRenderer, aws_resources  # noqa: F401
 
@@ -55,8 +56,13 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def worker(store, publisher, notifier) -> Provisioner:
-    return Provisioner(store, publisher, notifier, labels=("rds-provisioner",), renderer=StubRenderer())
+def lifecycle(store, publisher, notifier) -> LifecycleService:
+    return LifecycleService(store, notifier, RequestTopic(CapturingSns(), "arn:topic"), publisher)
+
+
+@pytest.fixture
+def worker(store, publisher, lifecycle) -> Provisioner:
+    return Provisioner(store, publisher, lifecycle, labels=("rds-provisioner",), renderer=StubRenderer())
 
 
 @pytest.fixture
@@ -172,14 +178,14 @@ def test_a_message_for_an_unknown_request_is_skipped(worker, publisher, notifier
     assert notifier.events == []
 
 
-def test_a_renderer_writing_the_wrong_path_fails_the_request(store, publisher, notifier, submit):
+def test_a_renderer_writing_the_wrong_path_fails_the_request(store, publisher, lifecycle, submit):
     class WrongPath(StubRenderer):
         def render_database(self, request, **details):
             rendered = super().render_database(request, **details)
             return type(rendered)("terraform/envs/dev/shared.tf", rendered.content)
 
     message = submit()
-    result = Provisioner(store, publisher, notifier, renderer=WrongPath()).process(message)
+    result = Provisioner(store, publisher, lifecycle, renderer=WrongPath()).process(message)
 
     assert result.outcome is ProvisionOutcome.FAILED
     assert publisher.changes == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from backend.domain import FileChange
@@ -44,6 +45,14 @@ class PullRequestRef:
     created: bool
 
 
+class Withdrawn(StrEnum):
+    """What became of a request's pull request the tool withdrew."""
+
+    CLOSED = "closed"  # it was open and is closed now (or was closed already)
+    MERGED = "merged"  # too late: it was merged
+    NONE = "none"  # the request has no pull request on that branch
+
+
 class PullRequestPublisher(Protocol):
     @property
     def worst_call_seconds(self) -> float:
@@ -67,5 +76,12 @@ class PullRequestPublisher(Protocol):
         Raises DatabaseAlreadyExists if ``change`` adds a file that is already on the base branch,
         PermanentError if it updates or deletes one that is not there (or for anything else
         retrying cannot fix), and RetryableError for transient failures.
+        """
+        ...
+
+    def withdraw(self, branch: str, request_id: str, reason: str) -> Withdrawn:
+        """Close ``request_id``'s pull request on ``branch`` without merging, saying ``reason`` on it.
+
+        Raises RetryableError for transient failures.
         """
         ...

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from backend.adapters.gitops.base import ChangeSet, PullRequestRef
+from backend.adapters.gitops.base import ChangeSet, PullRequestRef, Withdrawn
 from backend.domain import (
     DatabaseAlreadyExists,
     FileChange,
@@ -36,6 +36,7 @@ from backend.domain import (
     ProvisionerError,
     RetryableError,
 )
+from backend.domain.naming import request_id_of_pull_request
 
 if TYPE_CHECKING:
     from github import Github
@@ -220,6 +221,28 @@ class GitHubPublisher:
             raise RetryableError(f"GitHub did not answer in time: {type(exc).__name__}") from exc
         except http.RequestException as exc:  # an invalid URL and the like: configuration
             raise PermanentError(f"cannot reach GitHub: {type(exc).__name__}: {exc}") from exc
+
+    def withdraw(self, branch: str, request_id: str, reason: str) -> Withdrawn:
+        """Close ``request_id``'s pull request on ``branch`` with a comment saying why."""
+        from github import GithubException
+        from requests import exceptions as http
+
+        try:
+            pulls = self._pulls_of_branch(branch, state="all")
+            mine = [pull for pull in pulls if request_id_of_pull_request(pull.body) == request_id]
+            if not mine:
+                return Withdrawn.NONE
+            pull = max(mine, key=lambda pull: pull.number)
+            if pull.merged:
+                return Withdrawn.MERGED
+            if pull.state == "open":
+                pull.create_issue_comment(f"Closed by rds-provisioner: {reason}")
+                pull.edit(state="closed")
+            return Withdrawn.CLOSED
+        except GithubException as exc:
+            raise self._classify(exc) from exc
+        except http.RequestException as exc:
+            raise RetryableError(f"GitHub did not answer: {type(exc).__name__}") from exc
 
     # --- steps -----------------------------------------------------------------------------------
     def _publish(self, change: ChangeSet, budget: _Budget) -> PullRequestRef:

@@ -28,8 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backend.adapters.gitops.base import ChangeSet, PullRequestRef
+from aws_lambda_powertools import Logger
+
+from backend.adapters.gitops.base import ChangeSet, PullRequestRef, Withdrawn
 from backend.domain import DatabaseAlreadyExists, FileChange, NotFound, PermanentError, RetryableError
+
+logger = Logger(child=True)
 
 ZERO_OID = "0" * 40
 IDENTITY_NAME = "rds-provisioner"
@@ -215,6 +219,18 @@ class LocalGitPublisher:
             closed = replace(pull, state="closed", closed_at=self._clock().isoformat())
             self._write_atomically(self._pull_path(number), closed.to_json(), replace_existing=True)
             return closed
+
+    def withdraw(self, branch: str, request_id: str, reason: str) -> Withdrawn:
+        """Close ``request_id``'s pull request on ``branch`` (the protocol's; ``reason`` is logged)."""
+        mine = [p for p in self.list_pull_requests() if p.branch == branch and p.request_id == request_id]
+        if not mine:
+            return Withdrawn.NONE
+        pull = max(mine, key=lambda p: p.number)
+        if pull.state == "merged":
+            return Withdrawn.MERGED
+        self.close_pull_request(pull.number)
+        logger.info("pull request withdrawn", extra={"pr_number": pull.number, "reason": reason})
+        return Withdrawn.CLOSED
 
     def merge_pull_request(self, number: int) -> LocalPullRequest:
         """Merge the PR into the base branch with a merge commit (what a reviewer's click does)."""

@@ -49,7 +49,12 @@ def close_pr(pipeline: Pipeline, request_id: str, *, merged: bool, actor: str | 
     assert record is not None
     assert record.pr_number is not None
     return pipeline.container.lifecycle.pull_request_closed(
-        request_id, pr_number=record.pr_number, pr_url=record.pr_url, merged=merged, actor=actor
+        request_id,
+        pr_number=record.pr_number,
+        pr_url=record.pr_url,
+        branch=record.branch,
+        merged=merged,
+        actor=actor,
     )
 
 
