@@ -10,6 +10,9 @@
     rdsctl slack "/provision-rds billing mysql dev"
     rdsctl slack-manifest --request-url https://.../v1/slack/events
 
+rdsctl finds the stack ``make run`` started from ``.local/stack.json`` (in the current directory,
+else in this repository); ``RDSCTL_URL``, ``PORT`` or ``--url`` point it elsewhere.
+
 Every command but ``slack-manifest`` goes through the stack's HTTP endpoints (standard library
 only); ``slack`` signs its request with the signing secret exactly as Slack does, so the Slack
 path can be tried without a workspace. ``slack-manifest`` prints the Slack app's manifest filled
@@ -26,16 +29,38 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from backend.domain.kinds import Engine
+from backend.local.stack import PACKAGE_ROOT, STACK_FILE
 from backend.settings import Settings
 
 NOT_RUNNING = "the local stack is not running; start it with `make run`"
 DEFAULT_USER_ID = "U0LOCALUSER"
 DEFAULT_USER_NAME = "local.developer"
 DEFAULT_CHANNEL_ID = "D0LOCALDM"
+
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+def stack_url(settings: Settings, *, cwd: Path | None = None) -> str:
+    """Where the local stack answers: ``RDSCTL_URL``, else ``PORT``'s port, else the URL the running
+    stack wrote to ``.local/stack.json`` (here, else in this repository), else port 3000."""
+    if settings.rdsctl_url:
+        return settings.rdsctl_url
+    if "local_port" in settings.model_fields_set:
+        return f"http://127.0.0.1:{settings.local_port}"
+    for state_dir in ((cwd or Path.cwd()) / ".local", PACKAGE_ROOT / ".local"):
+        try:
+            url = json.loads((state_dir / STACK_FILE).read_text())["url"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(url, str) and url:
+            return url
+    return DEFAULT_URL
 
 
 class CliError(Exception):
@@ -602,8 +627,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdsctl", description="Drive the local rds-provisioner stack.")
     parser.add_argument(
         "--url",
-        default=f"http://127.0.0.1:{settings.local_port}",
-        help="the local stack (default %(default)s; PORT changes the port)",
+        default=stack_url(settings),
+        help="the local stack (default %(default)s: $RDSCTL_URL, $PORT, or .local/stack.json)",
     )
     parser.add_argument(
         "--api-key",

@@ -8,6 +8,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from werkzeug.test import Client
 
 from backend.local import cli, prs_page
 from backend.local.gateway import Function, LocalGateway, Page, proxy_response
+from backend.settings import Settings
 
 
 def _recording_handler(calls: list[dict[str, Any]], result: dict[str, Any]):
@@ -353,3 +355,16 @@ def test_cutting_a_drain_short_leaves_the_message_visible_for_saving(queue) -> N
 
     assert not result.drained
     assert (result.visible, result.in_flight) == (1, 0)
+
+
+def test_rdsctl_finds_the_stack_from_stack_json_unless_told_otherwise(tmp_path: Path) -> None:
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "stack.json").write_text(
+        json.dumps(
+            {"url": "http://127.0.0.1:43117", "aws_endpoint_url": "http://127.0.0.1:5", "region": "us-east-1"}
+        )
+    )
+    assert cli.stack_url(Settings.from_env({}), cwd=tmp_path) == "http://127.0.0.1:43117"
+    assert cli.stack_url(Settings.from_env({"PORT": "3001"}), cwd=tmp_path) == "http://127.0.0.1:3001"
+    told = Settings.from_env({"PORT": "3001", "RDSCTL_URL": "http://127.0.0.1:9"})
+    assert cli.stack_url(told, cwd=tmp_path) == "http://127.0.0.1:9"
