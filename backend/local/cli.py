@@ -29,6 +29,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -116,6 +117,9 @@ def _print_json(data: Any) -> None:
 def _explain_error(status: int, data: Any) -> str:
     if isinstance(data, dict):
         lines = [f"HTTP {status}: {data.get('message', '')}".rstrip(": ")]
+        if data.get("existing_request_id"):
+            blocking = data["existing_request_id"]
+            lines.append(f"  in the way: request {blocking} (rdsctl status {blocking})")
         for error in data.get("errors") or []:
             lines.append(f"  {error.get('field')}: {error.get('message')}")
         return "\n".join(lines)
@@ -197,11 +201,17 @@ def cmd_databases(client: Client, args: argparse.Namespace) -> int:
 def cmd_change(client: Client, args: argparse.Namespace) -> int:
     """``resize`` or ``decommission``: POST /databases/{environment}/{database_name}/<action>."""
     if args.command_name == "resize":
-        payload: dict[str, Any] = {}
-        if args.instance_class:
-            payload["instance_class"] = args.instance_class
-        if args.allocated_storage is not None:
-            payload["allocated_storage"] = args.allocated_storage
+        wanted = {
+            "instance_class": args.instance_class,
+            "allocated_storage": args.allocated_storage,
+            "max_capacity": args.max_capacity,
+        }
+        payload: dict[str, Any] = {field: value for field, value in wanted.items() if value is not None}
+        if not payload:
+            raise CliError(
+                "say what to change: --instance-class CLASS and/or --allocated-storage GIB "
+                "(an Aurora dev cluster: --max-capacity ACU); `rdsctl databases` shows the current size"
+            )
     else:
         payload = {"confirm": args.confirm}
     path = f"/databases/{args.environment}/{args.database_name}/{args.command_name}"
@@ -224,8 +234,10 @@ def cmd_extend(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
-    """What the daily schedule has the sweeper do, at ``--now`` (default: now)."""
-    status, data = client.api("POST", "/_local/sweep", {"now": args.now} if args.now else {})
+    """What the daily schedule has the sweeper do, at ``--now`` or ``--in-days`` (default: now)."""
+    status, data = client.api(
+        "POST", "/_local/sweep", {"now": _sweep_moment(args)} if args.now or args.in_days else {}
+    )
     if status != 200 or not isinstance(data, dict):
         raise CliError(_explain_error(status, data))
     if args.json:
@@ -240,6 +252,20 @@ def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
     if not data["expiries"] and not data["approvals_timed_out"]:
         print("  nothing due")
     return 1 if data["failed"] else 0
+
+
+def _sweep_moment(args: argparse.Namespace) -> str:
+    """``--now`` (a date or an ISO 8601 moment, UTC unless it says) or ``--in-days`` from now, as ISO 8601."""
+    if args.in_days is not None:
+        return (datetime.now(UTC) + timedelta(days=args.in_days)).isoformat()
+    try:
+        moment = datetime.fromisoformat(args.now)
+    except ValueError:
+        raise CliError(
+            f"--now {args.now!r} is not a date or moment: give one like 2026-12-24 or 2026-12-24T07:00Z "
+            "(or --in-days 2)"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def cmd_status(client: Client, args: argparse.Namespace) -> int:
@@ -352,7 +378,16 @@ def cmd_applied(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
         return 0
-    print("\n".join(data["results"]))
+    lines = [str(line) for line in data["results"]]
+    print("\n".join(lines))
+    known = [line for line in lines if line.startswith(f"{args.environment}/") and ": unknown" not in line]
+    if not known:
+        print(
+            f"rdsctl: no request knows any of these files in {args.environment} "
+            f"(see `rdsctl databases`; the files are terraform/envs/{args.environment}/rds_<name>.tf)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -548,6 +583,7 @@ def _database_commands(commands: Commands) -> None:
     resize.add_argument("environment", help="dev or prod")
     resize.add_argument("--instance-class")
     resize.add_argument("--allocated-storage", type=int, metavar="GIB")
+    resize.add_argument("--max-capacity", type=float, metavar="ACU", help="an Aurora dev cluster's maximum")
     decommission = commands.add_parser(
         "decommission", help="decommission a database (its final snapshot stays)"
     )
@@ -562,9 +598,11 @@ def _database_commands(commands: Commands) -> None:
         "sweep",
         help="run the daily sweep now, or as at --now: expiry reminders and decommissions, approval timeouts",
     )
-    sweep.add_argument(
+    moment = sweep.add_mutually_exclusive_group()
+    moment.add_argument(
         "--now", metavar="ISO8601", help="the moment to sweep as, e.g. 2026-12-24 or 2026-12-24T07:00Z"
     )
+    moment.add_argument("--in-days", type=int, metavar="DAYS", help="sweep as DAYS days from now")
     sweep.add_argument("--json", action="store_true")
 
 

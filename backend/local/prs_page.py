@@ -10,6 +10,7 @@ Content-Security-Policy forbids scripts and styles from the page itself on top o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from html import escape
@@ -172,6 +173,10 @@ def request_line(request: Mapping[str, Any] | None) -> str:
     )
 
 
+# GitHub shows no HTML comment of a description, such as the request marker every PR body ends with.
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) -> str:
     number = int(_field(pr, "number"))
     title = str(_field(pr, "title"))
@@ -197,7 +202,7 @@ def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) ->
         f"<code>{escape(file_path)}</code></p>\n"
         f"{request_line(request)}"
         f"{review}"
-        f"<h2>Description</h2>\n<div class=markdown>{render_markdown(body)}</div>\n"
+        f"<h2>Description</h2>\n<div class=markdown>{render_markdown(_HTML_COMMENT.sub('', body))}</div>\n"
         f"<h2>Changes</h2>\n<pre>{render_diff(diff)}</pre>",
     )
 

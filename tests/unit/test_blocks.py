@@ -131,8 +131,23 @@ def test_invalid_command_lists_every_field_error_and_the_usage_line():
         [FieldError("database_engine", "database_engine must be one of mysql, postgres (got 'oracle')")],
         text="orders oracle dev",
     )
-    assert "database_engine must be one of mysql, postgres (got 'oracle')" in message["text"]
+    assert "*Engine* must be one of mysql, postgres (got 'oracle')" in message["text"]
     assert blocks.USAGE in message["text"]
+
+
+def test_slack_names_fields_by_their_form_labels():
+    message = blocks.invalid_command(
+        [
+            FieldError("database_name", "database_name must start with a lowercase letter"),
+            FieldError("ttl_days", "ttl_days must be between 1 and 90 (got 0)"),
+            FieldError("text", "expected 3 words, got 4 (unexpected: x)"),
+        ]
+    )
+    assert "• *Database name* must start with a lowercase letter" in message["text"]
+    assert "• *Days to keep it* must be between 1 and 90" in message["text"]
+    assert "• expected 3 words, got 4" in message["text"]
+    errors = blocks.modal_errors([FieldError("database_engine", "database_engine is required")])
+    assert errors == {"database_engine": "Engine is required"}
     assert blocks.USAGE in all_text(message["blocks"])
 
 
