@@ -4,7 +4,7 @@
     rdsctl status <request_id>
     rdsctl list
     rdsctl prs
-    rdsctl merge 1
+    rdsctl merge 1                  (or its branch: rdsctl merge rds/dev/orders)
     rdsctl close 1
     rdsctl applied dev terraform/envs/dev/rds_orders.tf
     rdsctl slack "/provision-rds billing mysql dev"
@@ -336,11 +336,27 @@ def cmd_prs(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_pull_request_on(client: Client, branch: str) -> str:
+    """The number of the open local pull request on ``branch`` (``rds/dev/orders``)."""
+    status, _headers, raw = client.request("GET", "/_local/prs.json", headers={"Accept": "application/json"})
+    if status != 200:
+        raise CliError("the local pull requests are not available (GITOPS_BACKEND=github?)")
+    numbers = [
+        str(pr["number"]) for pr in json.loads(raw) if pr["branch"] == branch and pr["state"] == "open"
+    ]
+    if not numbers:
+        raise CliError(f"no open pull request on {branch}; `rdsctl prs` lists them")
+    return numbers[-1]
+
+
 def cmd_review(client: Client, args: argparse.Namespace) -> int:
     """``merge`` or ``close``: what a reviewer does to a local PR (and GitHub's webhook then tells us)."""
     verb = args.command_name
+    number = (
+        args.pull_request if args.pull_request.isdigit() else _open_pull_request_on(client, args.pull_request)
+    )
     status, _headers, raw = client.request(
-        "POST", f"/_local/prs/{args.number}/{verb}", headers={"Accept": "application/json"}
+        "POST", f"/_local/prs/{number}/{verb}", headers={"Accept": "application/json"}
     )
     if status == 503:
         raise CliError("the local pull requests are not available (GITOPS_BACKEND=github?)")
@@ -380,7 +396,12 @@ def cmd_applied(client: Client, args: argparse.Namespace) -> int:
         return 0
     lines = [str(line) for line in data["results"]]
     print("\n".join(lines))
-    known = [line for line in lines if line.startswith(f"{args.environment}/") and ": unknown" not in line]
+    named = {
+        f"{args.environment}/{Path(file).name[4:-3]}"
+        for file in args.files
+        if Path(file).name.startswith("rds_")
+    }
+    known = [line for line in lines if line.split(": ", 1)[0] in named and ": unknown" not in line]
     if not known:
         print(
             f"rdsctl: no request knows any of these files in {args.environment} "
@@ -596,7 +617,8 @@ def _database_commands(commands: Commands) -> None:
     extend.add_argument("--ttl-days", type=int, metavar="DAYS", help="days from today (default DEV_TTL_DAYS)")
     sweep = commands.add_parser(
         "sweep",
-        help="run the daily sweep now, or as at --now: expiry reminders and decommissions, approval timeouts",
+        help="run the daily sweep now (or as at --now, --in-days): expiry reminders and decommissions, "
+        "approval timeouts",
     )
     moment = sweep.add_mutually_exclusive_group()
     moment.add_argument(
@@ -614,7 +636,11 @@ def _review_commands(commands: Commands) -> None:
         ("close", "close a local pull request without merging; its request ends 'failed', the name is free"),
     ):
         review = commands.add_parser(verb, help=help_text)
-        review.add_argument("number", type=int, help="the pull request number (see `rdsctl prs`)")
+        review.add_argument(
+            "pull_request",
+            metavar="PR",
+            help="its number or its branch, e.g. 2 or rds/dev/orders (`rdsctl prs`)",
+        )
         review.add_argument("--json", action="store_true")
     applied = commands.add_parser(
         "applied",
