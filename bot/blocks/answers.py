@@ -11,6 +11,7 @@ from backend.adapters.slack_blocks import (
     describe,
     escape,
     message,
+    requester,
     section,
     status_line,
 )
@@ -188,9 +189,7 @@ def status_message(record: RequestRecord) -> Message:
     lines = [
         f"*Request `{record.request_id}`*: {describe(record)}",
         status_line(record),
-        f"Requested by <@{record.requested_by}> on {record.created_at:%Y-%m-%d %H:%M} UTC"
-        if record.source.value == "slack"
-        else f"Requested through the API on {record.created_at:%Y-%m-%d %H:%M} UTC",
+        f"Requested by {requester(record)} on {record.created_at:%Y-%m-%d %H:%M} UTC",
     ]
     if record.error:
         lines.append(f"*Reason:* {escape(record.error)}")

@@ -323,3 +323,19 @@ def test_a_resize_refusal_goes_on_a_block_the_modal_shows():
     aurora = blocks.resize_modal(aurora_database(Environment.DEV))
     assert blocks.resize_block_ids(aurora) == ("max_capacity",)
     assert blocks.resize_block_ids({"blocks": []}) == ("instance_class", "allocated_storage", "max_capacity")
+
+
+@pytest.mark.parametrize(
+    ("source", "requested_by", "shown"),
+    [
+        (Source.SLACK, "U123", "Requested by <@U123> on 2026-11-24 10:30 UTC"),
+        (Source.API, "api", "Requested by an HTTP API client on"),
+        (Source.API, "k3y1d", "Requested by an HTTP API client `k3y1d` on"),
+        (Source.SCHEDULE, "ttl", "Requested by the expiry sweep on"),
+    ],
+)
+def test_status_says_who_asked_in_words(source: Source, requested_by: str, shown: str):
+    text = blocks.status_message(record(source=source, requested_by=requested_by))["text"]
+    assert shown in text
+    if source is not Source.SLACK:
+        assert "<@" not in text
