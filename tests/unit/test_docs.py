@@ -79,3 +79,19 @@ def test_project_license_is_an_spdx_expression() -> None:
     # A table (`{text = ...}`) makes setuptools warn on every install.
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "Apache-2.0"
+
+
+def test_every_setting_is_documented() -> None:
+    from backend.settings import Settings
+
+    # The configuration table of docs/operations.md, or the page of the part the setting tunes.
+    cells = " ".join(
+        line.split("|")[1]
+        for page in PAGES
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    )
+    missing = sorted(name for name in Settings.environment_variables() if f"`{name}`" not in cells)
+    assert not missing, (
+        f"no table of README.md or docs/ names {missing} (docs/operations.md has the main one)"
+    )
