@@ -73,9 +73,14 @@ def _safe_link(url: str) -> bool:
     return url.strip().lower().startswith(SAFE_LINK_SCHEMES)
 
 
+# GitHub shows no HTML comment of a description, such as the request marker every PR body ends with.
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def render_markdown(text: str) -> str:
-    """``text`` (a PR body) as HTML: markdown structure only, every character of content escaped."""
-    html: str = _markdown().render(text)
+    """``text`` (a PR body) as HTML: markdown structure only, every character of content escaped,
+    and no HTML comment (GitHub hides them)."""
+    html: str = _markdown().render(_HTML_COMMENT.sub("", text))
     return html
 
 
@@ -173,10 +178,6 @@ def request_line(request: Mapping[str, Any] | None) -> str:
     )
 
 
-# GitHub shows no HTML comment of a description, such as the request marker every PR body ends with.
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-
-
 def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) -> str:
     number = int(_field(pr, "number"))
     title = str(_field(pr, "title"))
@@ -202,7 +203,7 @@ def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) ->
         f"<code>{escape(file_path)}</code></p>\n"
         f"{request_line(request)}"
         f"{review}"
-        f"<h2>Description</h2>\n<div class=markdown>{render_markdown(_HTML_COMMENT.sub('', body))}</div>\n"
+        f"<h2>Description</h2>\n<div class=markdown>{render_markdown(body)}</div>\n"
         f"<h2>Changes</h2>\n<pre>{render_diff(diff)}</pre>",
     )
 

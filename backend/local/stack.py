@@ -138,12 +138,12 @@ class LocalStack:
         self.socket_mode = bool(base.slack_bot_token and base.slack_app_token)
         self.restored_items = 0
         self.restored_messages = 0
+        self._stack_file_written = False
         self._moto: Any = None
         self._slack: Any = None
         self._socket_handler: Any = None
         self._stop_lock = threading.Lock()
         self._report: ShutdownReport | None = None
-        self._stack_file_written = False
 
     # --- start ---------------------------------------------------------------------------------
     @property

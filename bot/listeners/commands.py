@@ -12,8 +12,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.domain import DatabaseRecord, Engine, FieldError, Source
+from backend.domain import DatabaseRecord, FieldError, Source
 from bot import blocks
+from bot.blocks.ids import ENGINE_CHOICES
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import BotServices, services_of
@@ -30,7 +31,7 @@ def meant_command(words: list[str]) -> str | None:
     """The command a mistyped first word was most likely meant to be (``lst`` -> ``list``), unless
     the words read as a request (``lists postgres dev`` asks for a database named ``lists``)."""
     close = difflib.get_close_matches(words[0].lower(), blocks.COMMAND_WORDS, n=1, cutoff=0.6)
-    if not close or (len(words) == len(POSITIONAL_FIELDS) and words[1].lower() in set(Engine)):
+    if not close or (len(words) == len(POSITIONAL_FIELDS) and words[1].lower() in ENGINE_CHOICES.split("|")):
         return None
     return close[0]
 
