@@ -33,7 +33,13 @@ def _exists(relative: str) -> bool:
 
 def _named_paths(page: Path) -> set[str]:
     text = page.read_text(encoding="utf-8")
-    named = {match.rstrip(".,;:") for match in _PATH.findall(text)}
+    named = set()
+    for match in _PATH.finditer(text):
+        path = match.group(1).rstrip(".,;:")
+        if text[match.end() : match.end() + 1] in {"<", "{", "*", "$"}:
+            # A placeholder follows (``terraform/envs/dev/rds_<name>.tf``): its directory must exist.
+            path = path.rsplit("/", 1)[0] + "/"
+        named.add(path)
     for link in _LINK.findall(text):
         target = link.split("#", 1)[0]
         if target:
