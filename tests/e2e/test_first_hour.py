@@ -35,6 +35,8 @@ def test_rdsctl_finds_a_stack_on_any_port_from_stack_json(tmp_path: Path) -> Non
         described = json.loads((tmp_path / ".local" / "stack.json").read_text())
         assert described == {"url": stack.url, "aws_endpoint_url": stack.moto_url, "region": "us-east-1"}
         assert not stack.url.endswith(":3000")
+        # The banner's examples say how to get the rdsctl they use.
+        assert ". .venv/bin/activate puts rdsctl on PATH" in stack.output()
 
         listed = _rdsctl_here(tmp_path, "list")
         assert listed.returncode == 0, listed.stderr
