@@ -56,12 +56,14 @@ pytest: tools
 	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 # Debian's chromium, for Playwright to drive (it never downloads a browser of its own here).
-# Without root or apt-get nothing is installed and the browser tests say why they skip.
+# Without root or apt-get nothing is installed and the browser tests say why they skip. The emoji
+# font lets the local Slack page's emoji show as emoji (the browser tests and the screenshot).
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 chromium:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && [ -f $(EMOJI_FONT) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  echo "installing Debian's chromium and an emoji font for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null) \
 	    || echo "could not install chromium; the browser tests will skip (or fail under REQUIRE_BROWSER_TESTS=1)"; \
 	else echo "chromium is missing and this is not root with apt-get: the browser tests will skip"; fi
 

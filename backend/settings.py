@@ -93,6 +93,8 @@ class Settings(BaseModel):
 
     gitops_backend: GitOpsBackend = "local"
     local_gitops_path: Path = Path(".local/gitops")
+    # Where rdsctl finds the local stack; unset, it reads `.local/stack.json` (written by `make run`).
+    rdsctl_url: str | None = None
     # Base of the browsable PR links the local publisher hands out.
     local_pr_base_url: str = "http://127.0.0.1:3000/_local/prs"
     # Port of the local stack's gateway (`make run`, `rdsctl`).

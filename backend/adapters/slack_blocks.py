@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backend.domain import DatabaseRecord, RequestRecord, RequestStatus
+from backend.domain import DatabaseRecord, RequestRecord, RequestStatus, Source
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -80,6 +80,16 @@ def parse_key(value: str) -> tuple[str, str]:
 
 def describe(record: RequestRecord | DatabaseRecord) -> str:
     return f"`{record.database_name}` ({record.database_engine.value}, {record.environment.value})"
+
+
+def requester(record: RequestRecord) -> str:
+    """Who asked, as Slack shows it: a Slack user's mention, an HTTP API client, or the expiry sweep."""
+    if record.source is Source.SLACK:
+        return f"<@{record.requested_by}>"
+    if record.source is Source.API:
+        who = "" if record.requested_by == "api" else f" `{escape(record.requested_by)}`"
+        return f"an HTTP API client{who}"
+    return "the expiry sweep"
 
 
 def status_line(record: RequestRecord) -> str:

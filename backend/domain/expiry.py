@@ -50,12 +50,16 @@ class ExpiryPolicy:
         counted from ``today``; at most ``max_days`` from today, and never earlier than it was."""
         wanted = today + timedelta(days=self._days(ttl_days))
         if wanted <= current:
+            left = (current - today).days
+            more = (
+                f"ask for more than {left} days (at most {self.max_days})"
+                if left < self.max_days
+                else f"that is as long as an extension can give ({self.max_days} days)"
+            )
             raise ValidationFailed(
                 [
                     FieldError(
-                        "ttl_days",
-                        f"it already expires on {current.isoformat()}, later than {wanted.isoformat()}; "
-                        f"ask for more days (at most {self.max_days})",
+                        "ttl_days", f"it already expires on {current.isoformat()}, in {left} days; {more}"
                     )
                 ]
             )

@@ -86,7 +86,7 @@ def banner(stack: object) -> str:
         )
     lines += [
         "",
-        "Try it:",
+        "Try it, in another terminal (. .venv/bin/activate puts rdsctl on PATH):",
         f"  curl -s -X POST {url}/provision-rds -H 'X-Api-Key: {key}' -H 'Content-Type: application/json' \\",
         '       -d \'{"database_name": "orders", "database_engine": "postgres", "environment": "dev"}\'',
         '  rdsctl slack "/provision-rds billing mysql dev"',

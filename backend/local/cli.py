@@ -4,11 +4,14 @@
     rdsctl status <request_id>
     rdsctl list
     rdsctl prs
-    rdsctl merge 1
+    rdsctl merge 1                  (or its branch: rdsctl merge rds/dev/orders)
     rdsctl close 1
     rdsctl applied dev terraform/envs/dev/rds_orders.tf
     rdsctl slack "/provision-rds billing mysql dev"
     rdsctl slack-manifest --request-url https://.../v1/slack/events
+
+rdsctl finds the stack ``make run`` started from ``.local/stack.json`` (in the current directory,
+else in this repository); ``RDSCTL_URL``, ``PORT`` or ``--url`` point it elsewhere.
 
 Every command but ``slack-manifest`` goes through the stack's HTTP endpoints (standard library
 only); ``slack`` signs its request with the signing secret exactly as Slack does, so the Slack
@@ -26,16 +29,39 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from backend.domain.kinds import Engine
+from backend.local.stack import PACKAGE_ROOT, STACK_FILE
 from backend.settings import Settings
 
 NOT_RUNNING = "the local stack is not running; start it with `make run`"
 DEFAULT_USER_ID = "U0LOCALUSER"
 DEFAULT_USER_NAME = "local.developer"
 DEFAULT_CHANNEL_ID = "D0LOCALDM"
+
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+def stack_url(settings: Settings, *, cwd: Path | None = None) -> str:
+    """Where the local stack answers: ``RDSCTL_URL``, else ``PORT``'s port, else the URL the running
+    stack wrote to ``.local/stack.json`` (here, else in this repository), else port 3000."""
+    if settings.rdsctl_url:
+        return settings.rdsctl_url
+    if "local_port" in settings.model_fields_set:
+        return f"http://127.0.0.1:{settings.local_port}"
+    for state_dir in ((cwd or Path.cwd()) / ".local", PACKAGE_ROOT / ".local"):
+        try:
+            url = json.loads((state_dir / STACK_FILE).read_text())["url"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(url, str) and url:
+            return url
+    return DEFAULT_URL
 
 
 class CliError(Exception):
@@ -91,6 +117,9 @@ def _print_json(data: Any) -> None:
 def _explain_error(status: int, data: Any) -> str:
     if isinstance(data, dict):
         lines = [f"HTTP {status}: {data.get('message', '')}".rstrip(": ")]
+        if data.get("existing_request_id"):
+            blocking = data["existing_request_id"]
+            lines.append(f"  in the way: request {blocking} (rdsctl status {blocking})")
         for error in data.get("errors") or []:
             lines.append(f"  {error.get('field')}: {error.get('message')}")
         return "\n".join(lines)
@@ -172,11 +201,17 @@ def cmd_databases(client: Client, args: argparse.Namespace) -> int:
 def cmd_change(client: Client, args: argparse.Namespace) -> int:
     """``resize`` or ``decommission``: POST /databases/{environment}/{database_name}/<action>."""
     if args.command_name == "resize":
-        payload: dict[str, Any] = {}
-        if args.instance_class:
-            payload["instance_class"] = args.instance_class
-        if args.allocated_storage is not None:
-            payload["allocated_storage"] = args.allocated_storage
+        wanted = {
+            "instance_class": args.instance_class,
+            "allocated_storage": args.allocated_storage,
+            "max_capacity": args.max_capacity,
+        }
+        payload: dict[str, Any] = {field: value for field, value in wanted.items() if value is not None}
+        if not payload:
+            raise CliError(
+                "say what to change: --instance-class CLASS and/or --allocated-storage GIB "
+                "(an Aurora dev cluster: --max-capacity ACU); `rdsctl databases` shows the current size"
+            )
     else:
         payload = {"confirm": args.confirm}
     path = f"/databases/{args.environment}/{args.database_name}/{args.command_name}"
@@ -199,8 +234,10 @@ def cmd_extend(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
-    """What the daily schedule has the sweeper do, at ``--now`` (default: now)."""
-    status, data = client.api("POST", "/_local/sweep", {"now": args.now} if args.now else {})
+    """What the daily schedule has the sweeper do, at ``--now`` or ``--in-days`` (default: now)."""
+    status, data = client.api(
+        "POST", "/_local/sweep", {"now": _sweep_moment(args)} if args.now or args.in_days else {}
+    )
     if status != 200 or not isinstance(data, dict):
         raise CliError(_explain_error(status, data))
     if args.json:
@@ -215,6 +252,20 @@ def cmd_sweep(client: Client, args: argparse.Namespace) -> int:
     if not data["expiries"] and not data["approvals_timed_out"]:
         print("  nothing due")
     return 1 if data["failed"] else 0
+
+
+def _sweep_moment(args: argparse.Namespace) -> str:
+    """``--now`` (a date or an ISO 8601 moment, UTC unless it says) or ``--in-days`` from now, as ISO 8601."""
+    if args.in_days is not None:
+        return (datetime.now(UTC) + timedelta(days=args.in_days)).isoformat()
+    try:
+        moment = datetime.fromisoformat(args.now)
+    except ValueError:
+        raise CliError(
+            f"--now {args.now!r} is not a date or moment: give one like 2026-12-24 or 2026-12-24T07:00Z "
+            "(or --in-days 2)"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def cmd_status(client: Client, args: argparse.Namespace) -> int:
@@ -285,11 +336,27 @@ def cmd_prs(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_pull_request_on(client: Client, branch: str) -> str:
+    """The number of the open local pull request on ``branch`` (``rds/dev/orders``)."""
+    status, _headers, raw = client.request("GET", "/_local/prs.json", headers={"Accept": "application/json"})
+    if status != 200:
+        raise CliError("the local pull requests are not available (GITOPS_BACKEND=github?)")
+    numbers = [
+        str(pr["number"]) for pr in json.loads(raw) if pr["branch"] == branch and pr["state"] == "open"
+    ]
+    if not numbers:
+        raise CliError(f"no open pull request on {branch}; `rdsctl prs` lists them")
+    return numbers[-1]
+
+
 def cmd_review(client: Client, args: argparse.Namespace) -> int:
     """``merge`` or ``close``: what a reviewer does to a local PR (and GitHub's webhook then tells us)."""
     verb = args.command_name
+    number = (
+        args.pull_request if args.pull_request.isdigit() else _open_pull_request_on(client, args.pull_request)
+    )
     status, _headers, raw = client.request(
-        "POST", f"/_local/prs/{args.number}/{verb}", headers={"Accept": "application/json"}
+        "POST", f"/_local/prs/{number}/{verb}", headers={"Accept": "application/json"}
     )
     if status == 503:
         raise CliError("the local pull requests are not available (GITOPS_BACKEND=github?)")
@@ -327,7 +394,21 @@ def cmd_applied(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
         return 0
-    print("\n".join(data["results"]))
+    lines = [str(line) for line in data["results"]]
+    print("\n".join(lines))
+    named = {
+        f"{args.environment}/{Path(file).name[4:-3]}"
+        for file in args.files
+        if Path(file).name.startswith("rds_")
+    }
+    known = [line for line in lines if line.split(": ", 1)[0] in named and ": unknown" not in line]
+    if not known:
+        print(
+            f"rdsctl: no request knows any of these files in {args.environment} "
+            f"(see `rdsctl databases`; the files are terraform/envs/{args.environment}/rds_<name>.tf)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -523,6 +604,7 @@ def _database_commands(commands: Commands) -> None:
     resize.add_argument("environment", help="dev or prod")
     resize.add_argument("--instance-class")
     resize.add_argument("--allocated-storage", type=int, metavar="GIB")
+    resize.add_argument("--max-capacity", type=float, metavar="ACU", help="an Aurora dev cluster's maximum")
     decommission = commands.add_parser(
         "decommission", help="decommission a database (its final snapshot stays)"
     )
@@ -535,11 +617,14 @@ def _database_commands(commands: Commands) -> None:
     extend.add_argument("--ttl-days", type=int, metavar="DAYS", help="days from today (default DEV_TTL_DAYS)")
     sweep = commands.add_parser(
         "sweep",
-        help="run the daily sweep now, or as at --now: expiry reminders and decommissions, approval timeouts",
+        help="run the daily sweep now (or as at --now, --in-days): expiry reminders and decommissions, "
+        "approval timeouts",
     )
-    sweep.add_argument(
+    moment = sweep.add_mutually_exclusive_group()
+    moment.add_argument(
         "--now", metavar="ISO8601", help="the moment to sweep as, e.g. 2026-12-24 or 2026-12-24T07:00Z"
     )
+    moment.add_argument("--in-days", type=int, metavar="DAYS", help="sweep as DAYS days from now")
     sweep.add_argument("--json", action="store_true")
 
 
@@ -551,7 +636,11 @@ def _review_commands(commands: Commands) -> None:
         ("close", "close a local pull request without merging; its request ends 'failed', the name is free"),
     ):
         review = commands.add_parser(verb, help=help_text)
-        review.add_argument("number", type=int, help="the pull request number (see `rdsctl prs`)")
+        review.add_argument(
+            "pull_request",
+            metavar="PR",
+            help="its number or its branch, e.g. 2 or rds/dev/orders (`rdsctl prs`)",
+        )
         review.add_argument("--json", action="store_true")
     applied = commands.add_parser(
         "applied",
@@ -602,8 +691,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdsctl", description="Drive the local rds-provisioner stack.")
     parser.add_argument(
         "--url",
-        default=f"http://127.0.0.1:{settings.local_port}",
-        help="the local stack (default %(default)s; PORT changes the port)",
+        default=stack_url(settings),
+        help="the local stack (default %(default)s: $RDSCTL_URL, $PORT, or .local/stack.json)",
     )
     parser.add_argument(
         "--api-key",

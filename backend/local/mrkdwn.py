@@ -13,7 +13,9 @@ A node is a dict with a type ``t``:
 - ``quote`` (``c``): lines that start with ``>``;
 - ``link`` (``href``, ``c``): a link Slack would render; ``user`` (``id``, ``label``),
   ``channel`` (``id``, ``label``), ``special`` (``v``, e.g. ``@here``);
-- ``emoji`` (``name``): shown as its ``:name:``, as text.
+- ``emoji`` (``name``, ``char``): the emoji itself for the standard shortcodes the app uses
+  (``EMOJI``), else ``char`` is None and the page shows ``:name:`` as text, as Slack does for a
+  name it does not know.
 """
 
 from __future__ import annotations
@@ -35,6 +37,23 @@ _INLINE = re.compile(
     r"|(?P<i>(?<!\w)_(?=\S)[^_\n]+?(?<=\S)_(?!\w))"
     r"|(?P<s>(?<![\w~])~(?=\S)[^~\n]+?(?<=\S)~(?![\w~]))"
 )
+# The standard shortcodes the app's messages use, as Slack shows them (a test keeps this complete).
+EMOJI = {
+    "grey_question": "\u2754",
+    "hourglass": "\u231b",
+    "hourglass_flowing_sand": "\u23f3",
+    "inbox_tray": "\U0001f4e5",
+    "information_source": "\u2139\ufe0f",
+    "mag": "\U0001f50d",
+    "no_entry": "\u26d4",
+    "raised_hand": "\u270b",
+    "twisted_rightwards_arrows": "\U0001f500",
+    "unlock": "\U0001f513",
+    "warning": "\u26a0\ufe0f",
+    "wastebasket": "\U0001f5d1\ufe0f",
+    "white_check_mark": "\u2705",
+    "x": "\u274c",
+}
 _EMOJI = re.compile(r":([a-z0-9_+'-]*[a-z][a-z0-9_+'-]*):")
 _QUOTE = re.compile(r"^(?:&gt;|>) ?")
 
@@ -120,7 +139,7 @@ def _text(text: str) -> list[Node]:
         if match.start() > position:
             nodes.append({"t": "text", "v": unescape(text[position : match.start()])})
         name = match.group(1)
-        nodes.append({"t": "emoji", "name": name})
+        nodes.append({"t": "emoji", "name": name, "char": EMOJI.get(name)})
         position = match.end()
     if position < len(text):
         nodes.append({"t": "text", "v": unescape(text[position:])})

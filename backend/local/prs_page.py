@@ -10,6 +10,7 @@ Content-Security-Policy forbids scripts and styles from the page itself on top o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from html import escape
@@ -72,9 +73,14 @@ def _safe_link(url: str) -> bool:
     return url.strip().lower().startswith(SAFE_LINK_SCHEMES)
 
 
+# GitHub shows no HTML comment of a description, such as the request marker every PR body ends with.
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def render_markdown(text: str) -> str:
-    """``text`` (a PR body) as HTML: markdown structure only, every character of content escaped."""
-    html: str = _markdown().render(text)
+    """``text`` (a PR body) as HTML: markdown structure only, every character of content escaped,
+    and no HTML comment (GitHub hides them)."""
+    html: str = _markdown().render(_HTML_COMMENT.sub("", text))
     return html
 
 

@@ -48,6 +48,8 @@ LOCAL_APP_ID = "A0LOCAL"
 LOCAL_API_CHANNEL = "#rds-provisioner"
 
 STATE_FILE = "aws-state.json"
+# Where a running stack says where it is, for rdsctl and other local tools (removed on stop).
+STACK_FILE = "stack.json"
 STATE_VERSION = 1
 
 
@@ -74,6 +76,10 @@ class StackOptions:
     @property
     def state_file(self) -> Path:
         return self.state_dir / STATE_FILE
+
+    @property
+    def stack_file(self) -> Path:
+        return self.state_dir / STACK_FILE
 
     def terraform_seed(self) -> Path:
         if self.seed_dir is not None:
@@ -132,6 +138,7 @@ class LocalStack:
         self.socket_mode = bool(base.slack_bot_token and base.slack_app_token)
         self.restored_items = 0
         self.restored_messages = 0
+        self._stack_file_written = False
         self._moto: Any = None
         self._slack: Any = None
         self._socket_handler: Any = None
@@ -162,9 +169,18 @@ class LocalStack:
             if self._socket_handler is not None:
                 self._socket_handler.connect()
             self.gateway.start()
+            self._write_stack_file()
         except BaseException:
             self.stop()
             raise
+
+    def _write_stack_file(self) -> None:
+        """``<state>/stack.json``: the gateway's URL, the local AWS endpoint and region."""
+        description = {"url": self.url, "aws_endpoint_url": self.moto_url, "region": self.base.aws_region}
+        tmp = self.options.stack_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(description, indent=2) + "\n")
+        tmp.replace(self.options.stack_file)
+        self._stack_file_written = True
 
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -478,6 +494,8 @@ class LocalStack:
             if self._report is not None:
                 return self._report
             report = ShutdownReport()
+            if self._stack_file_written:
+                self.options.stack_file.unlink(missing_ok=True)
             if self.gateway is not None:
                 report.http_finished = self.gateway.stop(grace_seconds=10.0)
             if self._socket_handler is not None:

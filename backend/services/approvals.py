@@ -18,7 +18,16 @@ from aws_lambda_powertools import Logger
 
 from backend.adapters.chat import ChatSender
 from backend.adapters.queue import ProvisionMessage, RequestTopic
-from backend.adapters.slack_blocks import Message, context, describe, escape, message, plain, section
+from backend.adapters.slack_blocks import (
+    Message,
+    context,
+    describe,
+    escape,
+    message,
+    plain,
+    requester,
+    section,
+)
 from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
     ChangedMeanwhile,
@@ -56,7 +65,7 @@ def _asked(record: RequestRecord) -> str:
     cost = "" if figure is None else f"\n*Estimated cost:* {change_text(record.previous_estimate, figure)}"
     return (
         f"*{record.action.value.capitalize()}* {describe(record)}\n"
-        f"*Size:* {size}{cost}\n*Requested by:* <@{record.requested_by}> via {record.source.value}"
+        f"*Size:* {size}{cost}\n*Requested by:* {requester(record)}"
     )
 
 

@@ -18,6 +18,7 @@ from bot.blocks.answers import (
     status_message,
     submitted,
     try_again_later,
+    unknown_command,
     usage_error,
 )
 from bot.blocks.approvals import decision_refused, deny_modal, deny_reason
@@ -36,6 +37,7 @@ from bot.blocks.home import home_view
 from bot.blocks.ids import (
     ALLOCATED_STORAGE,
     APPROVE_ACTION_ID,
+    COMMAND_WORDS,
     CONFIRM_NAME,
     DATABASE_ENGINE,
     DATABASE_NAME,
@@ -64,6 +66,7 @@ __all__ = [
     "ALLOCATED_STORAGE",
     "APPROVE_ACTION_ID",
     "COMMAND",
+    "COMMAND_WORDS",
     "CONFIRM_NAME",
     "DATABASE_ENGINE",
     "DATABASE_NAME",
@@ -117,5 +120,6 @@ __all__ = [
     "status_message",
     "submitted",
     "try_again_later",
+    "unknown_command",
     "usage_error",
 ]

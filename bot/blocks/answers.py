@@ -11,12 +11,13 @@ from backend.adapters.slack_blocks import (
     describe,
     escape,
     message,
+    requester,
     section,
     status_line,
 )
 from backend.domain import Action, Environment, FieldError, RequestRecord, RequestStatus, policy_for
 from backend.domain.pricing import change_text
-from bot.blocks.ids import ENGINE_CHOICES, ENVIRONMENT_CHOICES, USAGE
+from bot.blocks.ids import ENGINE_CHOICES, ENVIRONMENT_CHOICES, FIELD_LABELS, USAGE, with_labels
 
 
 def submitted(record: RequestRecord) -> Message:
@@ -91,8 +92,8 @@ def dm_confirmation(record: RequestRecord) -> Message:
 
 
 def invalid_command(errors: Sequence[FieldError], *, text: str = "") -> Message:
-    """The exact field errors, then the usage line."""
-    lines = [f"• *{error.field}*: {escape(error.message)}" for error in errors]
+    """The exact field errors, each field named by its form label, then the usage line."""
+    lines = [_error_line(error) for error in errors]
     summary = "That request is not valid:\n" + "\n".join(lines)
     if text:
         summary = f"`{COMMAND} {escape(text)}` is not valid:\n" + "\n".join(lines)
@@ -100,6 +101,23 @@ def invalid_command(errors: Sequence[FieldError], *, text: str = "") -> Message:
         summary + "\n" + USAGE,
         [section(":warning: " + summary), context(USAGE)],
     )
+
+
+def _error_line(error: FieldError) -> str:
+    """``• *Engine* is required``, ``• *Database name*: ...``, or the bare message of no field."""
+    text = escape(with_labels(error.field, error.message))
+    label = FIELD_LABELS.get(error.field)
+    if label is None:
+        return f"• {text}"
+    if text.startswith(label + " "):
+        return f"• *{label}*{text[len(label) :]}"
+    return f"• *{label}*: {text}"
+
+
+def unknown_command(word: str, meant: str) -> Message:
+    """``/provision-rds lst``: the closest command, rather than a request for a database ``lst``."""
+    problem = f"Unknown command `{escape(word)}`. Did you mean `{meant}`?"
+    return message(f"{problem}\n{USAGE}", [section(f":grey_question: {problem}"), context(USAGE)])
 
 
 def usage_error(problem: str) -> Message:
@@ -149,6 +167,11 @@ def help_message() -> Message:
         f"• `{COMMAND}`: open the request form",
         f"• `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`: request directly, "
         f"e.g. `{COMMAND} orders postgres dev`",
+        f"• `{COMMAND} list`: your databases, with their size, cost and expiry",
+        f"• `{COMMAND} resize <database_name> <{ENVIRONMENT_CHOICES}>`: a form of the sizes its "
+        "environment allows, each priced",
+        f"• `{COMMAND} decommission <database_name> <{ENVIRONMENT_CHOICES}>`: remove it (a final "
+        "snapshot is kept), once you type its name again",
         f"• `{COMMAND} status <request_id>`: where one of your requests is",
         f"• `{COMMAND} help`: this message",
         "Database names: a lowercase letter, then lowercase letters, digits and single underscores "
@@ -166,9 +189,7 @@ def status_message(record: RequestRecord) -> Message:
     lines = [
         f"*Request `{record.request_id}`*: {describe(record)}",
         status_line(record),
-        f"Requested by <@{record.requested_by}> on {record.created_at:%Y-%m-%d %H:%M} UTC"
-        if record.source.value == "slack"
-        else f"Requested through the API on {record.created_at:%Y-%m-%d %H:%M} UTC",
+        f"Requested by {requester(record)} on {record.created_at:%Y-%m-%d %H:%M} UTC",
     ]
     if record.error:
         lines.append(f"*Reason:* {escape(record.error)}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from backend.adapters.slack_blocks import COMMAND
 from backend.domain import Engine, Environment
 from backend.services.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID
@@ -46,6 +49,33 @@ DECOMMISSION_ACTION_ID = "decommission_database"
 # the message is the approval service's) and the modal that asks a denier why.
 DENY_CALLBACK_ID = "deny_request"
 REASON = "reason"
+
+# The words ``/provision-rds`` takes as a command rather than a database name.
+COMMAND_WORDS = ("help", "status", "list", "resize", "decommission")
+
+# What the forms call each field: Slack names a field by its label, never by its id.
+FIELD_LABELS: Mapping[str, str] = {
+    DATABASE_NAME: "Database name",
+    DATABASE_ENGINE: "Engine",
+    ENVIRONMENT: "Environment",
+    OWNER: "Owner",
+    PURPOSE: "Purpose",
+    "ttl_days": "Days to keep it",
+    INSTANCE_CLASS: "Instance class",
+    ALLOCATED_STORAGE: "Storage",
+    MAX_CAPACITY: "Serverless v2 capacity maximum",
+    "confirm": "Database name, again",
+}
+# Ids with an underscore are never ordinary words, so they are replaced wherever they appear.
+_FIELD_IDS = re.compile(r"\b(" + "|".join(re.escape(f) for f in FIELD_LABELS if "_" in f) + r")\b")
+
+
+def with_labels(field: str, message: str) -> str:
+    """``message`` about ``field`` with each field id read as its label ("Database name must ...")."""
+    if field in FIELD_LABELS and message.startswith(field + " "):
+        message = FIELD_LABELS[field] + message[len(field) :]
+    return _FIELD_IDS.sub(lambda match: FIELD_LABELS[match.group(1)], message)
+
 
 USAGE = (
     f"Usage: `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`, "

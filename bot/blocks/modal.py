@@ -13,11 +13,13 @@ from bot.blocks.ids import (
     DATABASE_ENGINE,
     DATABASE_NAME,
     ENVIRONMENT,
+    FIELD_LABELS,
     INPUT_ACTION_ID,
     MODAL_BLOCK_IDS,
     MODAL_CALLBACK_ID,
     OWNER,
     PURPOSE,
+    with_labels,
 )
 
 # Slack shows an input error in far less room than a section.
@@ -71,7 +73,7 @@ def provision_modal() -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": DATABASE_NAME,
-                "label": plain("Database name"),
+                "label": plain(FIELD_LABELS[DATABASE_NAME]),
                 "hint": plain(
                     "A lowercase letter, then lowercase letters, digits and single underscores "
                     "(at most 50 characters)."
@@ -86,7 +88,7 @@ def provision_modal() -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": DATABASE_ENGINE,
-                "label": plain("Engine"),
+                "label": plain(FIELD_LABELS[DATABASE_ENGINE]),
                 "element": {
                     "type": "static_select",
                     "action_id": INPUT_ACTION_ID,
@@ -97,7 +99,7 @@ def provision_modal() -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": ENVIRONMENT,
-                "label": plain("Environment"),
+                "label": plain(FIELD_LABELS[ENVIRONMENT]),
                 "element": {
                     "type": "static_select",
                     "action_id": INPUT_ACTION_ID,
@@ -164,6 +166,6 @@ def modal_errors(
     for error in errors:
         named = (fields or {}).get(error.field, error.field)
         block_id = named if named in block_ids else block_ids[0]
-        message = truncate(error.message, _ERROR_TEXT_LIMIT)
+        message = truncate(with_labels(error.field, error.message), _ERROR_TEXT_LIMIT)
         result[block_id] = f"{result[block_id]} {message}" if block_id in result else message
     return result

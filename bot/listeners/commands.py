@@ -1,7 +1,9 @@
-"""``/provision-rds``: submit directly, open the form, ``help`` and ``status <request_id>``."""
+"""``/provision-rds``: submit directly, open the form, and the commands (``help``, ``status``, ``list``,
+``resize``, ``decommission``); a mistyped command is answered with the closest one."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from backend.domain import DatabaseRecord, FieldError, Source
 from bot import blocks
+from bot.blocks.ids import ENGINE_CHOICES
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import BotServices, services_of
@@ -22,6 +25,15 @@ CHANGE_MODALS: dict[str, Callable[[DatabaseRecord], dict[str, Any]]] = {
     "resize": blocks.resize_modal,
     "decommission": blocks.decommission_modal,
 }
+
+
+def meant_command(words: list[str]) -> str | None:
+    """The command a mistyped first word was most likely meant to be (``lst`` -> ``list``), unless
+    the words read as a request (``lists postgres dev`` asks for a database named ``lists``)."""
+    close = difflib.get_close_matches(words[0].lower(), blocks.COMMAND_WORDS, n=1, cutoff=0.6)
+    if not close or (len(words) == len(POSITIONAL_FIELDS) and words[1].lower() in ENGINE_CHOICES.split("|")):
+        return None
+    return close[0]
 
 
 def provision_rds(
@@ -39,6 +51,8 @@ def provision_rds(
         ack(**blocks.list_message(services_of(context).inventory.databases(requested_by=command["user_id"])))
     elif subcommand in CHANGE_MODALS:
         open_change_modal(ack, client, services_of(context), command, words=words, logger=logger)
+    elif meant := meant_command(words):
+        ack(**blocks.unknown_command(words[0], meant))
     else:
         submit(ack, client, services_of(context), command, words=words, logger=logger)
 

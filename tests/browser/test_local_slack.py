@@ -129,6 +129,52 @@ def test_the_app_home_button_opens_the_modal_and_cancel_closes_it(page: Page) ->
     expect(page.locator("#modal")).to_have_count(0)
 
 
+def test_a_reload_discards_the_open_modal_as_slack_does(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"/_local/slack#user={new_user()}")
+    type_command(page, "/provision-rds")
+    expect(page.locator("#modal")).to_contain_text("Request a database")
+
+    page.reload()
+    expect(page.locator(".tabs [data-tab=home]")).to_be_visible()
+    page.locator(".tabs [data-tab=home]").click()
+    expect(page.locator("#home")).to_contain_text("Your recent requests")
+    expect(page.locator("#modal")).to_have_count(0)
+    # Closed for the app too: the next command opens a fresh one.
+    page.locator(".tabs [data-tab=messages]").click()
+    type_command(page, "/provision-rds")
+    expect(page.locator("#modal")).to_contain_text("Request a database")
+
+
+def test_emoji_shortcodes_show_as_emoji_and_the_page_fits_a_phone(
+    browser: Browser, stack: StackProcess
+) -> None:
+    from playwright.sync_api import expect
+
+    narrow = browser.new_context(base_url=stack.url, viewport={"width": 420, "height": 800})
+    narrow.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = narrow.new_page()
+        name = unique("phone")
+        page.goto(f"/_local/slack#user={new_user()}")
+        type_command(page, f"/provision-rds {name} postgres dev")
+        confirmation = page.locator("#messages .message:not(.ephemeral)").filter(has_text="is queued")
+        expect(confirmation).to_contain_text("\U0001f4e5 Your request for")
+        assert ":inbox_tray:" not in confirmation.inner_text()
+        accepted = page.locator(".message.ephemeral").filter(has_text=name)
+        expect(accepted).to_contain_text("\u2705 Request accepted")
+
+        # Nothing wider than the window, the tabs still there, and text gets most of the width.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 420
+        expect(page.locator(".tabs [data-tab=home]")).to_be_visible()
+        body = confirmation.locator(".message-body").bounding_box()
+        assert body is not None
+        assert body["width"] > 300, body
+    finally:
+        narrow.close()
+
+
 @pytest.fixture
 def unprotected(browser: Browser, stack: StackProcess) -> Iterator[BrowserContext]:
     """A context that ignores the Content-Security-Policy, to test the escaping on its own."""

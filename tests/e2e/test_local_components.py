@@ -8,6 +8,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from werkzeug.test import Client
 
 from backend.local import cli, prs_page
 from backend.local.gateway import Function, LocalGateway, Page, proxy_response
+from backend.settings import Settings
 
 
 def _recording_handler(calls: list[dict[str, Any]], result: dict[str, Any]):
@@ -182,6 +184,7 @@ def test_pr_pages_render_the_description_markdown_without_any_of_its_html() -> N
         "Adds `orders`.\n\n| Request | |\n|---|---|\n| Purpose | `<script>window.x=1</script>` |\n\n"
         "- one\n- [two](javascript:alert(1)) [three](https://example.test/x)\n\n"
         '```hcl\nmodule "rds_orders" {}\n```\n\n<img src=x onerror=alert(1)> ![t](https://e.test/t.png)\n'
+        "\n<!-- rds-provisioner request_id=r-1 -->\n"
     )
     lookup = {"request_id": "r-1", "status": "pr_opened", "slack_url": "/_local/slack#user=U0A&thread=1.2"}
     rendered = prs_page.pages(lambda: fake, index_links=list, request_for=lambda _pr: lookup)
@@ -195,6 +198,8 @@ def test_pr_pages_render_the_description_markdown_without_any_of_its_html() -> N
     assert '<pre><code class="language-hcl">module &quot;rds_orders&quot; {}' in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<img" not in html  # images are off: no request leaves for another host
+    # As on GitHub, the request marker (an HTML comment) is not shown.
+    assert "rds-provisioner request_id" not in html
     # The CSP allows stylesheets from /_local/static only.
     assert "<style>" not in html
     assert "style=" not in html
@@ -353,3 +358,39 @@ def test_cutting_a_drain_short_leaves_the_message_visible_for_saving(queue) -> N
 
     assert not result.drained
     assert (result.visible, result.in_flight) == (1, 0)
+
+
+def test_rdsctl_finds_the_stack_from_stack_json_unless_told_otherwise(tmp_path: Path) -> None:
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "stack.json").write_text(
+        json.dumps(
+            {"url": "http://127.0.0.1:43117", "aws_endpoint_url": "http://127.0.0.1:5", "region": "us-east-1"}
+        )
+    )
+    assert cli.stack_url(Settings.from_env({}), cwd=tmp_path) == "http://127.0.0.1:43117"
+    assert cli.stack_url(Settings.from_env({"PORT": "3001"}), cwd=tmp_path) == "http://127.0.0.1:3001"
+    told = Settings.from_env({"PORT": "3001", "RDSCTL_URL": "http://127.0.0.1:9"})
+    assert cli.stack_url(told, cwd=tmp_path) == "http://127.0.0.1:9"
+
+
+def test_rdsctl_checks_what_it_can_before_asking_the_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    # Nothing listens at this URL: each refusal below is rdsctl's own, before any request.
+    nowhere = ["--url", "http://127.0.0.1:9"]
+    assert cli.main([*nowhere, "sweep", "--now", "tomorrow"]) == 1
+    err = capsys.readouterr().err
+    assert "--now 'tomorrow' is not a date or moment: give one like 2026-12-24" in err
+    assert "send JSON" not in err
+
+    assert cli.main([*nowhere, "resize", "orders2", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "--instance-class" in err
+    assert "--allocated-storage" in err
+    assert "--max-capacity" in err
+
+
+def test_rdsctl_names_the_request_in_the_way_of_a_409() -> None:
+    explained = cli._explain_error(
+        409,
+        {"message": "Another change of the dev database orders is in flight", "existing_request_id": "r-7"},
+    )
+    assert "in the way: request r-7 (rdsctl status r-7)" in explained

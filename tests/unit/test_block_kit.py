@@ -63,6 +63,7 @@ HOSTILE = "<!channel> *bold* & <https://evil.example|click> `code` " + "x" * 400
 # Helpers of the modal that return no payload: what a submission carries, and its inline errors.
 NOT_PAYLOADS = {
     "modal_values",
+    "with_labels",
     "modal_errors",
     "deny_reason",
     "resize_values",

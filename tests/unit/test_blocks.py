@@ -131,9 +131,40 @@ def test_invalid_command_lists_every_field_error_and_the_usage_line():
         [FieldError("database_engine", "database_engine must be one of mysql, postgres (got 'oracle')")],
         text="orders oracle dev",
     )
-    assert "database_engine must be one of mysql, postgres (got 'oracle')" in message["text"]
+    assert "*Engine* must be one of mysql, postgres (got 'oracle')" in message["text"]
     assert blocks.USAGE in message["text"]
     assert blocks.USAGE in all_text(message["blocks"])
+
+
+def test_slack_names_fields_by_their_form_labels():
+    message = blocks.invalid_command(
+        [
+            FieldError("database_name", "database_name must start with a lowercase letter"),
+            FieldError("ttl_days", "ttl_days must be between 1 and 90 (got 0)"),
+            FieldError("text", "expected 3 words, got 4 (unexpected: x)"),
+        ]
+    )
+    assert "• *Database name* must start with a lowercase letter" in message["text"]
+    assert "• *Days to keep it* must be between 1 and 90" in message["text"]
+    assert "• expected 3 words, got 4" in message["text"]
+    errors = blocks.modal_errors([FieldError("database_engine", "database_engine is required")])
+    assert errors == {"database_engine": "Engine is required"}
+
+
+@pytest.mark.parametrize(
+    ("source", "requested_by", "shown"),
+    [
+        (Source.SLACK, "U123", "Requested by <@U123> on 2026-11-24 10:30 UTC"),
+        (Source.API, "api", "Requested by an HTTP API client on"),
+        (Source.API, "k3y1d", "Requested by an HTTP API client `k3y1d` on"),
+        (Source.SCHEDULE, "ttl", "Requested by the expiry sweep on"),
+    ],
+)
+def test_status_says_who_asked_in_words(source: Source, requested_by: str, shown: str):
+    text = blocks.status_message(record(source=source, requested_by=requested_by))["text"]
+    assert shown in text
+    if source is not Source.SLACK:
+        assert "<@" not in text
 
 
 def test_user_text_is_escaped_in_mrkdwn():

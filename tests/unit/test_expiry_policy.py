@@ -50,6 +50,18 @@ def test_an_extension_counts_from_today_and_must_reach_past_the_current_expiry()
     assert POLICY.extended(TODAY - timedelta(days=1), TODAY, 5) == TODAY + timedelta(days=5)
 
 
+def test_extending_twice_by_the_same_days_says_how_many_to_ask_for():
+    once = POLICY.extended(TODAY + timedelta(days=2), TODAY, 30)
+    refusal = _refusal(lambda: POLICY.extended(once, TODAY, 30))
+    assert refusal == (
+        f"it already expires on {once.isoformat()}, in 30 days; ask for more than 30 days (at most 90)"
+    )
+    longest = POLICY.extended(once, TODAY, 90)
+    assert "as long as an extension can give (90 days)" in _refusal(
+        lambda: POLICY.extended(longest, TODAY, 90)
+    )
+
+
 @pytest.mark.parametrize(
     ("days_left", "due"),
     [

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from backend.local.mrkdwn import annotate, parse, safe_href
+from backend.local.mrkdwn import EMOJI, annotate, parse, safe_href
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def text(value: str) -> dict[str, str]:
@@ -60,7 +64,7 @@ def test_mentions_specials_and_emoji_names() -> None:
         text(" "),
         text("@dbas"),
         text(" "),
-        {"t": "emoji", "name": "white_check_mark"},
+        {"t": "emoji", "name": "white_check_mark", "char": "\u2705"},
         text(" at 12:30:45"),
     ]
 
@@ -109,3 +113,21 @@ def test_annotate_adds_nodes_to_every_mrkdwn_text_object_and_copies() -> None:
     assert "nodes" not in annotated[0]["fields"][0]  # plain_text is shown as it is
     assert annotated[1]["elements"][0]["nodes"] == [{"t": "code", "v": "c"}]
     assert "nodes" not in blocks[0]["text"]
+
+
+def test_every_shortcode_the_app_writes_is_shown_as_its_emoji() -> None:
+    sources = [*(REPO_ROOT / "bot").rglob("*.py"), *(REPO_ROOT / "backend").rglob("*.py")]
+    written = {
+        name
+        for path in sources
+        if "local" not in path.relative_to(REPO_ROOT).parts
+        for name in re.findall(r"[\"' ]:([a-z_]+):[ \"']", path.read_text())
+    }
+    assert {"inbox_tray", "white_check_mark", "warning"} <= written
+    assert written <= set(EMOJI), written - set(EMOJI)
+    assert parse(":inbox_tray: queued") == [
+        {"t": "emoji", "name": "inbox_tray", "char": "\U0001f4e5"},
+        text(" queued"),
+    ]
+    # A name Slack's app does not use stays its text.
+    assert parse(":party_parrot:") == [{"t": "emoji", "name": "party_parrot", "char": None}]

@@ -19,7 +19,21 @@
     modalKey: null,
     polling: false,
     pollAgain: false,
+    // A reload discards the modal this tab showed, as Slack's client does.
+    loaded: false,
   };
+  const SHOWN_MODAL = "rds-provisioner.shown-modal";
+
+  function shownModal(id) {
+    try {
+      if (id === undefined) return window.sessionStorage.getItem(SHOWN_MODAL);
+      if (id === null) window.sessionStorage.removeItem(SHOWN_MODAL);
+      else window.sessionStorage.setItem(SHOWN_MODAL, id);
+    } catch (error) {
+      return null; // storage off: a reload shows the modal again, nothing worse
+    }
+    return null;
+  }
 
   // --- DOM helpers ---------------------------------------------------------------------------
   function h(tag, props, ...children) {
@@ -117,7 +131,11 @@
           out.push(h("span", { class: "mention", text: node.v }));
           break;
         case "emoji":
-          out.push(h("span", { class: "emoji", text: ":" + node.name + ":" }));
+          out.push(
+            node.char
+              ? h("span", { class: "emoji", title: ":" + node.name + ":", text: node.char })
+              : h("span", { class: "emoji-name", text: ":" + node.name + ":" })
+          );
           break;
         default:
           if (typeof node.v === "string") out.push(document.createTextNode(node.v));
@@ -352,6 +370,13 @@
         const data = await response.json();
         if (data.me === ui.user) {
           ui.version = data.version;
+          if (!ui.loaded) {
+            ui.loaded = true;
+            if (data.modal && data.modal.id === shownModal()) {
+              send({ kind: "close", view_id: data.modal.id });
+              data.modal = null;
+            }
+          }
           ui.data = data;
           render();
         }
@@ -709,10 +734,12 @@
     if (key === ui.modalKey) return;
     ui.modalKey = key;
     if (!view) {
+      shownModal(null);
       layout.modalLayer.hidden = true;
       layout.modalLayer.replaceChildren();
       return;
     }
+    shownModal(view.id);
     const form = h("form", { id: "modal", class: "modal", dataset: { viewId: view.id, callbackId: view.callback_id || "" } });
     const general = h("div", { class: "modal-error", role: "alert" });
     const submit = view.submit ? h("button", { type: "submit", class: "button primary modal-submit", text: plain(view.submit) }) : null;

@@ -337,10 +337,9 @@ def test_the_slack_request_url_is_the_slack_functions_route(template):
     assert output.endswith("/${StageName}" + route["Path"])
 
 
-def test_the_readmes_slack_setup_names_what_the_template_has(template):
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    setup = readme[readme.index("### Set up the Slack app") :]
-    setup = setup[: setup.index("\n### ", 1)]
+def test_the_docs_slack_setup_names_what_the_template_has(template):
+    page = (REPO_ROOT / "docs" / "slack.md").read_text(encoding="utf-8")
+    setup = page[page.index("## Set up the Slack app") :].split("\n## ", 1)[0]
     parameters = template["Parameters"]
     assert "OutputKey=='SlackRequestUrl'" in setup
     assert "SlackRequestUrl" in template["Outputs"]

@@ -159,6 +159,11 @@ def test_an_api_prod_request_waits_too_and_a_dev_one_does_not(harness: SlackHarn
     assert (prod.record.status, prod.sns_message_id) == (RequestStatus.AWAITING_APPROVAL, None)
     assert dev.record.status is RequestStatus.ACCEPTED
     assert queued(harness) == 1
+    # The approvers read who asked in words, not as a mention of a user called "api".
+    (approval,) = [c for c in harness.slack_api.calls_to("chat.postMessage") if c["channel"] == CHANNEL]
+    shown = json.dumps(approval["blocks"])
+    assert "*Requested by:* an HTTP API client" in shown
+    assert "<@api>" not in shown
 
 
 def test_requests_nobody_decided_on_in_time_end_rejected(harness: SlackHarness):

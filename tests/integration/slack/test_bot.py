@@ -83,11 +83,11 @@ def test_command_submits_records_queues_and_confirms_in_the_dm_thread(harness: S
 def test_invalid_command_answers_field_errors_and_usage_and_changes_nothing(harness: SlackHarness):
     text = ack_text(harness.driver.command("Orders oracle dev"))
 
-    assert "database_name must start with a lowercase letter" in text
-    assert (
-        "database_engine must be one of mysql, postgres, aurora-mysql, aurora-postgresql (got 'oracle')"
-        in text
-    )
+    # Fields are named by the form's labels, never by their ids.
+    assert "*Database name* must start with a lowercase letter" in text
+    assert "*Engine* must be one of mysql, postgres, aurora-mysql, aurora-postgresql (got 'oracle')" in text
+    assert "database_name" not in text.replace(blocks.USAGE, "")
+    assert "database_engine" not in text.replace(blocks.USAGE, "")
     assert blocks.USAGE in text
     assert_nothing_happened(harness)
 
@@ -95,7 +95,7 @@ def test_invalid_command_answers_field_errors_and_usage_and_changes_nothing(harn
 @pytest.mark.parametrize(
     ("command_text", "expected"),
     [
-        ("orders", "database_engine is required"),
+        ("orders", "*Engine* is required"),
         ("orders postgres dev extra", "expected 3 words, got 4"),
     ],
 )
@@ -104,6 +104,25 @@ def test_wrong_word_count_is_explained(harness: SlackHarness, command_text: str,
     assert expected in text
     assert blocks.USAGE in text
     assert_nothing_happened(harness)
+
+
+@pytest.mark.parametrize(
+    ("command_text", "meant"),
+    [("lst", "list"), ("hlep", "help"), ("stats abc123", "status"), ("resise orders dev", "resize")],
+)
+def test_a_mistyped_command_is_answered_with_the_closest_one(
+    harness: SlackHarness, command_text: str, meant: str
+):
+    text = ack_text(harness.driver.command(command_text))
+    word = command_text.split(maxsplit=1)[0]
+    assert f"Unknown command `{word}`. Did you mean `{meant}`?" in text
+    assert_nothing_happened(harness)
+
+
+def test_a_request_for_a_database_named_like_a_command_is_a_request(harness: SlackHarness):
+    ack_body(harness.driver.command("lists postgres dev"))
+    [record] = harness.container.store.list_by_requester(USER)
+    assert record.database_name == "lists"
 
 
 def test_same_database_twice_is_answered_with_the_existing_request(harness: SlackHarness):
@@ -134,6 +153,8 @@ def test_modal_open_failure_is_told_in_the_ack(harness: SlackHarness):
 
 def test_help(harness: SlackHarness):
     text = ack_text(harness.driver.command("help"))
+    for word in blocks.COMMAND_WORDS:
+        assert f"• `/provision-rds {word}" in text, word
     assert "/provision-rds status <request_id>" in text
     assert "db.t3.micro" in text
     assert_nothing_happened(harness)
@@ -244,7 +265,7 @@ def test_modal_without_a_selection_reports_the_missing_block(harness: SlackHarne
             modal_state(database_name="orders", database_engine=None, environment="dev")
         )
     )
-    assert body == {"response_action": "errors", "errors": {"database_engine": "database_engine is required"}}
+    assert body == {"response_action": "errors", "errors": {"database_engine": "Engine is required"}}
 
 
 # --- prod guard -------------------------------------------------------------------------------
