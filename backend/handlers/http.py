@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from backend.domain import (
     AlreadyRequested,
+    ChangedMeanwhile,
     FieldError,
     IdempotencyConflict,
     NotAllowed,
@@ -137,6 +138,7 @@ ERROR_ANSWERS: tuple[tuple[type[ProvisionerError], ErrorAnswer], ...] = (
     (ValidationFailed, ErrorAnswer(HTTPStatus.BAD_REQUEST, metric="RequestsInvalid")),
     (NotAllowed, ErrorAnswer(HTTPStatus.FORBIDDEN)),
     (AlreadyRequested, ErrorAnswer(HTTPStatus.CONFLICT, about="database_name", metric="RequestsDuplicate")),
+    (ChangedMeanwhile, ErrorAnswer(HTTPStatus.CONFLICT)),
     (IdempotencyConflict, ErrorAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, about=IDEMPOTENCY_HEADER)),
     (NotFound, ErrorAnswer(HTTPStatus.NOT_FOUND)),
     (

@@ -170,6 +170,10 @@ class DatabaseView(BaseModel):
     requested_by: str
     created_at: datetime = Field(description="ISO 8601, UTC")
     expires_on: date | None = Field(description=EXPIRES_ON)
+    deletion_protection: bool = Field(
+        description="Whether deletion protection is on, as its applied file has it: off in dev, on in prod "
+        "except between a decommission's first step and its end (or its reprotect pull request)."
+    )
     estimated_monthly_usd: float | None = Field(description=ESTIMATE)
     last_request: LastRequest | None = Field(
         description="The newest request about it; null once its requests aged out of the store "
@@ -189,6 +193,7 @@ class DatabaseView(BaseModel):
             requested_by=database.requested_by,
             created_at=database.created_at,
             expires_on=database.expires_on,
+            deletion_protection=database.protected,
             estimated_monthly_usd=_amount(database.estimate),
             last_request=None
             if last is None

@@ -44,6 +44,7 @@ EMOJI = {
     "hourglass_flowing_sand": "\u23f3",
     "inbox_tray": "\U0001f4e5",
     "information_source": "\u2139\ufe0f",
+    "lock": "\U0001f512",
     "mag": "\U0001f50d",
     "no_entry": "\u26d4",
     "raised_hand": "\u270b",

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from backend.domain import (
     AlreadyRequested,
+    ChangedMeanwhile,
     DatabaseRecord,
     NotAllowed,
     NotFound,
@@ -110,7 +111,7 @@ def approve_request(
     request_id = str(body["actions"][0].get("value", ""))
     try:
         services_of(context).approvals.approve(request_id, body["user"]["id"])
-    except (NotAllowed, NotFound, QueueUnavailable) as refused:
+    except (NotAllowed, NotFound, QueueUnavailable, ChangedMeanwhile) as refused:
         logger.info("approval of %s refused: %s", request_id, refused.message)
         _refuse(client, body, refused.message)
 

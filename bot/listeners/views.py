@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from backend.domain import NotAllowed, NotFound, Source, ValidationFailed
+from backend.domain import ChangedMeanwhile, NotAllowed, NotFound, Source, ValidationFailed
 from backend.services.intake import IntakeService, Submission
 from bot import blocks
 from bot.blocks.changes import DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS
@@ -96,7 +96,8 @@ def deny_submitted(
     reason = blocks.deny_reason(view.get("state", {}).get("values", {}))
     try:
         services_of(context).approvals.deny(str(view.get("private_metadata", "")), body["user"]["id"], reason)
-    except (NotAllowed, NotFound, ValidationFailed) as refused:
+    except (NotAllowed, NotFound, ValidationFailed, ChangedMeanwhile) as refused:
+        # Someone approved (or it timed out) after this form opened: the form says who, nothing changes.
         logger.info("denial refused: %s", refused.message)
         ack(response_action="errors", errors={blocks.REASON: refused.message})
         return

@@ -96,6 +96,7 @@ def test_the_inventory_lists_databases_from_their_pull_request_until_decommissio
         "requested_by": "api",
         "created_at": None,
         "expires_on": None,
+        "deletion_protection": False,
         # db.t3.micro, 730 h x $0.017 + 20 GiB x $0.115 (backend/domain/pricing.py)
         "estimated_monthly_usd": 14.71,
         "last_request": {

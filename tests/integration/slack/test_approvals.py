@@ -181,3 +181,45 @@ def test_requests_nobody_decided_on_in_time_end_rejected(harness: SlackHarness):
     assert again == []
     assert status(harness, request_id) is RequestStatus.REJECTED
     assert "no approver decided within 72 hours" in (harness.container.store.get(request_id).error or "")  # type: ignore[union-attr]
+
+
+def test_a_deny_form_submitted_after_someone_approved_changes_nothing_and_says_who(harness: SlackHarness):
+    request_id = asked(harness)
+    # B opens the deny form; A approves meanwhile; B submits the form.
+    harness.driver.block_action("deny_request", user_id=SECOND_APPROVER, value=request_id, channel=CHANNEL)
+    (form,) = [call["view"] for call in harness.slack_api.calls_to("views.open")]
+    harness.driver.block_action("approve_request", user_id=APPROVER, value=request_id, channel=CHANNEL)
+    answer = harness.driver.view_submission(
+        modal_state(reason="not this quarter"),
+        user_id=SECOND_APPROVER,
+        callback_id=form["callback_id"],
+        private_metadata=form["private_metadata"],
+    )
+
+    assert json.loads(answer["body"])["errors"]["reason"] == (
+        f"This request was already approved by <@{APPROVER}>."
+    )
+    record = harness.container.store.get(request_id)
+    assert record is not None
+    assert (record.status, record.approved_by, record.denied_by) == (RequestStatus.ACCEPTED, APPROVER, None)
+    assert queued(harness) == 1
+    assert harness.container.store.get_database("prod", "ledger") is not None  # still claimed
+
+
+def test_an_approval_after_a_deny_is_refused_to_the_clicker_and_the_message_reads_once(harness: SlackHarness):
+    request_id = asked(harness)
+    harness.container.approvals.deny(request_id, APPROVER, "needs a capacity review")
+
+    harness.driver.block_action("approve_request", user_id=SECOND_APPROVER, value=request_id, channel=CHANNEL)
+
+    (refusal,) = ephemerals(harness)
+    assert f"already denied by <@{APPROVER}>" in json.dumps(refusal)
+    assert status(harness, request_id) is RequestStatus.REJECTED
+    (update,) = harness.slack_api.calls_to("chat.update")
+    assert f"Denied by <@{APPROVER}>: needs a capacity review" in update["text"]
+    assert "denied by" not in update["text"].split(": ", 1)[1]  # said once, not twice
+    told = [
+        c for c in harness.slack_api.calls_to("chat.postMessage") if c["channel"] == dm_channel_for(ADMIN)
+    ]
+    # The approver is a mention (<@U...>, not escaped into text); their words stay text.
+    assert any(f"denied by <@{APPROVER}>: needs a capacity review" in json.dumps(c["blocks"]) for c in told)
