@@ -63,6 +63,11 @@ class RetryableError(ProvisionerError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class OutOfTime(RetryableError):
+    """The invocation's time ran out before the next step could start: not a failure, the work
+    goes back to the queue at once and resumes (every step is safe to repeat)."""
+
+
 class RateLimited(RetryableError):
     """GitHub said "wait" (a rate limit), or this stack's share of GitHub's write budget is spent.
 

@@ -17,7 +17,9 @@ left of the invocation: a record it could not finish is not started but sent bac
 a fresh copy (processing is idempotent by request id) and the original acknowledged, so a slow
 batch never burns the receive count of records it did not even try; if the copy cannot be sent,
 the record fails like any other. Within a record, publishing stops at the invocation's deadline
-(``Provisioner.process(deadline=...)``), leaving time to record the outcome.
+(``Provisioner.process(deadline=...)``), leaving time to record the outcome; a record stopped so
+(``OutOfTime``: waiting for its turns to write took the time) goes back the same way and resumes
+where it stopped. A GitHub call that times out is a failure.
 
 Why an attempt failed is remembered on the request (``last_error``); when SQS gives up on the
 message (DLQ), ``backend.handlers.dead_letters`` ends the request with that reason.
@@ -47,7 +49,7 @@ from pydantic import ValidationError
 from backend.adapters.queue import ProvisionMessage
 from backend.container import get_container
 from backend.domain import RetryableError
-from backend.domain.errors import RateLimited
+from backend.domain.errors import OutOfTime, RateLimited
 from backend.services.provisioner import Provisioner, ProvisionOutcome
 from backend.settings import get_settings
 
@@ -149,6 +151,9 @@ def _handle_record(record: SQSRecord, worker: Provisioner, ends_at: float) -> st
         result = worker.process(message, redelivered=_receive_count(record) > 1, deadline=ends_at)
     except RateLimited as error:
         return _wait(record, message, worker, error)
+    except OutOfTime as error:
+        logger.info(error.message)
+        return _defer(record)
     except RetryableError as error:
         metrics.add_metric(name="RetryableFailures", unit=MetricUnit.Count, value=1)
         logger.warning(

@@ -41,7 +41,7 @@ from backend.domain import (
     ProvisionerError,
     RetryableError,
 )
-from backend.domain.errors import RateLimited
+from backend.domain.errors import OutOfTime, RateLimited
 
 if TYPE_CHECKING:
     from github import Github
@@ -113,9 +113,9 @@ class _Budget:
         """Refuse to start a call that could run past the caller's deadline; SQS resumes the work."""
         now = self.clock()
         if now + self.worst_call_seconds > self.finish_by:
-            raise RetryableError(
+            raise OutOfTime(
                 f"GitHub publishing stopped after {now - self.started:.0f} s: the next call might not "
-                "finish before the worker's time runs out; retrying later"
+                "finish before the worker's time runs out; resuming later"
             )
 
     def write(self) -> None:
