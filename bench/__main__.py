@@ -34,6 +34,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests of the burst against GitHub's write ceiling (default 60; 20 with --quick)",
     )
     parser.add_argument(
+        "--burst-writes-per-minute",
+        type=int,
+        default=None,
+        help="the workers' GITHUB_WRITES_PER_MINUTE in the burst (default: the stub's budget, 180); "
+        "far above it, pacing is off and only GitHub's wait answers hold the burst back",
+    )
+    parser.add_argument(
         "--samples", type=int, default=None, help="ack-path samples per kind (default 200; 30 with --quick)"
     )
     parser.add_argument(
@@ -81,7 +88,7 @@ def sections(args: argparse.Namespace) -> dict[str, Callable[[], tuple[list[Row]
         "cold": lambda: cold.run(args.cold_runs),
         "github": github_calls.run,
         "e2e": lambda: e2e.run(args.requests),
-        "burst": lambda: burst.run(args.burst_requests),
+        "burst": lambda: burst.run(args.burst_requests, writes_per_minute=args.burst_writes_per_minute),
         "artifacts": lambda: artifacts.run(skip_build=args.skip_build),
     }
 
@@ -107,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
         "requests": args.requests,
         "burst_requests": args.burst_requests,
+        "burst_writes_per_minute": args.burst_writes_per_minute,
         "samples": args.samples,
         "cold_runs": args.cold_runs,
         "skip_build": args.skip_build,

@@ -23,10 +23,12 @@ from bench.report import Row
 WINDOW_WRITES = 9
 WINDOW_SECONDS = 3.0
 WORKERS = 4
+GITHUB_BUDGET_PER_MINUTE = round(WINDOW_WRITES * 60 / WINDOW_SECONDS)
 DRAIN_LIMIT = 1.5
 
 
-def run(requests: int) -> tuple[list[Row], dict[str, Any]]:
+def run(requests: int, *, writes_per_minute: int | None = None) -> tuple[list[Row], dict[str, Any]]:
+    """``writes_per_minute``: the workers' budget; default the stub's (far above it: no pacing)."""
     # The moto server is a real endpoint: botocore signs even for it, with fake credentials.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")  # noqa: TID251
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")  # noqa: TID251
@@ -37,10 +39,12 @@ def run(requests: int) -> tuple[list[Row], dict[str, Any]]:
         requests,
         limit_writes=WINDOW_WRITES,
         per_seconds=WINDOW_SECONDS,
-        writes_per_minute=round(WINDOW_WRITES * 60 / WINDOW_SECONDS),
+        writes_per_minute=writes_per_minute or GITHUB_BUDGET_PER_MINUTE,
         workers=WORKERS,
     )
-    budget = f"{WINDOW_WRITES} writes / {WINDOW_SECONDS:.0f} s, {WORKERS} workers"
+    budget = f"GitHub {WINDOW_WRITES} writes / {WINDOW_SECONDS:.0f} s; {WORKERS} workers"
+    if writes_per_minute and writes_per_minute != GITHUB_BUDGET_PER_MINUTE:
+        budget += f" pacing at {writes_per_minute}/min"
     ratio = result.drain_seconds / result.ideal_seconds
     rows = [
         Row("burst", "requests", result.requests, "", "", budget),
@@ -70,7 +74,12 @@ def run(requests: int) -> tuple[list[Row], dict[str, Any]]:
         "secondary_limit_answers": result.secondary_limit_answers,
         "writes": result.writes,
         "writes_needed": result.writes_needed,
-        "budget": {"writes": WINDOW_WRITES, "per_seconds": WINDOW_SECONDS, "workers": WORKERS},
+        "budget": {
+            "writes": WINDOW_WRITES,
+            "per_seconds": WINDOW_SECONDS,
+            "workers": WORKERS,
+            "writes_per_minute": writes_per_minute or GITHUB_BUDGET_PER_MINUTE,
+        },
         "ideal_seconds": result.ideal_seconds,
         "drain_seconds": result.drain_seconds,
         "poller_log": result.errors_seen[:50],
