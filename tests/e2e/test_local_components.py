@@ -353,3 +353,21 @@ def test_cutting_a_drain_short_leaves_the_message_visible_for_saving(queue) -> N
 
     assert not result.drained
     assert (result.visible, result.in_flight) == (1, 0)
+
+
+def test_a_drain_waits_for_a_record_sent_back_with_a_delay(queue) -> None:
+    sqs, resources = queue
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody="rate-limited")
+    seen: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            seen.append(record["body"])
+            if record["body"] == "rate-limited":  # GitHub said wait: a fresh copy, delayed
+                sqs.send_message(QueueUrl=resources.queue_url, MessageBody="waited", DelaySeconds=1)
+        return {"batchItemFailures": []}
+
+    result = _poller(sqs, resources, handler).drain_and_stop(timeout=15)
+
+    assert result.drained
+    assert seen == ["rate-limited", "waited"]
