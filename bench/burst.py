@@ -82,6 +82,6 @@ def run(requests: int, *, writes_per_minute: int | None = None) -> tuple[list[Ro
         },
         "ideal_seconds": result.ideal_seconds,
         "drain_seconds": result.drain_seconds,
-        "poller_log": result.errors_seen[:50],
+        "poller_log": result.poller_log[:50],
     }
     return rows, details

@@ -50,7 +50,8 @@ class BurstResult:
     writes_per_second: float
     drain_seconds: float
     dead_letters: int
-    errors_seen: list[str] = field(default_factory=list)
+    # What the pollers logged: failed records ("worker: 1 of 5 record(s) failed ..."), poll errors.
+    poller_log: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -122,7 +123,7 @@ def _drive(
     _ = container.provisioner, container.sqs
     request_ids = _submit(requests)
 
-    errors: list[str] = []
+    poller_log: list[str] = []
     stop = threading.Event()
     pollers = [
         QueuePoller(
@@ -133,7 +134,7 @@ def _drive(
             region=REGION,
             wait_seconds=0,
             batch_size=BATCH_SIZE,
-            log=errors.append,
+            log=poller_log.append,
         )
         for _ in range(workers)
     ]
@@ -144,7 +145,7 @@ def _drive(
                 if not poller.poll_once():
                     stop.wait(IDLE_SECONDS)
             except Exception as error:  # recorded; the burst goes on, as Lambda would
-                errors.append(f"poll failed: {error!r}")
+                poller_log.append(f"poll failed: {error!r}")
                 stop.wait(IDLE_SECONDS)
 
     started = datetime.now(UTC)
@@ -186,5 +187,5 @@ def _drive(
         "writes": github.writes_admitted,
         "drain_seconds": (finished - started).total_seconds(),
         "dead_letters": int(dlq.get("ApproximateNumberOfMessages", 0)),
-        "errors_seen": errors,
+        "poller_log": poller_log,
     }

@@ -28,4 +28,4 @@ def test_sixty_requests_at_once_all_open_one_pr_each_though_github_says_wait():
     assert result.statuses == {"pr_opened": REQUESTS}
     assert (result.pull_requests, result.duplicates, result.without_pull_request) == (REQUESTS, 0, 0)
     assert result.dead_letters == 0
-    assert [line for line in result.errors_seen if "failed" in line] == []
+    assert [line for line in result.poller_log if "failed" in line] == []
