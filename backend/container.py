@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from backend.adapters.gitops.base import PullRequestPublisher
     from backend.adapters.queue import RequestTopic
     from backend.adapters.store import RequestStore
+    from backend.adapters.write_budget import WriteBudget
     from backend.domain.expiry import ExpiryPolicy
     from backend.services.approvals import ApprovalService
     from backend.services.expiry import ExpiryService
@@ -81,7 +82,9 @@ class Container:
         if self.settings.gitops_backend == "github":
             from backend.adapters.gitops.github import GitHubPublisher
 
-            return GitHubPublisher.from_settings(self.settings, secret=self.secret)
+            return GitHubPublisher.from_settings(
+                self.settings, secret=self.secret, write_budget=self.github_write_budget
+            )
         from backend.adapters.gitops.local_git import LocalGitPublisher
 
         return LocalGitPublisher(
@@ -89,6 +92,13 @@ class Container:
             base_branch=self.settings.github_base_branch,
             pr_base_url=self.settings.local_pr_base_url,
         )
+
+    @cached_property
+    def github_write_budget(self) -> WriteBudget:
+        """GITHUB_WRITES_PER_MINUTE shared by every worker (an item in the requests table)."""
+        from backend.adapters.write_budget import WriteBudget
+
+        return WriteBudget(self.dynamodb_table, writes_per_minute=self.settings.github_writes_per_minute)
 
     @cached_property
     def topic(self) -> RequestTopic:

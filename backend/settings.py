@@ -115,6 +115,9 @@ class Settings(BaseModel):
     # Seconds PyGithub may spend on one call (timeouts and retry waits); stays well under
     # the worker Lambda timeout so SQS, not the function, does the long-term retrying.
     github_timeout_seconds: int = Field(default=10, ge=1)
+    # GitHub's budget for content-creating calls (about 80 a minute), shared by every concurrent
+    # worker: writes are paced to it (a token bucket in the requests table).
+    github_writes_per_minute: int = Field(default=80, ge=1)
     # Secret of the repository's webhook (POST /github/webhook): X-Hub-Signature-256 is checked with it.
     github_webhook_secret: str | None = None
     github_webhook_secret_secret_id: str | None = None

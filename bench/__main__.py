@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--requests N] [--skip-build] [--only SECTION ...]``; see bench/__init__.py."""
+"""``python -m bench [--quick] [--requests N] [--burst-requests N] [--skip-build] [--only SECTION ...]``;
+see bench/__init__.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from bench.report import Row, format_table, machine_info, results_document
 
-SECTIONS = ("ack", "cold", "github", "e2e", "artifacts")
+SECTIONS = ("ack", "cold", "github", "e2e", "burst", "artifacts")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -25,6 +26,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--requests", type=int, default=None, help="end-to-end requests (default 200; 30 with --quick)"
+    )
+    parser.add_argument(
+        "--burst-requests",
+        type=int,
+        default=None,
+        help="requests of the burst against GitHub's write ceiling (default 60; 20 with --quick)",
+    )
+    parser.add_argument(
+        "--burst-writes-per-minute",
+        type=int,
+        default=None,
+        help="the workers' GITHUB_WRITES_PER_MINUTE in the burst (default: the stub's budget, 180); "
+        "far above it, pacing is off and only GitHub's wait answers hold the burst back",
     )
     parser.add_argument(
         "--samples", type=int, default=None, help="ack-path samples per kind (default 200; 30 with --quick)"
@@ -43,6 +57,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.requests = args.requests or (30 if args.quick else 200)
+    args.burst_requests = args.burst_requests or (20 if args.quick else 60)
     args.samples = args.samples or (30 if args.quick else 200)
     args.cold_runs = args.cold_runs or (3 if args.quick else 7)
     return args
@@ -66,13 +81,14 @@ def stdout_to_devnull() -> Iterator[None]:
 
 
 def sections(args: argparse.Namespace) -> dict[str, Callable[[], tuple[list[Row], dict[str, Any]]]]:
-    from bench import ack, artifacts, cold, e2e, github_calls
+    from bench import ack, artifacts, burst, cold, e2e, github_calls
 
     return {
         "ack": lambda: ack.run(args.samples),
         "cold": lambda: cold.run(args.cold_runs),
         "github": github_calls.run,
         "e2e": lambda: e2e.run(args.requests),
+        "burst": lambda: burst.run(args.burst_requests, writes_per_minute=args.burst_writes_per_minute),
         "artifacts": lambda: artifacts.run(skip_build=args.skip_build),
     }
 
@@ -97,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = {
         "quick": args.quick,
         "requests": args.requests,
+        "burst_requests": args.burst_requests,
+        "burst_writes_per_minute": args.burst_writes_per_minute,
         "samples": args.samples,
         "cold_runs": args.cold_runs,
         "skip_build": args.skip_build,

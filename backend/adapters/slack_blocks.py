@@ -94,6 +94,9 @@ def requester(record: RequestRecord) -> str:
 
 def status_line(record: RequestRecord) -> str:
     line = f"{STATUS_EMOJI[record.status]} *{record.status.value}*: {_STATUS_HINT[record.status]}"
+    if record.status is RequestStatus.ACCEPTED and record.last_error:
+        # Why the last attempt did not finish, e.g. waiting for GitHub's rate limit until when.
+        line += f" ({escape(truncate(record.last_error, 300))})"
     if record.pr_url:
         line += f" · <{record.pr_url}|pull request>"
     return line

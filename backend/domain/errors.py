@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,29 @@ class RetryableError(ProvisionerError):
     def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class OutOfTime(RetryableError):
+    """The invocation's time ran out before the next step could start: not a failure, the work
+    goes back to the queue at once and resumes (every step is safe to repeat)."""
+
+
+class RateLimited(RetryableError):
+    """GitHub said "wait" (a rate limit), or this stack's share of GitHub's write budget is spent.
+
+    Not a failure: the work is retried after ``retry_after_seconds`` without spending the
+    message's retries.
+    """
+
+    retry_after_seconds: float
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message, retry_after_seconds=retry_after_seconds)
+
+    def waiting_reason(self, now: datetime) -> str:
+        """What the request says while it waits (``now`` in UTC)."""
+        until = now + timedelta(seconds=self.retry_after_seconds)
+        return f"waiting for GitHub's rate limit until {until:%Y-%m-%d %H:%M:%S} UTC ({self.message})"
 
 
 class PermanentError(ProvisionerError):

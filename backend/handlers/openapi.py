@@ -132,6 +132,9 @@ class RequestView(RequestFields):
     @classmethod
     def of(cls, record: RequestRecord) -> RequestView:
         shown = record.model_dump(include=set(cls.model_fields))
+        if record.status is RequestStatus.ACCEPTED and record.error is None:
+            # Still being worked on: why the last attempt did not finish (waiting for GitHub's rate limit).
+            shown["error"] = record.last_error
         return cls.model_validate(
             shown
             | {

@@ -134,14 +134,20 @@ class QueuePoller:
                 self._stop.wait(1.0)
 
     def queue_depth(self) -> tuple[int, int]:
-        """(visible, in flight) messages on the queue, as SQS reports them."""
+        """(visible, not yet visible) messages on the queue, as SQS reports them; the second
+        counts messages in flight and those sent with a delay (a record waiting for GitHub)."""
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
         return (
             int(attributes.get("ApproximateNumberOfMessages", 0)),
-            int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+            + int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
         )
 
     def drain_and_stop(self, timeout: float) -> DrainResult:

@@ -394,3 +394,21 @@ def test_rdsctl_names_the_request_in_the_way_of_a_409() -> None:
         {"message": "Another change of the dev database orders is in flight", "existing_request_id": "r-7"},
     )
     assert "in the way: request r-7 (rdsctl status r-7)" in explained
+
+
+def test_a_drain_waits_for_a_record_sent_back_with_a_delay(queue) -> None:
+    sqs, resources = queue
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody="rate-limited")
+    seen: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            seen.append(record["body"])
+            if record["body"] == "rate-limited":  # GitHub said wait: a fresh copy, delayed
+                sqs.send_message(QueueUrl=resources.queue_url, MessageBody="waited", DelaySeconds=1)
+        return {"batchItemFailures": []}
+
+    result = _poller(sqs, resources, handler).drain_and_stop(timeout=15)
+
+    assert result.drained
+    assert seen == ["rate-limited", "waited"]

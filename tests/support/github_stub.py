@@ -6,6 +6,11 @@ file without ``sha``, 422 ``A pull request already exists for owner:branch.``), 
 ``Authorization`` header, records every call and can inject failures (5xx, 403 primary rate
 limit with ``X-RateLimit-Reset``, 403 secondary rate limit, 429 with ``Retry-After``).
 
+It can also enforce a write budget as GitHub's secondary rate limit does (``limit_writes``):
+at most n content-creating calls (POST, PUT, PATCH, DELETE) in any window of s seconds; a write
+beyond it gets GitHub's 403 "secondary rate limit" answer with a ``Retry-After`` and changes
+nothing.
+
     with GitHubStub(owner="acme", repo="infra") as github:
         github.seed_file("terraform/envs/dev/rds_orders.tf", "...")
         ... GitHubPublisher(..., base_url=github.base_url) ...
@@ -21,6 +26,7 @@ import binascii
 import hashlib
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -116,6 +122,11 @@ class GitHubStub:
         self.recorded: list[RecordedCall] = []
         self.issued_installation_tokens: list[str] = []
         self._injected: deque[_Injected] = deque()
+        # The enforced write budget (limit_writes): n writes per window of s seconds.
+        self._write_limit: tuple[int, float] | None = None
+        self._admitted_writes: deque[float] = deque()
+        self.writes_admitted = 0
+        self.secondary_limit_answers = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._branches[default_branch] = self._new_commit({})
@@ -256,6 +267,27 @@ class GitHubStub:
         self.seed_file(path, content)
         return self.tip(self.default_branch)
 
+    # --- an enforced write budget ----------------------------------------------------------------
+    def limit_writes(self, writes: int, *, per_seconds: float) -> None:
+        """Admit at most ``writes`` writes in any ``per_seconds`` window (a sliding window of the
+        writes admitted; refused ones do not count), like GitHub's secondary rate limit."""
+        with self._lock:
+            self._write_limit = (writes, per_seconds)
+            self._admitted_writes.clear()
+
+    def _over_write_limit(self) -> int | None:
+        """With the lock held, for a write: None if admitted, else the seconds to wait."""
+        if self._write_limit is None:
+            return None
+        writes, window = self._write_limit
+        now = time.monotonic()
+        while self._admitted_writes and self._admitted_writes[0] <= now - window:
+            self._admitted_writes.popleft()
+        if len(self._admitted_writes) >= writes:
+            return max(1, math.ceil(self._admitted_writes[0] + window - now))
+        self._admitted_writes.append(now)
+        return None
+
     # --- failure injection -----------------------------------------------------------------------
     # Each injected answer replaces the next call (or the next call with that method and a path
     # ending in ``path``), which is still recorded in ``calls``.
@@ -300,13 +332,7 @@ class GitHubStub:
     ) -> None:
         """A secondary (abuse) rate limit; GitHub sends ``Retry-After`` on some of them."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        body = {
-            "message": (
-                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-            ),
-            "documentation_url": DOCS + "/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
-        }
-        self._inject(count, status, body, headers, method, path)
+        self._inject(count, status, _secondary_limit_body(), headers, method, path)
 
     def too_many_requests_next(
         self, count: int = 1, *, retry_after: int = 30, method: str | None = None, path: str | None = None
@@ -364,6 +390,12 @@ class GitHubStub:
                 problem = self._check_auth(authorization, app=app_route)
                 if problem is not None:
                     return 401, _error(401, problem), {}
+                if method != "GET" and not app_route:
+                    wait = self._over_write_limit()
+                    if wait is not None:
+                        self.secondary_limit_answers += 1
+                        return 403, {**_secondary_limit_body(), "status": "403"}, {"Retry-After": str(wait)}
+                    self.writes_admitted += 1
                 status, payload = route.handler(body=body, query=query, **match.groupdict())
                 return status, payload, _rate_headers()
             return 404, _error(404, "Not Found"), {}
@@ -718,6 +750,16 @@ def _error(status: int, message: str) -> dict[str, Any]:
 
 def _validation_failed(error: dict[str, Any]) -> dict[str, Any]:
     return {"message": "Validation Failed", "errors": [error], "documentation_url": DOCS, "status": "422"}
+
+
+def _secondary_limit_body() -> dict[str, Any]:
+    return {
+        "message": (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+            "If you reach out to GitHub Support for help, please include the request ID."
+        ),
+        "documentation_url": DOCS + "/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+    }
 
 
 def _label_json(name: str) -> dict[str, Any]:

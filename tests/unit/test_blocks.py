@@ -231,6 +231,21 @@ def test_status_message_shows_status_error_and_pr():
     assert "https://example.test/pr/9" in message["text"]
 
 
+def test_a_request_waiting_for_github_says_until_when():
+    waiting = (
+        "waiting for GitHub's rate limit until 2026-11-24 10:31:15 UTC (GitHub secondary rate limit (403))"
+    )
+
+    message = blocks.status_message(record(last_error=waiting))
+
+    assert f"*accepted*: queued; the pull request is being prepared ({waiting})" in message["text"]
+    # Once it moved on, the last attempt's trouble is history.
+    assert (
+        waiting
+        not in blocks.status_message(record(status=RequestStatus.PR_OPENED, last_error=waiting))["text"]
+    )
+
+
 def test_long_texts_stay_under_slack_limits():
     message = notification(record(status=RequestStatus.FAILED, error="x" * 5000))
     for block in message["blocks"]:

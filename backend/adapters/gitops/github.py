@@ -13,8 +13,13 @@ returned. A branch is ours only when it holds exactly our file.
 
 PyGithub never sleeps for long here: its rate-limit waiting (``GithubRetry``) and request
 throttling are off, 5xx answers get at most two quick retries, and a time budget stops a
-slow attempt before the worker Lambda's 60 s timeout. A rate limit becomes a ``RetryableError``
-carrying GitHub's ``Retry-After`` / ``X-RateLimit-Reset`` so SQS does the waiting.
+slow attempt before the worker Lambda's 60 s timeout. A rate limit becomes ``RateLimited``
+carrying GitHub's ``Retry-After`` / ``X-RateLimit-Reset``: the worker puts the record back on the
+queue delayed by that long, so SQS does the waiting.
+
+Writes are paced: before each write the publisher takes a token from the budget every worker
+shares (``backend.adapters.write_budget``), waiting for it only as long as the attempt's time
+allows; a token further away is a ``RateLimited`` like GitHub's own.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -36,6 +41,7 @@ from backend.domain import (
     ProvisionerError,
     RetryableError,
 )
+from backend.domain.errors import OutOfTime, RateLimited
 from backend.domain.naming import request_id_of_pull_request
 
 if TYPE_CHECKING:
@@ -58,6 +64,16 @@ DEFAULT_TIME_BUDGET_SECONDS = 50.0
 STATUS_RETRIES = 2
 BACKOFF_FACTOR = 0.25
 BACKOFF_MAX_SECONDS = 1.0
+# Longest a worker sleeps for its turn to write; a later turn sends the record back to the queue.
+PACING_WAIT_SECONDS = 20.0
+
+
+class WritePacer(Protocol):
+    """The shared budget of GitHub writes (``backend.adapters.write_budget.WriteBudget``)."""
+
+    def take(self, *, max_wait: float) -> float:
+        """Take one write's turn, sleeping at most ``max_wait`` s for it; RateLimited otherwise."""
+        ...
 
 
 def short_retry() -> Retry:
@@ -92,15 +108,23 @@ class _Budget:
     started: float
     finish_by: float
     worst_call_seconds: float
+    pacer: WritePacer | None = None
 
     def check(self) -> None:
         """Refuse to start a call that could run past the caller's deadline; SQS resumes the work."""
         now = self.clock()
         if now + self.worst_call_seconds > self.finish_by:
-            raise RetryableError(
+            raise OutOfTime(
                 f"GitHub publishing stopped after {now - self.started:.0f} s: the next call might not "
-                "finish before the worker's time runs out; retrying later"
+                "finish before the worker's time runs out; resuming later"
             )
+
+    def write(self) -> None:
+        """Before a write: the time check, then this write's turn in the shared budget."""
+        self.check()
+        if self.pacer is not None:
+            spare = self.finish_by - self.worst_call_seconds - self.clock()
+            self.pacer.take(max_wait=max(0.0, min(PACING_WAIT_SECONDS, spare)))
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -120,6 +144,7 @@ class GitHubPublisher:
         time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        write_budget: WritePacer | None = None,
     ) -> None:
         owner, _, name = repository.partition("/")
         if not owner or not name or "/" in name:
@@ -140,10 +165,13 @@ class GitHubPublisher:
         self._time_budget_seconds = time_budget_seconds
         self._clock = clock
         self._wall_clock = wall_clock
+        self._write_budget = write_budget
         self._repo: Repository | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, secret: SecretResolver) -> GitHubPublisher:
+    def from_settings(
+        cls, settings: Settings, *, secret: SecretResolver, write_budget: WritePacer | None = None
+    ) -> GitHubPublisher:
         from github import Auth, Github
 
         auth: Auth.Auth
@@ -182,6 +210,7 @@ class GitHubPublisher:
             base_branch=settings.github_base_branch,
             reviewers=settings.github_reviewers,
             call_timeout_seconds=settings.github_timeout_seconds,
+            write_budget=write_budget,
         )
 
     # --- the protocol ----------------------------------------------------------------------------
@@ -207,6 +236,7 @@ class GitHubPublisher:
             started=started,
             finish_by=own_end if deadline is None else min(own_end, deadline),
             worst_call_seconds=self._worst_call_seconds,
+            pacer=self._write_budget,
         )
         try:
             if resume:
@@ -249,14 +279,14 @@ class GitHubPublisher:
         repo = self._repo_handle()
         budget.check()
         base_sha = repo.get_git_ref(f"heads/{self._base_branch}").object.sha
-        budget.check()
+        budget.write()
         created_ref = self._create_branch(repo, change.branch, base_sha)
         budget.check()
         if change.change is FileChange.ADD:
             self._put_file(repo, change, base_sha, created_ref, budget)
         else:
             self._edit_file(repo, change, created_ref, budget)
-        budget.check()
+        budget.write()
         pull, created = self._open_or_find_pull(repo, change, budget)
         if created:
             self._decorate_new(pull, change, budget)
@@ -288,6 +318,7 @@ class GitHubPublisher:
         from github import GithubException
         from github.Commit import Commit
 
+        budget.write()
         try:
             written = repo.create_file(
                 change.file_path, change.commit_message, _content(change), branch=change.branch
@@ -342,7 +373,7 @@ class GitHubPublisher:
             raise PermanentError(
                 f"{change.file_path} is not on {self._base_branch}: there is no such database to change"
             )
-        budget.check()
+        budget.write()
         if change.change is FileChange.DELETE:
             repo.delete_file(change.file_path, change.commit_message, on_branch, branch=change.branch)
         else:
@@ -355,7 +386,7 @@ class GitHubPublisher:
         from urllib.parse import quote
 
         logger.info("rebuilding a branch an earlier request left behind", extra={"branch": change.branch})
-        budget.check()
+        budget.write()
         # PATCH /git/refs/{ref}; PyGithub's lazy GitRef would address /git/ref/{ref}, which
         # GitHub serves for GET only.
         repo.requester.requestJsonAndCheck(
@@ -363,7 +394,7 @@ class GitHubPublisher:
             f"{repo.url}/git/refs/heads/{quote(change.branch)}",
             input={"sha": base_sha, "force": True},
         )
-        budget.check()
+        budget.write()
         repo.create_file(change.file_path, change.commit_message, _content(change), branch=change.branch)
 
     def _open_or_find_pull(
@@ -397,7 +428,7 @@ class GitHubPublisher:
                 raise
         # An open PR of an earlier request whose request has ended (it was opened, but the
         # request gave up before recording it): the branch now holds our file, so it becomes ours.
-        budget.check()
+        budget.write()
         orphan.edit(title=change.title, body=change.pull_request_body)
         logger.warning(
             "took over an open pull request an ended request left behind",
@@ -430,12 +461,12 @@ class GitHubPublisher:
         from github import GithubException
 
         if change.labels:
-            budget.check()
+            budget.write()
             pull.add_to_labels(*change.labels)
         if self._reviewers:
             users = [name for name in self._reviewers if "/" not in name]
             teams = [name.split("/", 1)[1] for name in self._reviewers if "/" in name]
-            budget.check()
+            budget.write()
             try:
                 pull.create_review_request(reviewers=users, team_reviewers=teams)
             except GithubException as exc:
@@ -451,7 +482,7 @@ class GitHubPublisher:
         present = {label.name for label in pull.labels}
         missing = [label for label in change.labels if label not in present]
         if missing:
-            budget.check()
+            budget.write()
             pull.add_to_labels(*missing)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -476,7 +507,7 @@ class GitHubPublisher:
 
         - 5xx, 408 and 409 (a concurrent update of the same ref or file): retryable.
         - 403 or 429 that is a rate limit (``Retry-After``, ``X-RateLimit-Remaining: 0`` or a
-          rate-limit message): retryable after the time GitHub gives.
+          rate-limit message): ``RateLimited``, to wait the time GitHub gives (not a failure).
         - 401: the token or app key is wrong, expired or revoked. Retrying the same credentials
           cannot fix that, so permanent; the reason names the credentials so operators act.
         - 404: the repository or base branch does not exist, or (GitHub hides private repos)
@@ -489,9 +520,8 @@ class GitHubPublisher:
         message = _message(exc)
         if status in (403, 429) and _is_rate_limit(status, headers, message):
             wait = self._retry_after(headers)
-            return RetryableError(
-                f"GitHub rate limit ({status}): retry in {wait} s", retry_after_seconds=wait
-            )
+            kind = "secondary rate limit" if "secondary" in message.lower() else "rate limit"
+            return RateLimited(f"GitHub {kind} ({status}): retry in {wait} s", retry_after_seconds=wait)
         if status >= 500 or status in (408, 409):
             retry_after = headers.get("retry-after", "")
             after = int(retry_after) if retry_after.isdigit() else None

@@ -168,6 +168,17 @@ def test_worker_reports_partial_batch_failures(template):
     assert event["Properties"]["BatchSize"] <= 10
 
 
+def test_worker_concurrency_and_its_github_write_budget_are_parameters(template):
+    worker = template["Resources"]["WorkerFunction"]["Properties"]
+    (event,) = worker["Events"].values()
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "WorkerMaxConcurrency"}
+    variables = worker["Environment"]["Variables"]
+    assert variables["GITHUB_WRITES_PER_MINUTE"] == {"Ref": "GitHubWritesPerMinute"}
+    parameters = template["Parameters"]
+    assert parameters["GitHubWritesPerMinute"]["Default"] == Settings().github_writes_per_minute
+    assert parameters["WorkerMaxConcurrency"]["MinValue"] == 2  # SQS's minimum
+
+
 def test_only_the_slack_and_github_endpoints_skip_the_api_key(template):
     # Neither Slack nor GitHub can send an API key; their handlers verify a request signature.
     translated = _translate(template)

@@ -8,9 +8,13 @@ import pytest
 from github import Auth, Github
 
 from backend.adapters.gitops.github import GitHubPublisher
+from backend.adapters.write_budget import WriteBudget
 from backend.domain import DatabaseAlreadyExists, FileChange, PermanentError, RetryableError
+from backend.domain.errors import OutOfTime, RateLimited
+from backend.local.resources import AwsResources
 from backend.settings import Settings
 from tests.integration.gitops.conftest import PublisherFactory, make_change
+from tests.support.aws import REGION, aws_resources  # noqa: F401
 from tests.support.github_stub import STUB_TOKEN, GitHubStub
 
 REPO = "/repos/acme/infra"
@@ -325,7 +329,7 @@ def test_an_exhausted_time_budget_stops_before_the_next_call(github: GitHubStub)
         client, "acme/infra", call_timeout_seconds=5, time_budget_seconds=50, clock=lambda: next(ticks)
     )
 
-    with pytest.raises(RetryableError, match="might not finish"):
+    with pytest.raises(OutOfTime, match="might not finish"):
         publisher.open_pull_request(make_change())
 
     assert github.calls == [GET_BASE]
@@ -340,7 +344,7 @@ def test_the_callers_deadline_stops_publishing_before_its_own_budget(github: Git
     assert publisher.worst_call_seconds == 3 * 5 + 2 * 1.0  # three attempts plus two backoffs
 
     # The invocation ends in 15 s: not even one call could be sure to finish.
-    with pytest.raises(RetryableError, match="might not finish"):
+    with pytest.raises(OutOfTime, match="might not finish"):
         publisher.open_pull_request(make_change(), deadline=now + 15)
     assert github.calls == []
 
@@ -666,3 +670,56 @@ def test_a_change_of_a_file_that_is_not_on_main_is_permanent(
         )
     assert github.branches() == ["main"]  # the branch it made is not left behind
     assert github.pulls == {}
+
+
+# --- pacing: every write takes its turn in the budget all workers share ------------------------------
+class StillClock:
+    """Wall time that only the budget's sleeps move on."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def paced_publisher(github: GitHubStub, budget: WriteBudget) -> GitHubPublisher:
+    client = Github(auth=Auth.Token(STUB_TOKEN), base_url=github.base_url, lazy=True, retry=None)
+    return GitHubPublisher(client, "acme/infra", call_timeout_seconds=5, write_budget=budget)
+
+
+def budget_on(resources: AwsResources, clock: StillClock, writes_per_minute: int) -> WriteBudget:
+    import boto3
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(resources.table_name)
+    return WriteBudget(table, writes_per_minute=writes_per_minute, clock=clock, sleep=clock.sleep)
+
+
+def test_each_write_waits_for_its_turn_and_reads_do_not(github: GitHubStub, aws_resources: AwsResources):  # noqa: F811
+    clock = StillClock()
+    budget = budget_on(aws_resources, clock, writes_per_minute=60)
+
+    paced_publisher(github, budget).open_pull_request(make_change())
+
+    assert github.calls == NEW_REQUEST
+    # Three writes (branch, file, PR): the first at once, each next one interval later.
+    assert clock.slept == pytest.approx([budget.interval] * 2, abs=0.002)
+
+
+def test_a_turn_too_far_away_is_a_wait_before_the_write(github: GitHubStub, aws_resources: AwsResources):  # noqa: F811
+    clock = StillClock()
+    other_worker = budget_on(aws_resources, clock, writes_per_minute=1)
+    other_worker.take(max_wait=0)  # took the turn; the next one is a minute away
+
+    with pytest.raises(RateLimited, match="paces its GitHub writes at 1 a minute") as waited:
+        paced_publisher(github, budget_on(aws_resources, clock, writes_per_minute=1)).open_pull_request(
+            make_change()
+        )
+
+    assert github.calls == [GET_BASE]  # the read went; no write was made
+    assert waited.value.retry_after_seconds == pytest.approx(other_worker.interval, abs=0.002)

@@ -258,19 +258,10 @@ def test_github_new_request_costs_four_calls_and_redeliveries_none(github_pipeli
     assert pipeline.notifier.events == [("pr_opened", request_id)]
 
 
-@pytest.mark.parametrize(
-    "inject",
-    [
-        lambda github: github.fail_next(3, status=502),  # the first try and both quick retries
-        lambda github: github.rate_limit_next(reset_in=600),
-        lambda github: github.too_many_requests_next(retry_after=30),
-    ],
-    ids=["5xx", "rate-limit", "429"],
-)
-def test_github_trouble_fails_only_that_record_and_a_later_delivery_succeeds(github_pipeline, inject):
+def test_a_github_failure_fails_only_that_record_and_a_later_delivery_succeeds(github_pipeline):
     pipeline, github = github_pipeline
     request_id = pipeline.post(ORDERS).json["request_id"]
-    inject(github)
+    github.fail_next(3, status=502)  # the first try and both quick retries
 
     (message,) = pipeline.receive()
     answer = pipeline.deliver([message])
@@ -296,24 +287,74 @@ def test_github_trouble_fails_only_that_record_and_a_later_delivery_succeeds(git
     assert github.calls[0] == ("GET", "/repos/acme/infra/pulls")
 
 
-def test_a_rate_limited_record_comes_back_when_github_says_not_after_the_queue_timeout(github_pipeline):
+def delayed(pipeline: Pipeline) -> int:
+    attributes = pipeline.sqs.get_queue_attributes(
+        QueueUrl=pipeline.resources.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessagesDelayed"])
+
+
+@pytest.mark.parametrize(
+    "inject",
+    [
+        lambda github: github.rate_limit_next(reset_in=600),
+        lambda github: github.too_many_requests_next(retry_after=30),
+        lambda github: github.secondary_rate_limit_next(retry_after=45, method="PUT"),
+    ],
+    ids=["primary", "429", "secondary"],
+)
+def test_a_wait_from_github_requeues_the_record_delayed_without_spending_a_receive(github_pipeline, inject):
     pipeline, github = github_pipeline
-    pipeline.post(ORDERS)
-    github.too_many_requests_next(retry_after=1)
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    inject(github)
 
     (message,) = pipeline.receive()
     answer = pipeline.deliver([message])
-    # No settle(): like Lambda, a failed record stays hidden until its visibility timeout ends,
-    # which is the queue's 360 s unless the handler moved it to GitHub's Retry-After.
-    assert answer["batchItemFailures"] == [{"itemIdentifier": message.message_id}]
+    pipeline.settle(answer, [message])
+
+    assert answer == {"batchItemFailures": []}  # not a failure: the original is acknowledged
+    assert pipeline.receive() == []  # the copy waits out GitHub's time on the queue
+    assert delayed(pipeline) == 1
+    shown = pipeline.get(request_id).json
+    assert shown["status"] == "accepted"
+    assert shown["error"].startswith("waiting for GitHub's rate limit until ")
+    assert "rate limit" in shown["error"].split("(", 1)[1]
+    assert pipeline.notifier.events == []
+
+
+def test_a_waiting_record_comes_back_when_github_says_as_a_fresh_copy(github_pipeline):
+    pipeline, github = github_pipeline
+    request_id = pipeline.post(ORDERS).json["request_id"]
+    github.too_many_requests_next(retry_after=1)
+
+    (message,) = pipeline.receive()
+    pipeline.settle(pipeline.deliver([message]), [message])
 
     deadline = time.monotonic() + 10
     again: list[QueueMessage] = []
     while not again and time.monotonic() < deadline:
         threading.Event().wait(0.2)  # time.sleep is patched out by no_sleep
         again = pipeline.receive()
-    assert [m.message_id for m in again] == [message.message_id]
-    assert again[0].receive_count == 2
+    assert [m.body for m in again] == [message.body]
+    assert again[0].receive_count == 1  # a fresh copy: the wait spent none of its receives
+    pipeline.settle(pipeline.deliver(again), again)
+    shown = pipeline.get(request_id).json
+    assert (shown["status"], len(github.pulls)) == ("pr_opened", 1)
+    assert pipeline.notifier.events == [("pr_opened", request_id)]
+
+
+def test_a_wait_longer_than_sqs_can_delay_comes_back_after_fifteen_minutes(github_pipeline):
+    pipeline, github = github_pipeline
+    pipeline.post(ORDERS)
+    github.rate_limit_next(reset_in=3600)
+    sent: list[dict[str, object]] = []
+    sqs = pipeline.container.sqs
+    sqs.meta.events.register("provide-client-params.sqs.SendMessage", lambda params, **_: sent.append(params))
+
+    (message,) = pipeline.receive()
+    pipeline.settle(pipeline.deliver([message]), [message])
+
+    assert [params["DelaySeconds"] for params in sent] == [900]
 
 
 def test_a_database_already_on_main_is_rejected_notified_and_freed(github_pipeline):
