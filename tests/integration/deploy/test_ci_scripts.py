@@ -283,7 +283,12 @@ def record_applied(main: Main, environment: str) -> tuple[subprocess.CompletedPr
     result = subprocess.run(
         ["bash", str(SCRIPTS / "record-applied.sh"), environment],
         cwd=main.clone,
-        env={"PATH": BASE_PATH, "HOME": str(main.clone.parent), "PYTHON": str(python)},
+        env={
+            "PATH": BASE_PATH,
+            "HOME": str(main.clone.parent),
+            "PYTHON": str(python),
+            "REQUESTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:rds-provisioner-requests",
+        },
         capture_output=True,
         text=True,
         check=False,

@@ -202,7 +202,7 @@ def test_branches_plan_with_the_read_only_role_and_main_applies_with_the_apply_r
     assert roles == {
         "terraform-plan": {"AWS_PLAN_ROLE_ARN"},
         "terraform-apply": {"AWS_APPLY_ROLE_ARN"},
-        "record-applied": {"AWS_APPLY_ROLE_ARN"},
+        "record-applied": {"AWS_RECORD_APPLIED_ROLE_ARN"},
     }
     # The apply role's trust policy pins main through the V2 token's subject.
     assert "CIRCLE_OIDC_TOKEN_V2" in yaml.safe_dump(config["commands"]["assume-role"])

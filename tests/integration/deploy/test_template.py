@@ -304,7 +304,7 @@ def test_the_worker_may_requeue_only_on_its_own_queue(template):
         statement
         for policy in template["Resources"]["WorkerFunction"]["Properties"]["Policies"]
         for statement in (policy.get("Statement", []) if isinstance(policy, Mapping) else [])
-        if statement.get("Action") == "sqs:SendMessage"
+        if "sqs:SendMessage" in statement.get("Action", [])
     ]
     assert statement["Resource"] == {"Fn::GetAtt": ["RequestsQueue", "Arn"]}
 
