@@ -133,12 +133,14 @@ def test_the_plan_role_admits_every_branch_of_the_project(sub: str, allowed: boo
     ],
     ids=["main", "branch", "crafted-branch", "crafted-user", "other-project", "other-origin", "v1-token"],
 )
-@pytest.mark.parametrize("role", ["ApplyRole", "RecordAppliedRole"])
+@pytest.mark.parametrize("role", ["ApplyDevRole", "ApplyProdRole", "RecordAppliedRole", "DeployRole"])
 def test_the_main_only_roles_admit_the_main_branch_only(role: str, sub: str, allowed: bool):
     assert may_assume(role, sub=sub) is allowed
 
 
-@pytest.mark.parametrize("role", ["PlanRole", "ApplyRole", "RecordAppliedRole"])
+@pytest.mark.parametrize(
+    "role", ["PlanRole", "ApplyDevRole", "ApplyProdRole", "RecordAppliedRole", "DeployRole"]
+)
 def test_tokens_of_another_organization_are_refused(role: str):
     assert not may_assume(role, sub=MAIN, aud="another-org")
 
@@ -182,7 +184,7 @@ def test_record_applied_has_its_own_role_and_the_apply_roles_no_request_rights()
     record = {a for s in _statements(resources["RecordAppliedRole"]) for a in _actions(s)}
     assert {action.split(":")[0] for action in record} == {"dynamodb", "sns", "secretsmanager"}
     assert not [a for a in record if "*" in a]
-    for role in ("ApplyRole",):
+    for role in ("ApplyDatabasesPolicy", "DeployRole"):
         held = {a for s in _statements(resources[role]) for a in _actions(s)}
         assert not [a for a in held if a.startswith(("dynamodb:", "sns:", "secretsmanager:Get"))], role
         assert not [a for a in held if a.endswith(":*") or a == "*"], role

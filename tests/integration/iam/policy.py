@@ -118,7 +118,8 @@ class Stack:
                 return str(self.attributes[(resource, attribute)])
             return str(self._ref(name))
 
-        return re.sub(r"\$\{([A-Za-z0-9:._]+)\}", value, text)
+        # ${!Literal} is CloudFormation's escape for an IAM policy variable such as ${aws:...}.
+        return re.sub(r"\$\{([A-Za-z0-9:._]+)\}", value, text).replace("${!", "${")
 
 
 def parameter_defaults(template: Mapping[str, Any], **given: Any) -> dict[str, Any]:
@@ -147,6 +148,14 @@ class PolicySet:
     documents: Mapping[str, Mapping[str, Any]]
     managed_arns: tuple[str, ...] = ()
     boundary: Mapping[str, Any] | None = None
+    # The role's tags: each is an ``aws:PrincipalTag/<key>`` of its sessions.
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def context(self, request: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+        """A request context of this principal's sessions: its tags, and the request's own keys."""
+        values = {f"aws:PrincipalTag/{key}": value for key, value in self.tags.items()}
+        values.update(request or {})
+        return tuple(values.items())
 
 
 def function_policies(stack: Stack, function: str) -> PolicySet:
@@ -189,7 +198,8 @@ def ci_role_policies(stack: Stack, role: str) -> PolicySet:
         assert isinstance(reference, dict), reference
         assert "Ref" in reference, reference
         boundary = stack.resolve(resources[reference["Ref"]]["Properties"]["PolicyDocument"])
-    return PolicySet(documents, tuple(aws_managed), boundary)
+    tags = {tag["Key"]: stack.resolve(tag["Value"]) for tag in properties.get("Tags", [])}
+    return PolicySet(documents, tuple(aws_managed), boundary, tags)
 
 
 # --- evaluation ----------------------------------------------------------------------------------
@@ -237,6 +247,11 @@ _OPERATORS: dict[str, Callable[[str, str], bool]] = {
 _NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike", "ArnNotLike": "ArnLike"}
 
 
+def _substitute(text: str, context: Mapping[str, str]) -> str:
+    """IAM policy variables (``${aws:PrincipalTag/Environment}``) from the request context."""
+    return re.sub(r"\$\{([^}]+)\}", lambda match: context.get(match.group(1), "\x00unset"), text)
+
+
 def _conditions_hold(conditions: Mapping[str, Any], context: Mapping[str, str]) -> bool:
     for operator, keys in conditions.items():
         if_exists = operator.endswith("IfExists")
@@ -251,7 +266,7 @@ def _conditions_hold(conditions: Mapping[str, Any], context: Mapping[str, str]) 
                 if if_exists or negated:
                     continue
                 return False
-            matched = any(test(str(pattern), value) for pattern in _as_list(patterns))
+            matched = any(test(_substitute(str(pattern), context), value) for pattern in _as_list(patterns))
             if matched == negated:
                 return False
     return True
@@ -265,17 +280,22 @@ def _statements(document: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any
 
 
 def _statement_matches(statement: Mapping[str, Any], wanted: Authorization) -> bool:
+    context = dict(wanted.context)
+
+    def resource_matches(pattern: str) -> bool:
+        return _glob(_substitute(pattern, context), wanted.resource, case_sensitive=True)
+
     if "NotAction" in statement:
         if any(_glob(a, wanted.action, case_sensitive=False) for a in _as_list(statement["NotAction"])):
             return False
     elif not any(_glob(a, wanted.action, case_sensitive=False) for a in _as_list(statement["Action"])):
         return False
     if "NotResource" in statement:
-        if any(_glob(r, wanted.resource, case_sensitive=True) for r in _as_list(statement["NotResource"])):
+        if any(resource_matches(r) for r in _as_list(statement["NotResource"])):
             return False
-    elif not any(_glob(r, wanted.resource, case_sensitive=True) for r in _as_list(statement["Resource"])):
+    elif not any(resource_matches(r) for r in _as_list(statement["Resource"])):
         return False
-    return _conditions_hold(statement.get("Condition", {}), dict(wanted.context))
+    return _conditions_hold(statement.get("Condition", {}), context)
 
 
 def grants_of(documents: Mapping[str, Mapping[str, Any]]) -> set[Grant]:
