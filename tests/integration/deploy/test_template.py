@@ -420,3 +420,31 @@ def test_the_local_gateway_serves_every_route_the_template_declares(template):
     }
     served = {(resource, handlers[key]) for _path, resource, key in LAMBDA_ROUTES}
     assert served == declared
+
+
+def test_an_undelivered_sweep_lands_in_a_dead_letter_queue_with_an_alarm(template):
+    resources = template["Resources"]
+    (event,) = resources["SweeperFunction"]["Properties"]["Events"].values()
+    assert event["Properties"]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["SweeperScheduleDeadLetterQueue", "Arn"]}
+    }
+    assert resources["SweeperScheduleDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    # The schedule's own role (SAM's) may send there.
+    role = _translate(template)["Resources"]["SweeperFunctionDailyRole"]
+    assert "sqs:SendMessage" in _policy_actions(role)
+    alarm = resources["SweeperMissedAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SweeperScheduleDeadLetterQueue", "QueueName"]}}
+    ]
+
+
+def test_the_account_wide_api_gateway_role_is_left_alone_unless_asked(template):
+    parameter = template["Parameters"]["ManageApiGatewayAccount"]
+    assert parameter["Default"] == "false"
+    assert "replacing" in parameter["Description"]
+    resources = template["Resources"]
+    assert resources["ApiGatewayAccount"]["Condition"] == "CreateApiGatewayAccount"
+    assert resources["ApiGatewayCloudWatchRole"]["Condition"] == "CreateApiGatewayAccount"
+    assert template["Conditions"]["CreateApiGatewayAccount"] == {
+        "Fn::Equals": [{"Ref": "ManageApiGatewayAccount"}, "true"]
+    }
