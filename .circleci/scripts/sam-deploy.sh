@@ -31,6 +31,7 @@ add PROD_APPROVERS ProdApprovers
 add API_DOMAIN_NAME ApiDomainName
 add API_CERTIFICATE_ARN ApiCertificateArn
 add APPROVALS_CHANNEL ApprovalsChannel
+add API_CLIENTS ApiClients
 add ALARM_EMAIL AlarmEmail
 add MANAGE_API_GATEWAY_ACCOUNT ManageApiGatewayAccount
 
