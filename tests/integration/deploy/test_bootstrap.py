@@ -219,3 +219,13 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path: Path):
     for check in report["results"]["skipped_checks"]:
         reason = check["check_result"].get("suppress_comment", "")
         assert len(reason) > 40, f"{check['check_id']} on {check['resource']} is skipped without a reason"
+
+
+def test_the_deploy_page_names_every_role_and_where_it_goes():
+    page = (REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    resources = template()["Resources"]
+    roles = [name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"]
+    for role in roles:
+        assert f"{role}Arn" in page, f"docs/deploy.md does not say who assumes {role}"
+    for output in template()["Outputs"]:
+        assert output in page or output in {"OidcProviderArn", "StateBucketName"}, output
