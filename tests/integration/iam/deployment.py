@@ -193,6 +193,8 @@ class Deployment:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in given.items():
                 patch.setenv(name, value)
+            # botocore prefers this older name to AWS_SESSION_TOKEN; Lambda sets only the latter.
+            patch.delenv("AWS_SECURITY_TOKEN", raising=False)
             set_settings(settings)
             set_container(container)
             try:
