@@ -448,3 +448,48 @@ def test_the_account_wide_api_gateway_role_is_left_alone_unless_asked(template):
     assert template["Conditions"]["CreateApiGatewayAccount"] == {
         "Fn::Equals": [{"Ref": "ManageApiGatewayAccount"}, "true"]
     }
+
+
+def test_cfn_lint_finds_no_error_after_the_transform(tmp_path):
+    # Warnings are the transform's own (it inlines the usage plan's parameters, adds DependsOn).
+    translated = tmp_path / "translated.json"
+    translated.write_text(json.dumps(_translate(load_template())), encoding="utf-8")
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "parseable", str(translated)], capture_output=True, text=True, check=False
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], result.stdout
+
+
+@pytest.mark.slow
+def test_checkov_finds_nothing_after_the_transform_but_what_the_source_skips_with_a_reason(tmp_path):
+    """What SAM generates (roles, stage, permissions) is judged too; a finding on a generated
+    resource is accepted only where its source resource skips that check with a reason."""
+    source = load_template()
+    skipped = {
+        (name, skip["id"])
+        for name, resource in source["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+    translated = tmp_path / "translated.json"
+    translated.write_text(json.dumps(_translate(source)), encoding="utf-8")
+    result = subprocess.run(
+        [
+            *(checkov_binary(), "--file", str(translated), "--framework", "cloudformation"),
+            *("--output", "json", "--skip-download", "--compact"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    report = json.loads(result.stdout)
+    unexplained = []
+    for check in report["results"]["failed_checks"]:
+        logical_id = check["resource"].rpartition(".")[2]
+        owners = [name for name in source["Resources"] if logical_id.startswith(name)]
+        if not any((owner, check["check_id"]) in skipped for owner in owners):
+            unexplained.append((check["check_id"], check["resource"]))
+    assert unexplained == []
+    assert report["summary"]["passed"] >= 50, "checkov scanned too little of the translated template"
