@@ -268,7 +268,7 @@ def run_story(story: Story) -> None:
         driver.command("list", user_id=REQUESTER)
         driver.event({"type": "app_home_opened", "user": REQUESTER, "channel": "D0HOME", "tab": "home"})
         driver.command("audit postgres prod", user_id=ADMIN)
-    audit = next(pull for pull in _requests(story, "audit"))
+    (audit,) = _requests(story, "audit")
     with story.function("SlackFunction"):
         driver = story.slack()
         driver.block_action("deny_request", user_id=APPROVER, value=audit, channel=APPROVALS_CHANNEL)
@@ -279,10 +279,10 @@ def run_story(story: Story) -> None:
             private_metadata=audit,
         )
     assert story.status(audit) == "rejected"
-    ledger = next(iter(_requests(story, "ledger")))
+    (ledger,) = _requests(story, "ledger")
 
-    # --- the worker: GitHub rate-limits one call (postponed), one batch has no time (re-queued) --
-    # A file nobody requested already holds a name: that request is rejected, its claim deleted.
+    # --- the worker: a batch with no time left (re-queued), a name a file nobody requested already
+    # holds (rejected, its claim deleted), GitHub rate-limiting a call (postponed) --------------
     story.github.seed_file("terraform/envs/dev/rds_legacy.tf", 'module "rds_legacy" {}\n')
     legacy = story.create("legacy", "dev")
     story.run_worker(timeout_seconds=1.0, batches=1)
