@@ -7,6 +7,7 @@ construct settings explicitly instead of patching the environment.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,10 @@ def _comma_separated(value: Any) -> Any:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return value
+
+
+# One API_CLIENTS entry: an API Gateway key id, the client's name, optionally its owner (U.../W...).
+_API_CLIENT = re.compile(r"[A-Za-z0-9]+=[a-z0-9][a-z0-9_.-]*(:[UW][A-Z0-9]+)?")
 
 
 # A list given as ``A,B,C`` in the environment (spaces and empty entries ignored).
@@ -89,6 +94,10 @@ class Settings(BaseModel):
     # HTTP API: when set, the handler itself checks X-Api-Key (the local gateway). In AWS,
     # API Gateway checks keys against the usage plan and this stays empty.
     api_key: str | None = None
+    # The HTTP API's automation clients, one API Gateway API key each: "<key id>=<client>" or
+    # "<key id>=<client>:<owner's Slack user id>". A request made with an owner's key is the
+    # owner's (who therefore cannot approve it); one made with an ownerless key is "api:<client>".
+    api_clients: CommaSeparated = ()
     max_body_bytes: int = Field(default=16 * 1024, ge=1)
 
     gitops_backend: GitOpsBackend = "local"
@@ -158,6 +167,15 @@ class Settings(BaseModel):
     environments: CommaSeparated = ("dev", "prod")
     service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")
     log_level: str = _env("INFO", "POWERTOOLS_LOG_LEVEL", "log_level")
+
+    @model_validator(mode="after")
+    def _api_clients_well_formed(self) -> Self:
+        for entry in self.api_clients:
+            if not _API_CLIENT.fullmatch(entry):
+                raise ValueError(
+                    f"API_CLIENTS entry {entry!r} is not <api key id>=<client name>[:<owner Slack user id>]"
+                )
+        return self
 
     @model_validator(mode="after")
     def _ttl_within_maximum(self) -> Self:

@@ -25,6 +25,13 @@ if [[ "$applied" != "$(git rev-parse HEAD)" ]]; then
   exit 1
 fi
 
+# A prod decommission's first step applied queues its second on the SAM stack's topic, named after
+# NAME_PREFIX (deploy/settings.env); a context may give REQUESTS_TOPIC_ARN instead.
+if [[ -z "${REQUESTS_TOPIC_ARN:-}" ]]; then
+  account="$("$python" -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Account"])')"
+  export REQUESTS_TOPIC_ARN="arn:${AWS_PARTITION:-aws}:sns:${AWS_REGION:?}:${account}:${NAME_PREFIX:?}-requests"
+fi
+
 shopt -s nullglob
 files=("terraform/envs/${environment}"/rds_*.tf)
 echo "Recording ${#files[@]} database file(s) of ${environment} at ${applied}."

@@ -30,8 +30,17 @@ add PLATFORM_ADMINS PlatformAdmins
 add PROD_APPROVERS ProdApprovers
 add API_DOMAIN_NAME ApiDomainName
 add API_CERTIFICATE_ARN ApiCertificateArn
+add APPROVALS_CHANNEL ApprovalsChannel
+add API_CLIENTS ApiClients
 add ALARM_EMAIL AlarmEmail
 add MANAGE_API_GATEWAY_ACCOUNT ManageApiGatewayAccount
+
+# bootstrap/ci-roles.yaml's DeployExecutionRole: CloudFormation creates the stack's resources as
+# that role, so the job's own role needs no rights on them.
+role=()
+if [[ -n "${SAM_EXECUTION_ROLE_ARN:-}" ]]; then
+  role=(--role-arn "$SAM_EXECUTION_ROLE_ARN")
+fi
 
 SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam deploy \
   --template-file .aws-sam/build/template.yaml \
@@ -39,4 +48,5 @@ SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam deploy \
   --config-env ci \
   --region "$AWS_REGION" \
   --no-progressbar \
+  "${role[@]}" \
   --parameter-overrides "${overrides[@]}"

@@ -3,14 +3,18 @@
 # group (continue_config.yml), after `terraform init`:
 #   .circleci/scripts/terraform-apply.sh <environment>
 #
-# - The plan is made here, under the group and the state lock, and applied at once: a saved plan
-#   from an earlier job could have gone stale while another merge was being applied.
+# - Without SAVED_PLAN (dev) the plan is made here, under the group and the state lock, and
+#   applied at once.
 # - An older commit never applies over a newer one: if main has moved on and a newer commit
 #   changed this environment's Terraform, that commit's pipeline applies it (its tree holds this
 #   commit's changes too), so this job applies nothing. CircleCI's serial groups already skip an
 #   older pipeline while a newer one waits or runs; this also covers a newer one that finished.
 # - It writes .applied/<environment>: the commit it applied, or "superseded by <sha>", for the
 #   record-applied job (workspace), which then marks every request whose file is in that commit.
+# - With SAVED_PLAN (prod: the plan an approver approved, made by the terraform-plan job of the
+#   same commit and written next to it as <plan>.commit), that plan is applied instead of a new
+#   one. terraform refuses a saved plan whose state has changed since (another apply in between):
+#   the job fails and says so, and nothing but what was approved is ever applied.
 set -euo pipefail
 
 environment="${1:?usage: terraform-apply.sh <environment>}"
@@ -36,10 +40,29 @@ if [[ -n "$newer" ]]; then
   exit 0
 fi
 
+saved_plan="${SAVED_PLAN:-}"
+if [[ -n "$saved_plan" ]]; then
+  if [[ ! -f "$saved_plan" ]]; then
+    echo "No saved plan at ${saved_plan}: the approved plan did not reach this job." >&2
+    exit 1
+  fi
+  planned_at="$(cat "${saved_plan}.commit" 2> /dev/null || true)"
+  if [[ "$planned_at" != "$head" ]]; then
+    echo "The saved plan was made at ${planned_at:-an unknown commit}, not ${head}; refusing it." >&2
+    exit 1
+  fi
+  saved_plan="$(cd "$(dirname "$saved_plan")" && pwd)/$(basename "$saved_plan")"
+fi
+
 cd "$directory"
-terraform plan -input=false -lock-timeout=10m -no-color -out=tfplan
-terraform show -no-color tfplan > plan.txt
-terraform apply -input=false -lock-timeout=10m -no-color tfplan
+if [[ -n "$saved_plan" ]]; then
+  terraform show -no-color "$saved_plan" > plan.txt
+  terraform apply -input=false -lock-timeout=10m -no-color "$saved_plan"
+else
+  terraform plan -input=false -lock-timeout=10m -no-color -out=tfplan
+  terraform show -no-color tfplan > plan.txt
+  terraform apply -input=false -lock-timeout=10m -no-color tfplan
+fi
 cd - > /dev/null
 echo "$head" > "$marker"
 echo "Applied ${environment} at ${head}."

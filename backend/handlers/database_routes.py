@@ -68,7 +68,7 @@ def _change(
             environment,
             database_name,
             body,
-            requested_by=caller(router.current_event),
+            requested_by=caller(router.current_event, get_container().settings),
             source=Source.API,
             idempotency_key=idempotency_key,
         )
@@ -135,7 +135,7 @@ def extend_database(
     database = get_container().expiry.extend(
         environment,
         database_name,
-        requested_by=caller(router.current_event),
+        requested_by=caller(router.current_event, get_container().settings),
         source=Source.API,
         data=extension,
     )

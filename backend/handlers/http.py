@@ -118,9 +118,37 @@ def check_envelope(event: BaseProxyEvent, settings: Settings) -> None:
         check_json_body(event, settings.max_body_bytes)
 
 
-def caller(event: BaseProxyEvent) -> str:
-    """Who is asking: the API Gateway API key id or IAM caller, else the generic 'api'."""
+@dataclass(frozen=True)
+class ApiClient:
+    """An automation client of the API: its API Gateway key, its name, the person who owns it."""
+
+    key_id: str
+    name: str
+    owner: str | None = None
+
+    @property
+    def requester(self) -> str:
+        """Whom its requests are recorded as: the owner (a Slack user id), else the client."""
+        return self.owner or f"api:{self.name}"
+
+
+def api_clients(settings: Settings) -> dict[str, ApiClient]:
+    """API_CLIENTS by key id (entries are checked when the settings are read)."""
+    clients = {}
+    for entry in settings.api_clients:
+        key_id, _, rest = entry.partition("=")
+        name, _, owner = rest.partition(":")
+        clients[key_id] = ApiClient(key_id, name, owner or None)
+    return clients
+
+
+def caller(event: BaseProxyEvent, settings: Settings) -> str:
+    """Who is asking: the owner (or name) of the API key's client, else the API Gateway API key
+    id or IAM caller, else the generic 'api'."""
     identity = APIGatewayProxyEvent(event.raw_event).request_context.identity
+    client = api_clients(settings).get(identity.api_key_id or "")
+    if client is not None:
+        return client.requester
     return identity.api_key_id or identity.caller or "api"
 
 

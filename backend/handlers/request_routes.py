@@ -96,7 +96,10 @@ def provision_rds(
     check_envelope(router.current_event, get_container().settings)
     require_json_object()
     submission = get_container().intake.submit(
-        request, requested_by=caller(router.current_event), source=Source.API, idempotency_key=idempotency_key
+        request,
+        requested_by=caller(router.current_event, get_container().settings),
+        source=Source.API,
+        idempotency_key=idempotency_key,
     )
     return accepted(submission)
 

@@ -242,7 +242,14 @@ class GitHubStub:
         with self._lock:
             pull = self.pulls[number]
             files = dict(self._commits[self._branches[pull.base]])
-            files.update(self._commits[self._branches[pull.head]])
+            head = self._commits[self._branches[pull.head]]
+            # The head's changes since it left the base, deletions included (a decommission PR).
+            fork = self._commits[self._merge_base(self._branches[pull.base], self._branches[pull.head])]
+            for path in set(fork) | set(head):
+                if path not in head:
+                    files.pop(path, None)
+                elif head[path] != fork.get(path):
+                    files[path] = head[path]
             parents = (self._branches[pull.base], self._branches[pull.head])
             self._branches[pull.base] = self._new_commit(files, parents)
             pull.state, pull.merged = "closed", True
@@ -529,6 +536,19 @@ class GitHubStub:
             return 422, _error(422, "Update is not a fast forward")
         self._branches[branch] = sha
         return 200, self._ref_json(branch)
+
+    def _merge_base(self, left: str, right: str) -> str:
+        """The newest commit both histories share (breadth first from ``left``)."""
+        todo, seen = deque([left]), set()
+        while todo:
+            sha = todo.popleft()
+            if sha in seen:
+                continue
+            seen.add(sha)
+            if self._is_ancestor(sha, right):
+                return sha
+            todo.extend(self._parents.get(sha, ()))
+        return left
 
     def _is_ancestor(self, ancestor: str, descendant: str) -> bool:
         seen, todo = set(), [descendant]

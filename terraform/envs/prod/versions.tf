@@ -5,10 +5,10 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.100 is the provider the machine image mirrors and `make test` plans with; 6.x is what CI
-      # resolves from the registry. Every argument used here exists in both (checked against the
-      # 6.0 upgrade guide), so the range is tested at its floor and valid across it.
-      version = ">= 5.100, < 7.0"
+      # One major: the committed .terraform.lock.hcl pins the exact release (5.100.0, the one the
+      # machine image mirrors and `make test` plans with), so a PR's plan and main's apply run the
+      # same provider; moving within 5.x is `terraform init -upgrade` and a reviewed lock change.
+      version = "~> 5.100"
     }
   }
 }

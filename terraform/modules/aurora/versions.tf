@@ -5,10 +5,9 @@ terraform {
 
   required_providers {
     aws = {
-      # The range of the root modules (envs/*/versions.tf, which say why). Every argument used here
-      # exists from 5.100 on and is untouched by the 6.0 upgrade guide.
+      # The range of the root modules (envs/*/versions.tf, which say why).
       source  = "hashicorp/aws"
-      version = ">= 5.100, < 7.0"
+      version = "~> 5.100"
     }
   }
 }

@@ -6,7 +6,7 @@ terraform {
     aws = {
       # The range of the root modules (envs/*/versions.tf, which say why).
       source  = "hashicorp/aws"
-      version = ">= 5.100, < 7.0"
+      version = "~> 5.100"
     }
   }
 }

@@ -133,11 +133,14 @@ def test_the_plan_role_admits_every_branch_of_the_project(sub: str, allowed: boo
     ],
     ids=["main", "branch", "crafted-branch", "crafted-user", "other-project", "other-origin", "v1-token"],
 )
-def test_the_apply_role_admits_the_main_branch_only(sub: str, allowed: bool):
-    assert may_assume("ApplyRole", sub=sub) is allowed
+@pytest.mark.parametrize("role", ["ApplyDevRole", "ApplyProdRole", "RecordAppliedRole", "DeployRole"])
+def test_the_main_only_roles_admit_the_main_branch_only(role: str, sub: str, allowed: bool):
+    assert may_assume(role, sub=sub) is allowed
 
 
-@pytest.mark.parametrize("role", ["PlanRole", "ApplyRole"])
+@pytest.mark.parametrize(
+    "role", ["PlanRole", "ApplyDevRole", "ApplyProdRole", "RecordAppliedRole", "DeployRole"]
+)
 def test_tokens_of_another_organization_are_refused(role: str):
     assert not may_assume(role, sub=MAIN, aud="another-org")
 
@@ -175,16 +178,16 @@ def test_state_keys_match_the_backends():
     assert "${StateBucket.Arn}/rds-provisioner/*" in text
 
 
-def test_record_applied_may_only_read_and_update_requests_and_read_the_slack_token():
+def test_record_applied_has_its_own_role_and_the_apply_roles_no_request_rights():
+    # What record-applied needs, exactly, is proven by running it (tests/integration/iam).
     resources = template()["Resources"]
-    policies = resources["ApplyRole"]["Properties"]["Policies"]
-    (record,) = [policy for policy in policies if policy["PolicyName"] == "record-applied"]
-    actions = {a for s in record["PolicyDocument"]["Statement"] for a in _actions(s)}
-    assert actions == {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}
-    everything = {a for s in _statements(resources["ApplyRole"]) for a in _actions(s)}
-    dynamodb = {action for action in everything if action.startswith("dynamodb:")}
-    assert dynamodb == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-    assert not [a for a in everything if a.endswith(":*") or a == "*"]
+    record = {a for s in _statements(resources["RecordAppliedRole"]) for a in _actions(s)}
+    assert {action.split(":")[0] for action in record} == {"dynamodb", "sns", "secretsmanager"}
+    assert not [a for a in record if "*" in a]
+    for role in ("ApplyDatabasesPolicy", "DeployRole"):
+        held = {a for s in _statements(resources[role]) for a in _actions(s)}
+        assert not [a for a in held if a.startswith(("dynamodb:", "sns:", "secretsmanager:Get"))], role
+        assert not [a for a in held if a.endswith(":*") or a == "*"], role
 
 
 def test_cfn_lint_passes():
@@ -216,3 +219,13 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path: Path):
     for check in report["results"]["skipped_checks"]:
         reason = check["check_result"].get("suppress_comment", "")
         assert len(reason) > 40, f"{check['check_id']} on {check['resource']} is skipped without a reason"
+
+
+def test_the_deploy_page_names_every_role_and_where_it_goes():
+    page = (REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    resources = template()["Resources"]
+    roles = [name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"]
+    for role in roles:
+        assert f"{role}Arn" in page, f"docs/deploy.md does not say who assumes {role}"
+    for output in template()["Outputs"]:
+        assert output in page or output in {"OidcProviderArn", "StateBucketName"}, output

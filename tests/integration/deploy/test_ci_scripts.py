@@ -1,7 +1,8 @@
 """The CircleCI scripts run for real: against a stub GitHub, real git repositories, and stand-ins
 for terraform and python that record how they were called.
 
-- post-plan.sh finds the pull request by branch when the pipeline started before the PR existed;
+- post-plan.sh sets the plan as a commit status, finds the pull request by branch when the
+  pipeline started before the PR existed, and keeps one plan comment per environment up to date;
 - terraform-apply.sh plans and applies in one go, and never applies a commit that a newer commit
   of main supersedes for that environment;
 - record-applied.sh hands every rds_*.tf of the applied commit to the lifecycle CLI.
@@ -46,6 +47,10 @@ class StubGitHub:
     pr_number: int = 42
     lookups: list[dict[str, list[str]]] = field(default_factory=list)
     comments: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    statuses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    edits: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The PR's comments as GitHub lists them (GET .../issues/<n>/comments).
+    existing: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
 
@@ -67,17 +72,31 @@ def github() -> Iterator[StubGitHub]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            if url.path != "/repos/acme/infra/pulls" or self.headers["Authorization"] != "Bearer token":
+            if self.headers["Authorization"] != "Bearer token":
+                self._answer(401, {"message": "Bad credentials"})
+            elif url.path.endswith("/comments"):
+                self._answer(200, stub.existing)
+            elif url.path == "/repos/acme/infra/pulls":
+                stub.lookups.append(parse_qs(url.query))
+                found = len(stub.lookups) > stub.pr_after
+                self._answer(200, [{"number": stub.pr_number}] if found else [])
+            else:
                 self._answer(404, {"message": "Not Found"})
-                return
-            stub.lookups.append(parse_qs(url.query))
-            found = len(stub.lookups) > stub.pr_after
-            self._answer(200, [{"number": stub.pr_number}] if found else [])
+
+        def _body(self) -> dict[str, Any]:
+            body: dict[str, Any] = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            return body
 
         def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            stub.comments.append((self.path, json.loads(self.rfile.read(length))))
+            if "/statuses/" in self.path:
+                stub.statuses.append((self.path, self._body()))
+            else:
+                stub.comments.append((self.path, self._body()))
             self._answer(201, {"id": 1})
+
+        def do_PATCH(self) -> None:
+            stub.edits.append((self.path, self._body()))
+            self._answer(200, {"id": 1})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -125,6 +144,45 @@ def test_plan_reaches_a_pull_request_opened_after_the_pipeline_started(github: S
     assert path == "/repos/acme/infra/issues/42/comments"
     assert "Plan: 7 to add" in comment["body"]
     assert "`dev`" in comment["body"]
+
+
+def test_the_plan_is_a_commit_status_even_before_any_pull_request_exists(github: StubGitHub, tmp_path: Path):
+    github.pr_after = 100  # the PR opens after the look-ups gave up
+
+    result = post_plan(github, tmp_path, CIRCLE_BUILD_URL="https://circleci.com/job/9")
+
+    assert result.returncode == 0, result.stderr
+    ((path, status),) = github.statuses
+    assert path == "/repos/acme/infra/statuses/0123456789abcdef"
+    assert status == {
+        "state": "success",
+        "context": "terraform plan (dev)",
+        "description": "Plan: 7 to add, 0 to change, 0 to destroy.",
+        "target_url": "https://circleci.com/job/9",
+    }
+
+
+def test_each_push_updates_the_one_plan_comment_in_place(github: StubGitHub, tmp_path: Path):
+    first = post_plan(github, tmp_path, CIRCLE_PULL_REQUEST="https://github.com/acme/infra/pull/7")
+    ((_, posted),) = github.comments
+    github.existing = [
+        {"id": 11, "body": "Looks good to me"},
+        {"id": 12, "body": posted["body"].replace("dev", "prod")},  # prod's plan comment
+        {"id": 13, "body": posted["body"]},
+    ]
+
+    second = post_plan(
+        github,
+        tmp_path,
+        CIRCLE_PULL_REQUEST="https://github.com/acme/infra/pull/7",
+        PLAN_BASE_SHA="feedface" * 5,
+    )
+
+    assert (first.returncode, second.returncode) == (0, 0), second.stderr
+    assert len(github.comments) == 1, "the second push must not add a comment"
+    ((path, edited),) = github.edits
+    assert path == "/repos/acme/infra/issues/comments/13"
+    assert "merged into main at feedface" in edited["body"]
 
 
 def test_a_known_pull_request_needs_no_lookup(github: StubGitHub, tmp_path: Path):
@@ -214,14 +272,15 @@ def main(tmp_path: Path) -> Main:
     return Main(origin, clone, commits)
 
 
-def apply(main: Main, environment: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def apply(main: Main, environment: str, **extra: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bin_dir = main.clone.parent / "bin"
     calls = main.clone.parent / "terraform-calls"
+    calls.unlink(missing_ok=True)
     tool(bin_dir, "terraform", f'echo "$*" >> "{calls}"\n[ "$1" != show ] || echo "planned"')
     result = subprocess.run(
         ["bash", str(SCRIPTS / "terraform-apply.sh"), environment],
         cwd=main.clone,
-        env={"PATH": f"{bin_dir}:{BASE_PATH}", "HOME": str(main.clone.parent)},
+        env={"PATH": f"{bin_dir}:{BASE_PATH}", "HOME": str(main.clone.parent), **extra},
         capture_output=True,
         text=True,
         check=False,
@@ -242,6 +301,37 @@ def test_the_tip_of_main_is_planned_and_applied_in_one_job(main: Main):
     assert calls[0].endswith("-out=tfplan")
     assert calls[2].endswith(" tfplan"), "apply must apply the plan this job just made"
     assert (main.clone / ".applied" / "dev").read_text().strip() == main.commits["readme"]
+
+
+def saved_plan(main: Main, commit: str) -> Path:
+    """What the prod plan job hands the apply job through the workspace: the plan and its commit."""
+    plans = main.clone / ".plans" / "prod"
+    plans.mkdir(parents=True, exist_ok=True)
+    (plans / "tfplan").write_bytes(b"approved plan")
+    (plans / "tfplan.commit").write_text(f"{commit}\n", encoding="utf-8")
+    return plans / "tfplan"
+
+
+def test_prod_applies_the_approved_saved_plan_and_plans_nothing_new(main: Main):
+    main.checkout("readme")
+    plan = saved_plan(main, main.commits["readme"])
+
+    result, calls = apply(main, "prod", SAVED_PLAN=".plans/prod/tfplan")
+
+    assert result.returncode == 0, result.stderr
+    assert calls == [f"show -no-color {plan}", f"apply -input=false -lock-timeout=10m -no-color {plan}"]
+    assert (main.clone / ".applied" / "prod").read_text().strip() == main.commits["readme"]
+
+
+def test_a_plan_approved_for_another_commit_is_refused(main: Main):
+    main.checkout("readme")
+    saved_plan(main, main.commits["prod_ledger"])
+
+    result, calls = apply(main, "prod", SAVED_PLAN=".plans/prod/tfplan")
+
+    assert result.returncode != 0
+    assert "refusing" in result.stderr
+    assert calls == []
 
 
 def test_an_older_commit_is_not_applied_over_a_newer_one(main: Main):
@@ -283,7 +373,12 @@ def record_applied(main: Main, environment: str) -> tuple[subprocess.CompletedPr
     result = subprocess.run(
         ["bash", str(SCRIPTS / "record-applied.sh"), environment],
         cwd=main.clone,
-        env={"PATH": BASE_PATH, "HOME": str(main.clone.parent), "PYTHON": str(python)},
+        env={
+            "PATH": BASE_PATH,
+            "HOME": str(main.clone.parent),
+            "PYTHON": str(python),
+            "REQUESTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:rds-provisioner-requests",
+        },
         capture_output=True,
         text=True,
         check=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -63,6 +64,8 @@ def test_path_filter_sets_only_parameters_the_pipeline_declares():
     assert selected("terraform/envs/prod/rds_orders.tf") == {"terraform-prod"}
     assert selected("terraform/modules/rds/main.tf") == {"terraform-dev", "terraform-prod"}
     assert selected("backend/worker.py") == {"deploy-stack"}
+    assert selected("Makefile") == {"deploy-stack"}
+    assert selected("pyproject.toml") == {"deploy-stack"}
     assert selected("README.md") == set()
     assert selected("tests/unit/test_domain.py") == set()
 
@@ -162,15 +165,47 @@ def test_applies_are_serialized_per_environment_and_only_on_main(env):
     assert other_group != group
 
 
-def test_the_applied_plan_is_made_in_the_apply_job():
+def test_dev_applies_the_plan_it_makes_and_prod_applies_the_approved_saved_plan():
     config = _load("continue_config.yml")
-    apply_text = _job_text(config, "terraform-apply")
-    assert ".circleci/scripts/terraform-apply.sh" in apply_text
-    assert "attach_workspace" not in apply_text, "no plan from another job may be applied"
-    for job in config["jobs"].values():
-        for step in job["steps"]:
-            if isinstance(step, dict) and "persist_to_workspace" in step:
-                assert not any("tfplan" in path for path in step["persist_to_workspace"]["paths"])
+    assert ".circleci/scripts/terraform-apply.sh" in _job_text(config, "terraform-apply")
+    _, dev = _workflow_jobs(config, "terraform-dev")["terraform-apply-dev"]
+    assert not dev.get("saved-plan", False)
+    prod = _workflow_jobs(config, "terraform-prod")
+    _, plan = prod["terraform-plan-prod"]
+    _, approval = prod["approve-prod-apply"]
+    _, apply = prod["terraform-apply-prod"]
+    assert plan["save-plan"] is True
+    assert approval["requires"] == ["terraform-plan-prod"]
+    assert apply["requires"] == ["approve-prod-apply"]
+    assert apply["saved-plan"] is True
+    # What the plan job keeps (with its commit) is what the apply job hands terraform-apply.sh.
+    plan_text = _job_text(config, "terraform-plan")
+    assert ".plans/<< parameters.environment >>/tfplan.commit" in plan_text
+    assert "SAVED_PLAN=.plans/<< parameters.environment >>/tfplan" in _job_text(config, "terraform-apply")
+
+
+def test_a_superseded_apply_fails_visibly():
+    text = _job_text(_load("continue_config.yml"), "terraform-apply")
+    assert "superseded*" in text
+    assert "SUPERSEDED" in text
+
+
+def test_stack_deploys_are_serialized():
+    config = _load("continue_config.yml")
+    _, deploy = _workflow_jobs(config, "deploy-stack")["sam-deploy"]
+    assert deploy["serial-group"] == "<< pipeline.project.slug >>/sam-deploy"
+
+
+def test_main_is_filtered_against_the_commit_before_the_push():
+    jobs = [
+        job["path-filtering/filter"] for job in _load("config.yml")["workflows"]["select-workflows"]["jobs"]
+    ]
+    by_branch = {json.dumps(job["filters"]["branches"], sort_keys=True): job["base-revision"] for job in jobs}
+    assert by_branch == {
+        '{"only": "main"}': "<< pipeline.git.base_revision >>",
+        '{"ignore": "main"}': "main",
+    }
+    assert len({job["mapping"] for job in jobs}) == 1, "one mapping for branches and main"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -202,7 +237,7 @@ def test_branches_plan_with_the_read_only_role_and_main_applies_with_the_apply_r
     assert roles == {
         "terraform-plan": {"AWS_PLAN_ROLE_ARN"},
         "terraform-apply": {"AWS_APPLY_ROLE_ARN"},
-        "record-applied": {"AWS_APPLY_ROLE_ARN"},
+        "record-applied": {"AWS_RECORD_APPLIED_ROLE_ARN"},
     }
     # The apply role's trust policy pins main through the V2 token's subject.
     assert "CIRCLE_OIDC_TOKEN_V2" in yaml.safe_dump(config["commands"]["assume-role"])

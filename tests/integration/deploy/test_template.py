@@ -315,7 +315,7 @@ def test_the_worker_may_requeue_only_on_its_own_queue(template):
         statement
         for policy in template["Resources"]["WorkerFunction"]["Properties"]["Policies"]
         for statement in (policy.get("Statement", []) if isinstance(policy, Mapping) else [])
-        if statement.get("Action") == "sqs:SendMessage"
+        if "sqs:SendMessage" in statement.get("Action", [])
     ]
     assert statement["Resource"] == {"Fn::GetAtt": ["RequestsQueue", "Arn"]}
 
@@ -430,3 +430,76 @@ def test_the_local_gateway_serves_every_route_the_template_declares(template):
     }
     served = {(resource, handlers[key]) for _path, resource, key in LAMBDA_ROUTES}
     assert served == declared
+
+
+def test_an_undelivered_sweep_lands_in_a_dead_letter_queue_with_an_alarm(template):
+    resources = template["Resources"]
+    (event,) = resources["SweeperFunction"]["Properties"]["Events"].values()
+    assert event["Properties"]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["SweeperScheduleDeadLetterQueue", "Arn"]}
+    }
+    assert resources["SweeperScheduleDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    # The schedule's own role (SAM's) may send there.
+    role = _translate(template)["Resources"]["SweeperFunctionDailyRole"]
+    assert "sqs:SendMessage" in _policy_actions(role)
+    alarm = resources["SweeperMissedAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SweeperScheduleDeadLetterQueue", "QueueName"]}}
+    ]
+
+
+def test_the_account_wide_api_gateway_role_is_left_alone_unless_asked(template):
+    parameter = template["Parameters"]["ManageApiGatewayAccount"]
+    assert parameter["Default"] == "false"
+    assert "replacing" in parameter["Description"]
+    resources = template["Resources"]
+    assert resources["ApiGatewayAccount"]["Condition"] == "CreateApiGatewayAccount"
+    assert resources["ApiGatewayCloudWatchRole"]["Condition"] == "CreateApiGatewayAccount"
+    assert template["Conditions"]["CreateApiGatewayAccount"] == {
+        "Fn::Equals": [{"Ref": "ManageApiGatewayAccount"}, "true"]
+    }
+
+
+def test_cfn_lint_finds_no_error_after_the_transform(tmp_path):
+    # Warnings are the transform's own (it inlines the usage plan's parameters, adds DependsOn).
+    translated = tmp_path / "translated.json"
+    translated.write_text(json.dumps(_translate(load_template())), encoding="utf-8")
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "parseable", str(translated)], capture_output=True, text=True, check=False
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], result.stdout
+
+
+@pytest.mark.slow
+def test_checkov_finds_nothing_after_the_transform_but_what_the_source_skips_with_a_reason(tmp_path):
+    """What SAM generates (roles, stage, permissions) is judged too; a finding on a generated
+    resource is accepted only where its source resource skips that check with a reason."""
+    source = load_template()
+    skipped = {
+        (name, skip["id"])
+        for name, resource in source["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+    translated = tmp_path / "translated.json"
+    translated.write_text(json.dumps(_translate(source)), encoding="utf-8")
+    result = subprocess.run(
+        [
+            *(checkov_binary(), "--file", str(translated), "--framework", "cloudformation"),
+            *("--output", "json", "--skip-download", "--compact"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    report = json.loads(result.stdout)
+    unexplained = []
+    for check in report["results"]["failed_checks"]:
+        logical_id = check["resource"].rpartition(".")[2]
+        owners = [name for name in source["Resources"] if logical_id.startswith(name)]
+        if not any((owner, check["check_id"]) in skipped for owner in owners):
+            unexplained.append((check["check_id"], check["resource"]))
+    assert unexplained == []
+    assert report["summary"]["passed"] >= 50, "checkov scanned too little of the translated template"
