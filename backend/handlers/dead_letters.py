@@ -44,8 +44,12 @@ def _handle_record(record: SQSRecord) -> str:
     )
     try:
         message = ProvisionMessage.from_sqs_body(record.body)
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError) as error:  # json.JSONDecodeError is a ValueError
         metrics.add_metric(name="InvalidMessages", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "dead letter is not a ProvisionMessage; consumed",
+            extra={"sqs_message_id": record.message_id, "error": str(error)[:500]},
+        )
         return "invalid"
     logger.set_correlation_id(message.request_id)
     result = get_container().lifecycle.gave_up(message.request_id)
