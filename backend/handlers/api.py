@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend.container import get_container
 from backend.domain import (
     DecommissionRequest,
+    ExtendRequest,
     FieldError,
     ProvisionerError,
     ProvisionRequest,
@@ -53,10 +54,11 @@ get_settings()
 
 OPENAPI_PATH = "/openapi.json"
 # The model each route's body is re-validated with for field messages (API Gateway resources).
-BODY_MODELS: dict[str, type[ProvisionRequest | ResizeRequest | DecommissionRequest]] = {
+BODY_MODELS: dict[str, type[ProvisionRequest | ResizeRequest | DecommissionRequest | ExtendRequest]] = {
     "/provision-rds": ProvisionRequest,
     "/databases/{environment}/{database_name}/resize": ResizeRequest,
     "/databases/{environment}/{database_name}/decommission": DecommissionRequest,
+    "/databases/{environment}/{database_name}/extend": ExtendRequest,
 }
 
 
