@@ -65,6 +65,8 @@ class SlackDriver:
     secret: str = SIGNING_SECRET
     team_id: str = TEAM_ID
     enterprise_id: str | None = None
+    # The acting user's own workspace in interactions (``user.team_id``), when not ``team_id``.
+    user_team_id: str | None = None
 
     def _team(self) -> dict[str, Any]:
         team: dict[str, Any] = {"id": self.team_id, "domain": "example"}
@@ -140,7 +142,11 @@ class SlackDriver:
                 "type": "view_submission",
                 "team": self._team(),
                 "enterprise": self._enterprise(),
-                "user": {"id": user_id, "username": "requester", "team_id": self.team_id},
+                "user": {
+                    "id": user_id,
+                    "username": "requester",
+                    "team_id": self.user_team_id or self.team_id,
+                },
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"2.{uuid.uuid4().hex}",
@@ -198,7 +204,11 @@ class SlackDriver:
                 "team": self._team(),
                 "enterprise": self._enterprise(),
                 "is_enterprise_install": False,
-                "user": {"id": user_id, "username": "requester", "team_id": self.team_id},
+                "user": {
+                    "id": user_id,
+                    "username": "requester",
+                    "team_id": self.user_team_id or self.team_id,
+                },
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"3.{uuid.uuid4().hex}",
