@@ -19,7 +19,7 @@ SCHEMA_VERSION: Literal[2] = 2
 
 
 class ProvisionMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal[1, 2] = SCHEMA_VERSION
     request_id: str

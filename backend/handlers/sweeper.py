@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend.container import get_container
 from backend.domain import FieldError, ValidationFailed
+from backend.runtime import freeze_heap, frozen_after_first_invocation
 from backend.services.expiry import Outcome
 from backend.services.sweeper import SweepReport
 from backend.settings import get_settings
@@ -72,6 +73,7 @@ def record_metrics(report: SweepReport) -> None:
     metrics.add_metric(name="ApprovalsTimedOut", unit=MetricUnit.Count, value=len(report.approvals_timed_out))
 
 
+@frozen_after_first_invocation
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -80,3 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if report.failed:
         raise SweepFailed(f"{len(report.failed)} step(s) failed: {'; '.join(report.failed)[:1000]}")
     return report.as_dict()
+
+
+# The end of the cold start's import: what it built stays out of the collector's way.
+freeze_heap()

@@ -1,7 +1,7 @@
 """Builds signed Slack requests as API Gateway proxy events and feeds them to the Bolt handler.
 
 Shared by the Slack integration tests and the ack-path timing script, so both exercise exactly
-what Lambda runs: ``SlackRequestHandler.handle(event, context)``.
+what Lambda runs: ``bot.aws_lambda.LambdaRequestHandler.handle(event, context)``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from moto import mock_aws
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
 from backend.adapters.slack import build_web_client
@@ -26,6 +25,7 @@ from backend.local.resources import AwsResources, ensure_resources
 from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings
 from bot.app import create_app
+from bot.aws_lambda import LambdaRequestHandler
 from tests.support.slack_web_api import assert_app_calls_conform
 
 SIGNING_SECRET = "test-signing-secret"
@@ -274,7 +274,7 @@ class SlackHarness:
     slack_api: SlackApiStandIn
     settings: Settings
     container: Container
-    handler: SlackRequestHandler
+    handler: LambdaRequestHandler
     driver: SlackDriver
 
 
@@ -289,7 +289,7 @@ def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
         container = Container(settings)
         client = build_web_client(BOT_TOKEN, base_url=slack_api.base_url, rate_limit_retries=0)
         app = create_app(settings, client, intake=container.intake, store=container.store)
-        handler = SlackRequestHandler(app)
+        handler = LambdaRequestHandler(app)
         yield SlackHarness(resources, slack_api, settings, container, handler, SlackDriver(handler.handle))
         # Only the app talked to this stand-in: every call it made is one the scope test knows
         # about, and every message it posted has its text fallback.
