@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -279,13 +279,18 @@ class SlackHarness:
 
 
 @contextmanager
-def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
-    """Moto-backed AWS resources, the Slack API stand-in, and the app behind the Lambda adapter."""
+def slack_harness(*, aws_endpoint_url: str | None = None, **setting_overrides: Any) -> Iterator[SlackHarness]:
+    """Moto-backed AWS resources, the Slack API stand-in, and the app behind the Lambda adapter.
+
+    AWS is moto in this process (``mock_aws``), or the moto server at ``aws_endpoint_url``.
+    """
     # The stand-in is the workspace the app is configured for, as in the local stack.
     stand_in = SlackApiStandIn(team_id=TEAM_ID, bot_user_id=BOT_USER_ID, bot_id=BOT_ID, app_id=APP_ID)
-    with mock_aws(), stand_in as slack_api:
-        resources = ensure_resources(region="us-east-1", endpoint_url=None)
-        settings = bot_settings(resources, slack_api.base_url, **setting_overrides)
+    with nullcontext() if aws_endpoint_url else mock_aws(), stand_in as slack_api:
+        resources = ensure_resources(region="us-east-1", endpoint_url=aws_endpoint_url)
+        settings = bot_settings(
+            resources, slack_api.base_url, aws_endpoint_url=aws_endpoint_url, **setting_overrides
+        )
         container = Container(settings)
         client = build_web_client(BOT_TOKEN, base_url=slack_api.base_url, rate_limit_retries=0)
         app = create_app(settings, client, intake=container.intake, store=container.store)
