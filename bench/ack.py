@@ -109,11 +109,11 @@ class AwsWait:
             finally:
                 self.total_ms += (time.perf_counter() - started) * 1000
 
-        URLLib3Session.send = timed_send  # type: ignore[method-assign]
+        URLLib3Session.send = timed_send
         try:
             yield self
         finally:
-            URLLib3Session.send = original  # type: ignore[method-assign]
+            URLLib3Session.send = original
 
 
 def _sample(
