@@ -68,8 +68,13 @@ def moto_server() -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
+        # Its request threads may wait on this process's keep-alive connections: not for long.
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
 
 
 @contextmanager
