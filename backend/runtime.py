@@ -5,7 +5,8 @@ container's clients, the Bolt app) lives as long as its execution environment. L
 collector's generations, every full collection walks all of it again, and such a pause lands on
 whichever request happens to trigger it (the ack tail). ``gc.freeze()`` moves everything alive
 into the permanent generation: once at the end of the module's import (Lambda's init phase), and
-once after the first invocation, which builds the lazily created rest.
+once after the first invocation, which builds the lazily created rest. The price: cyclic garbage
+that first invocation leaves is never collected (one request's worth, once per environment).
 """
 
 from __future__ import annotations
