@@ -1,13 +1,34 @@
-"""Slack ack path: signed requests through the real ``SlackRequestHandler`` in-process, moto-backed.
+"""Slack ack path: signed requests through the Slack function's handler, in this process.
 
 Reuses the Slack integration tests' harness (``tests.integration.slack.driver``): each sample is
-one API Gateway event through what Lambda runs (signature check, Bolt dispatch, the intake's
-DynamoDB transaction + SNS publish in moto, the DM confirmation over HTTP to the Slack stand-in).
+one API Gateway event through what Lambda runs (``bot.aws_lambda.LambdaRequestHandler``: signature
+check, Bolt dispatch, the intake's DynamoDB transaction + SNS publish, the DM confirmation over
+HTTP to the Slack stand-in), with the heap frozen after the first request as the function does
+(``backend.runtime.frozen_after_first_invocation``).
+
+The same requests run twice, against two AWS stand-ins:
+
+- ``moto in process`` (``mock_aws``): moto's tables live in this heap, so its garbage and its
+  deep copies are measured with our code, as the tests run it;
+- ``moto server``: moto in another process (``python -m moto.server``), reached over HTTP like
+  AWS. This process's heap is then what the Lambda's is (the app, boto3 clients, our models), so
+  its tail is ours; moto's CPU time still shares the machine's two cores.
+
+Each sample also records how long it waited on AWS (botocore's HTTP sends, timed around
+``URLLib3Session.send``): with moto out of process, the sample minus that wait is our code (Bolt,
+the intake, botocore building and parsing, the Slack call to the local stand-in).
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -15,17 +36,116 @@ from bench.report import Row, Summary
 
 SLACK_DEADLINE_MS = 3000.0
 WARMUP = 10
+MODES = ("moto in process", "moto server")
 
 
-def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
-    # The Slack tests' timing script samples the same way (a non-200 answer stops the run).
-    from tests.integration.slack.ack_timing import _sample
-    from tests.integration.slack.driver import modal_state, slack_harness
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
-    rows: list[Row] = []
-    details: dict[str, Any] = {"samples": samples, "warmup": WARMUP}
-    with slack_harness() as harness:
-        drive = harness.driver
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server in its own process; its endpoint URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the moto server did not start on {url}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        # Its request threads may wait on this process's keep-alive connections: not for long.
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+@contextmanager
+def fake_aws_credentials() -> Iterator[None]:
+    """Fixed fake credentials (moto accepts any), so boto3 never looks for a real account's."""
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    saved = {name: os.environ.get(name) for name in names}  # noqa: TID251 - the bench's own process
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})  # noqa: TID251
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        os.environ.pop(name, None)  # noqa: TID251
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)  # noqa: TID251
+            else:
+                os.environ[name] = value  # noqa: TID251
+
+
+class AwsWait:
+    """Milliseconds spent in botocore's HTTP sends (the AWS round trips) while installed."""
+
+    def __init__(self) -> None:
+        self.total_ms = 0.0
+
+    @contextmanager
+    def installed(self) -> Iterator[AwsWait]:
+        from botocore.httpsession import URLLib3Session
+
+        original = URLLib3Session.send
+
+        def timed_send(session: URLLib3Session, request: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(session, request)
+            finally:
+                self.total_ms += (time.perf_counter() - started) * 1000
+
+        URLLib3Session.send = timed_send
+        try:
+            yield self
+        finally:
+            URLLib3Session.send = original
+
+
+def _sample(
+    samples: int, call: Callable[[int], dict[str, Any]], waited: AwsWait
+) -> tuple[list[float], list[float]]:
+    """Each call's time and, of it, the time spent waiting on AWS (a non-200 answer stops the run)."""
+    timings: list[float] = []
+    aws: list[float] = []
+    for i in range(samples):
+        before = waited.total_ms
+        started = time.perf_counter()
+        response = call(i)
+        timings.append((time.perf_counter() - started) * 1000)
+        aws.append(waited.total_ms - before)
+        if response["statusCode"] != 200:
+            raise SystemExit(f"unexpected answer: {response}")
+    return timings, aws
+
+
+def measure(samples: int, aws_endpoint_url: str | None) -> dict[str, Any]:
+    """First request, then ``samples`` slash commands and modal submissions (after a warm-up)."""
+    from backend.runtime import frozen_after_first_invocation
+    from tests.integration.slack.driver import SlackDriver, modal_state, slack_harness
+
+    with AwsWait().installed() as waited, slack_harness(aws_endpoint_url=aws_endpoint_url) as harness:
+        # What the Lambda entry point does: the first invocation ends the init, then the freeze.
+        drive = SlackDriver(frozen_after_first_invocation(harness.handler.handle))
         started = time.perf_counter()
         drive.command("first_request postgres dev")
         first_ms = (time.perf_counter() - started) * 1000
@@ -34,23 +154,65 @@ def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
             drive.view_submission(
                 modal_state(database_name=f"warm_modal_{i}", database_engine="mysql", environment="dev")
             )
-        command = _sample(samples, lambda i: drive.command(f"cmd_{i} postgres dev"))
+        command = _sample(samples, lambda i: drive.command(f"cmd_{i} postgres dev"), waited)
         modal = _sample(
             samples,
             lambda i: drive.view_submission(
                 modal_state(database_name=f"modal_{i}", database_engine="mysql", environment="dev")
             ),
+            waited,
         )
+    return {"first_request_ms": first_ms, "slash command submit": command, "modal submission": modal}
+
+
+def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
+    rows: list[Row] = []
+    details: dict[str, Any] = {"samples": samples, "warmup": WARMUP}
     limit = f"< {SLACK_DEADLINE_MS:.0f} ms (Slack)"
-    for name, timings in (("slash command submit", command), ("modal submission", modal)):
-        summary = Summary.of(timings)
-        details[name] = {**asdict(summary), "timings_ms": [round(t, 3) for t in timings]}
-        for label, value in (("p50", summary.p50), ("p95", summary.p95), ("p99", summary.p99)):
-            rows.append(Row("slack ack", f"{name} {label}", value, "ms", limit, f"n={summary.n}"))
-    details["first_request_ms"] = first_ms
-    rows.append(
-        Row(
-            "slack ack", "first request after create_app", first_ms, "ms", limit, "same process, warm imports"
+    runs: dict[str, Callable[[], dict[str, Any]]] = {
+        "moto in process": lambda: measure(samples, None),
+        "moto server": lambda: _over_moto_server(samples),
+    }
+    for mode in MODES:
+        measured = runs[mode]()
+        section = f"slack ack, {mode}"
+        details[mode] = {"first_request_ms": measured["first_request_ms"]}
+        for name in ("slash command submit", "modal submission"):
+            timings, aws = measured[name]
+            ours = [total - waited for total, waited in zip(timings, aws, strict=True)]
+            summary, without_aws = Summary.of(timings), Summary.of(ours)
+            details[mode][name] = {
+                **asdict(summary),
+                "timings_ms": [round(t, 3) for t in timings],
+                "aws_wait_ms": [round(t, 3) for t in aws],
+                "without_aws_wait": asdict(without_aws),
+            }
+            for label, value in (("p50", summary.p50), ("p95", summary.p95), ("p99", summary.p99)):
+                rows.append(Row(section, f"{name} {label}", value, "ms", limit, f"n={summary.n}"))
+            if mode == "moto server":  # in process, moto's work is not only in the HTTP sends
+                rows.append(
+                    Row(
+                        section,
+                        f"{name} p99 without the AWS wait",
+                        without_aws.p99,
+                        "ms",
+                        "",
+                        f"our code; p50 {without_aws.p50:.1f} ms",
+                    )
+                )
+        rows.append(
+            Row(
+                section,
+                "first request after create_app",
+                measured["first_request_ms"],
+                "ms",
+                limit,
+                "same process, warm imports",
+            )
         )
-    )
     return rows, details
+
+
+def _over_moto_server(samples: int) -> dict[str, Any]:
+    with fake_aws_credentials(), moto_server() as url:
+        return measure(samples, url)

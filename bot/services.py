@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from slack_bolt import BoltContext
 
 from backend.container import Container, get_container
+from backend.domain import DatabaseRecord, Source
+from backend.domain.access import check_may_change
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -77,6 +79,14 @@ class BotServices:
             platform_admins=self.settings.platform_admins,
             approvers=self.settings.prod_approvers,
         )
+
+    def changeable(self, environment: str, database_name: str, user_id: str) -> DatabaseRecord | None:
+        """The database, if there is one, for ``user_id`` to change (its size and cost are shown to
+        whoever may change it only); NotAllowed for anyone else."""
+        database = self.store.get_database(environment, database_name)
+        if database is not None:
+            check_may_change(database, user_id, Source.SLACK, self.settings.platform_admins)
+        return database
 
     def signing_secret(self) -> str | None:
         return self.container.secret(

@@ -10,15 +10,18 @@ write, no SNS publish, no Slack call.
 The ids compared are the ones Bolt extracts for the installation a request belongs to
 (``context.team_id``, ``context.enterprise_id``) and, where Bolt identifies someone acting from
 another organization in a Slack Connect channel, the actor's (``actor_team_id``,
-``actor_enterprise_id``). An id that is configured must be present and equal; one that is not
-configured is not checked (an org-wide Grid install sets ``SLACK_ENTERPRISE_ID`` alone).
+``actor_enterprise_id``). Interactions (``block_actions``, ``view_submission``...) also name the
+acting user's own workspace (``user.team_id``), which Bolt does not extract: it is checked too.
+An id that is configured must be present and equal; one that is not configured is not checked
+(an org-wide Grid install sets ``SLACK_ENTERPRISE_ID`` alone).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
@@ -39,10 +42,19 @@ class Workspace:
     def restricted(self) -> bool:
         return bool(self.team_id or self.enterprise_id)
 
-    def admits(self, context: BoltContext) -> bool:
-        return _matches(self.team_id, context.team_id, context.actor_team_id) and _matches(
-            self.enterprise_id, context.enterprise_id, context.actor_enterprise_id
+    def admits(self, context: BoltContext, body: Mapping[str, Any]) -> bool:
+        return (
+            _matches(self.team_id, context.team_id, context.actor_team_id)
+            and _matches(self.team_id, context.team_id, _user_team_id(body))
+            and _matches(self.enterprise_id, context.enterprise_id, context.actor_enterprise_id)
         )
+
+
+def _user_team_id(body: Mapping[str, Any]) -> str | None:
+    """The acting user's workspace, as interactions carry it (``{"user": {"team_id": ...}}``)."""
+    user = body.get("user")
+    team_id = user.get("team_id") if isinstance(user, Mapping) else None
+    return str(team_id) if team_id is not None else None
 
 
 def _matches(expected: str | None, installation: str | None, actor: str | None) -> bool:
@@ -64,7 +76,7 @@ def workspace_guard(
     def guard(
         req: BoltRequest, context: BoltContext, logger: logging.Logger, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
-        if not workspace.restricted or _is_url_verification(req) or workspace.admits(context):
+        if not workspace.restricted or _is_url_verification(req) or workspace.admits(context, req.body):
             return next()
         logger.warning(
             "refused a request from another workspace: team %s, enterprise %s (this app serves team %s, "

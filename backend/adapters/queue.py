@@ -19,7 +19,7 @@ SCHEMA_VERSION: Literal[2] = 2
 
 
 class ProvisionMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal[1, 2] = SCHEMA_VERSION
     request_id: str
@@ -61,9 +61,14 @@ class ProvisionMessage(BaseModel):
 
     @classmethod
     def from_sqs_body(cls, body: str) -> ProvisionMessage:
-        """Parse an SQS body: raw SNS delivery (the deployed setup) or the SNS JSON envelope."""
+        """Parse an SQS body: raw SNS delivery (the deployed setup) or the SNS JSON envelope.
+
+        Anything else raises ValueError (a JSONDecodeError) or ValidationError, never TypeError.
+        """
         data: Any = json.loads(body)
         if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
+            if not isinstance(data["Message"], str):
+                raise ValueError("the SNS envelope's Message is not a string")
             data = json.loads(data["Message"])
         return cls.model_validate(data)
 

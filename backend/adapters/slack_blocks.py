@@ -7,6 +7,7 @@ fallback Slack asks for whenever blocks are sent, so a message can go to ``ack(*
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,16 @@ SECTION_TEXT_LIMIT = 3000
 def escape(text: str) -> str:
     """Escape user-supplied text for mrkdwn: ``&``, ``<`` and ``>`` are control characters there."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# A user mention as the product writes it into its own messages (``<@U...>``, ``<@W...>`` on Grid).
+_MENTION = re.compile(r"(<@[UW][A-Z0-9]{2,20}>)")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Escape a message of ours that may quote user-supplied text and mention people: everything is
+    escaped (``<!channel>`` and links included) except well-formed user mentions, which render."""
+    return "".join(part if _MENTION.fullmatch(part) else escape(part) for part in _MENTION.split(text))
 
 
 def truncate(text: str, limit: int) -> str:

@@ -80,7 +80,14 @@ def _tag_safe(field: str, value: str, max_length: int) -> str:
 
 
 class RequestFields(BaseModel):
-    """The fields of a request for a database, as every model of it carries them."""
+    """The fields of a request for a database, as every model of it carries them.
+
+    Every model here builds its validator on first use (``defer_build``), not at import: a cold
+    start pays only for the models its first request validates, and this base, never validated
+    itself, is never built.
+    """
+
+    model_config = ConfigDict(defer_build=True)
 
     database_name: StrictStr = Field(
         description=(
@@ -233,6 +240,7 @@ class ResizeRequest(BaseModel):
 
     # The schema lists every environment's values; the environment's policy decides (400).
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
         json_schema_extra=_documented(
@@ -276,7 +284,10 @@ class DecommissionRequest(BaseModel):
     """The end of a database: its name typed again, so nobody deletes one by a slip."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_extra=_documented({"confirm": DATABASE_NAME_RULE})
+        defer_build=True,
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented({"confirm": DATABASE_NAME_RULE}),
     )
 
     confirm: StrictStr = Field(
@@ -288,6 +299,7 @@ class ExtendRequest(BaseModel):
     """A dev database kept longer: how many days from today (no pull request: the expiry is ours)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
         json_schema_extra=_documented({"ttl_days": {"minimum": 1, "maximum": DEFAULT_POLICY.max_days}}),

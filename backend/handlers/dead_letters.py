@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from backend.adapters.queue import ProvisionMessage
 from backend.container import get_container
+from backend.runtime import freeze_heap, frozen_after_first_invocation
 from backend.settings import get_settings
 
 logger = Logger()
@@ -44,8 +45,12 @@ def _handle_record(record: SQSRecord) -> str:
     )
     try:
         message = ProvisionMessage.from_sqs_body(record.body)
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError) as error:  # json.JSONDecodeError is a ValueError
         metrics.add_metric(name="InvalidMessages", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "dead letter is not a ProvisionMessage; consumed",
+            extra={"sqs_message_id": record.message_id, "error": str(error)[:500]},
+        )
         return "invalid"
     logger.set_correlation_id(message.request_id)
     result = get_container().lifecycle.gave_up(message.request_id, message.step)
@@ -57,6 +62,7 @@ def _handle_record(record: SQSRecord) -> str:
     return result.outcome.value
 
 
+@frozen_after_first_invocation
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -67,3 +73,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     )
     return response
+
+
+# The end of the cold start's import: what it built stays out of the collector's way.
+freeze_heap()

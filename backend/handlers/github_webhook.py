@@ -29,6 +29,7 @@ from backend.container import get_container
 from backend.domain import RetryableError
 from backend.domain.naming import request_id_of_pull_request
 from backend.handlers import http
+from backend.runtime import freeze_heap, frozen_after_first_invocation
 from backend.services.lifecycle import LifecycleOutcome
 from backend.settings import get_settings
 
@@ -160,6 +161,7 @@ def _handle(event: APIGatewayProxyEvent) -> dict[str, Any]:
     )
 
 
+@frozen_after_first_invocation
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     proxy = APIGatewayProxyEvent(event)
@@ -173,3 +175,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception:
         logger.exception("unexpected error")
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error; it has been logged")
+
+
+# The end of the cold start's import: what it built stays out of the collector's way.
+freeze_heap()

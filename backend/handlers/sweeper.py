@@ -16,6 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend.container import get_container
+from backend.domain import FieldError, ValidationFailed
+from backend.runtime import freeze_heap, frozen_after_first_invocation
 from backend.services.expiry import Outcome
 from backend.services.sweeper import SweepReport
 from backend.settings import get_settings
@@ -36,13 +38,32 @@ class SweepFailed(RuntimeError):
     """Some of the sweep's steps failed (each is in the log); the rest were done."""
 
 
+# The moments a sweep may be run as: beyond them dates overflow or mean nothing to a database.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def moment_of(event: dict[str, Any]) -> datetime:
-    """The moment to sweep: ``now`` if given, else the scheduled event's ``time``, else the clock."""
-    given = event.get("now") or event.get("time")
-    if not given:
+    """The moment to sweep: ``now`` if given, else the scheduled event's ``time``, else the clock.
+
+    ValidationFailed naming the field when it is not an ISO 8601 moment in EARLIEST..LATEST.
+    """
+    field = "now" if event.get("now") is not None else "time"
+    given = event.get(field)
+    if given is None:
         return datetime.now(UTC)
-    moment = datetime.fromisoformat(str(given))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        if not isinstance(given, str):
+            raise TypeError(given)
+        moment = datetime.fromisoformat(given)
+    except (TypeError, ValueError):
+        problem = f"{field}: must be an ISO 8601 date or time, e.g. 2026-12-24T07:00:00Z"
+        raise ValidationFailed([FieldError(field, problem)]) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        problem = f"{field}: must be between {EARLIEST.date()} and {LATEST.date()}"
+        raise ValidationFailed([FieldError(field, problem)])
+    return moment
 
 
 def record_metrics(report: SweepReport) -> None:
@@ -52,6 +73,7 @@ def record_metrics(report: SweepReport) -> None:
     metrics.add_metric(name="ApprovalsTimedOut", unit=MetricUnit.Count, value=len(report.approvals_timed_out))
 
 
+@frozen_after_first_invocation
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -60,3 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if report.failed:
         raise SweepFailed(f"{len(report.failed)} step(s) failed: {'; '.join(report.failed)[:1000]}")
     return report.as_dict()
+
+
+# The end of the cold start's import: what it built stays out of the collector's way.
+freeze_heap()

@@ -441,17 +441,22 @@ class LocalStack:
         """``POST /_local/sweep`` ``{"now": "<ISO 8601>"}`` (optional): what the daily EventBridge
         schedule has the sweeper function do, for any moment (``rdsctl sweep --now``)."""
         from backend.container import get_container
+        from backend.domain import FieldError, ValidationFailed
+        from backend.handlers.http import error_body
         from backend.handlers.sweeper import moment_of
         from backend.local.gateway import Page
 
+        usage = 'send JSON {"now": "2026-12-24T07:00:00Z"}, or nothing for now'
         try:
             payload = json.loads(body or b"{}")
             if not isinstance(payload, dict):
-                raise TypeError
+                raise ValidationFailed([FieldError("body", "the body must be a JSON object")])
             moment = moment_of({"now": payload.get("now")})
-        except (ValueError, TypeError):
-            message = 'send JSON {"now": "2026-12-24T07:00:00Z"}, or nothing for now'
-            return Page(400, json.dumps({"message": message}), "application/json")
+        except ValueError:
+            invalid = [FieldError("body", "the request body is not valid JSON")]
+            return Page(400, json.dumps(error_body(usage, invalid)), "application/json")
+        except ValidationFailed as failed:
+            return Page(400, json.dumps(error_body(usage, failed.errors)), "application/json")
         report = get_container().sweeper.sweep(moment)
         return Page(200, json.dumps(report.as_dict()), "application/json")
 

@@ -24,6 +24,7 @@ from bot.blocks.answers import (
 from bot.blocks.approvals import decision_refused, deny_modal, deny_reason
 from bot.blocks.changes import (
     change_errors,
+    change_refused,
     decommission_modal,
     decommission_values,
     list_message,
@@ -91,6 +92,7 @@ __all__ = [
     "Message",
     "already_requested",
     "change_errors",
+    "change_refused",
     "database_key",
     "decision_refused",
     "decommission_modal",

@@ -10,6 +10,7 @@ from backend.adapters.slack_blocks import (
     context,
     describe,
     escape,
+    escape_keeping_mentions,
     message,
     requester,
     section,
@@ -127,7 +128,7 @@ def usage_error(problem: str) -> Message:
 def not_allowed(reason: str) -> Message:
     return message(
         f"Not submitted: {reason}",
-        [section(f":no_entry: *Not submitted.* {escape(reason)}")],
+        [section(f":no_entry: *Not submitted.* {escape_keeping_mentions(reason)}")],
     )
 
 
@@ -135,7 +136,7 @@ def already_requested(reason: str, existing_request_id: str | None) -> Message:
     hint = f" See `{COMMAND} status {existing_request_id}`." if existing_request_id else ""
     return message(
         f"Not submitted: {reason}{hint}",
-        [section(f":information_source: *Not submitted.* {escape(reason)}{hint}")],
+        [section(f":information_source: *Not submitted.* {escape_keeping_mentions(reason)}{hint}")],
     )
 
 
@@ -198,7 +199,8 @@ def status_message(record: RequestRecord) -> Message:
 
 def not_found(reason: str) -> Message:
     return message(
-        f"Not submitted: {reason}", [section(f":grey_question: *Not submitted.* {escape(reason)}")]
+        f"Not submitted: {reason}",
+        [section(f":grey_question: *Not submitted.* {escape_keeping_mentions(reason)}")],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backend.adapters.slack_blocks import Message, escape, message, plain, section
+from backend.adapters.slack_blocks import Message, escape, escape_keeping_mentions, message, plain, section
 from bot.blocks.ids import DENY_CALLBACK_ID, INPUT_ACTION_ID, REASON
 
 # Request ids are UUIDs; a button value is at most 2000 characters and private_metadata 3000.
@@ -45,4 +45,4 @@ def deny_reason(state_values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> 
 
 def decision_refused(reason: str) -> Message:
     """What an approver who may not decide (or clicked too late) sees, only them."""
-    return message(reason, [section(f":no_entry: {escape(reason)}")])
+    return message(reason, [section(f":no_entry: {escape_keeping_mentions(reason)}")])

@@ -14,6 +14,7 @@ from backend.adapters.slack_blocks import (
     context,
     database_key,
     escape,
+    escape_keeping_mentions,
     message,
     option,
     plain,
@@ -273,6 +274,11 @@ def change_errors(callback_id: str, errors: Sequence[FieldError]) -> dict[str, s
     if callback_id == RESIZE_CALLBACK_ID:
         return modal_errors(errors, RESIZE_BLOCK_IDS)
     return modal_errors(errors, DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS)
+
+
+def change_refused(reason: str) -> Message:
+    """Why someone may not change a database (its size and cost are not shown to them)."""
+    return message(reason, [section(f":no_entry: {escape_keeping_mentions(reason)}")])
 
 
 def no_such_database(environment: str, database_name: str) -> Message:

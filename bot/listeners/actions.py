@@ -45,7 +45,11 @@ def _open_change(
     modal: Callable[[DatabaseRecord], dict[str, Any]],
 ) -> None:
     environment, name = blocks.parse_key(str(body["actions"][0].get("value", "")))
-    database = services_of(context).store.get_database(environment, name)
+    try:
+        database = services_of(context).changeable(environment, name, body["user"]["id"])
+    except NotAllowed as refused:
+        _refuse(client, body, refused.message)
+        return
     if database is None:
         logger.warning("a button for %s/%s, which is gone", environment, name)
         return

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.domain import DatabaseRecord, FieldError, Source
+from backend.domain import DatabaseRecord, FieldError, NotAllowed, Source
 from bot import blocks
 from bot.blocks.ids import ENGINE_CHOICES
 from bot.confirmations import confirm_in_dm
@@ -88,7 +88,11 @@ def open_change_modal(
         ack(**blocks.usage_error(f"`{words[0]}` takes a database name and an environment."))
         return
     name, environment = words[1], words[2]
-    database = services.store.get_database(environment, name)
+    try:
+        database = services.changeable(environment, name, command["user_id"])
+    except NotAllowed as refused:
+        ack(**blocks.change_refused(refused.message))
+        return
     if database is None:
         ack(**blocks.no_such_database(environment, name))
         return

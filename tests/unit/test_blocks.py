@@ -354,3 +354,24 @@ def test_a_resize_refusal_goes_on_a_block_the_modal_shows():
     aurora = blocks.resize_modal(aurora_database(Environment.DEV))
     assert blocks.resize_block_ids(aurora) == ("max_capacity",)
     assert blocks.resize_block_ids({"blocks": []}) == ("instance_class", "allocated_storage", "max_capacity")
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        blocks.not_allowed,
+        lambda reason: blocks.already_requested(reason, "r-1"),
+        blocks.not_found,
+        blocks.decision_refused,
+        blocks.change_refused,
+    ],
+)
+def test_a_refusal_renders_its_mentions_and_escapes_everything_else(refusal: Any):
+    reason = "Only <@U0ASKER>, who asked for <!channel> & <https://evil|x>, or <@W0ADMIN> may change it."
+
+    shown = json.dumps(refusal(reason)["blocks"])
+
+    assert "<@U0ASKER>" in shown
+    assert "<@W0ADMIN>" in shown
+    assert "&lt;!channel&gt; &amp; &lt;https://evil|x&gt;" in shown
+    assert "<!channel>" not in shown

@@ -9,8 +9,8 @@ deployment's ``Enforcer``.
 from __future__ import annotations
 
 import io
-import time
 import json
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass

@@ -3,11 +3,13 @@ and the sweeper function's handler on a scheduled event (DESIGN.md section 7.5).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from backend.domain import ValidationFailed
 from backend.domain.expiry import EXPIRY_REQUESTER
 from backend.handlers import sweeper as sweeper_function
 from backend.local.events import LambdaContext
@@ -129,3 +131,24 @@ def test_the_sweeper_function_sweeps_the_scheduled_day_and_decommissions_once(pi
         "ttl",
         "schedule",
     )
+
+
+@pytest.mark.parametrize(
+    "now",
+    ["9999-12-31", "0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2100-01-01T00:00:01Z", "yesterday", 7],
+)
+def test_a_sweep_at_a_moment_out_of_range_is_a_400_naming_now_and_sweeps_nothing(
+    pipeline: Pipeline, now: Any
+):
+    from backend.local.stack import LocalStack
+
+    created(pipeline, "scratch")
+
+    page = LocalStack._sweep(json.dumps({"now": now}).encode())
+
+    assert page.status == 400, page.body
+    body = json.loads(page.body)
+    assert [error["field"] for error in body["errors"]] == ["now"]
+    assert pipeline.container.store.list_by_requester(EXPIRY_REQUESTER) == []
+    with pytest.raises(ValidationFailed, match="now"):
+        sweeper_function.lambda_handler({"now": now}, LambdaContext("rds-provisioner-sweeper"))

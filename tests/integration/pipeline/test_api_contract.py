@@ -25,7 +25,7 @@ from backend.handlers import api
 from backend.handlers.openapi import EXAMPLE_REQUEST_ID
 from backend.local.events import LambdaContext, apigw_proxy_event
 from backend.local.openapi import PUBLISHED
-from tests.integration.lifecycle.test_day2 import created
+from tests.integration.lifecycle.test_day2 import created, databases
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}
@@ -606,3 +606,43 @@ def test_an_aurora_request_is_accepted_and_conforms(pipeline: Pipeline, openapi)
             None,
             2,
         )
+
+
+def test_every_route_with_a_body_words_its_errors_with_its_own_model(openapi):
+    bodies = {
+        path: operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for path, operations in openapi["paths"].items()
+        for operation in operations.values()
+        if "requestBody" in operation
+    }
+
+    assert bodies
+    assert {path: model.__name__ for path, model in api.BODY_MODELS.items()} == bodies
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"ttl_days": "soon"}, "ttl_days"),
+        ({"ttl_days": 10, "database_engine": "postgres"}, "database_engine"),
+        ([], "body"),
+    ],
+)
+def test_the_extend_routes_400_names_only_its_own_field(pipeline: Pipeline, openapi, body: Any, field: str):
+    created(pipeline, "orders")
+    before = databases(pipeline, "dev")
+
+    answer = call_api(
+        "POST",
+        "/databases/dev/orders/extend",
+        body=body,
+        resource="/databases/{environment}/{database_name}/extend",
+        path_parameters={"environment": "dev", "database_name": "orders"},
+    )
+
+    assert answer.status == 400, answer.body
+    (error,) = answer.json["errors"]
+    assert error["field"] == field
+    if field == "database_engine":  # the one field it takes is what an unknown one is told
+        assert error["message"].endswith("allowed fields are ttl_days")
+    assert databases(pipeline, "dev") == before

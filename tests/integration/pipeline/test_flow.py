@@ -6,6 +6,7 @@ Lambda's SQS integration does it: successes deleted, batchItemFailures made visi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -173,13 +174,31 @@ def test_exhausted_retries_end_the_request_failed_told_once_and_the_name_free(aw
     assert retry.status == 202, retry.body  # the name is free again
 
 
-def test_a_dead_letter_that_is_not_a_message_is_consumed_and_counted(pipeline: Pipeline):
-    pipeline.sqs.send_message(QueueUrl=pipeline.resources.dlq_url, MessageBody="not json")
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        "null",
+        '{"Type": "Notification", "Message": {"request_id": "x"}}',
+        '{"Type": "Notification", "Message": null}',
+        '{"Type": "Notification", "Message": "[]"}',
+    ],
+)
+def test_a_dead_letter_that_is_not_a_message_is_consumed_and_counted(
+    pipeline: Pipeline, body: str, capsys: pytest.CaptureFixture[str]
+):
+    pipeline.sqs.send_message(QueueUrl=pipeline.resources.dlq_url, MessageBody=body)
+    capsys.readouterr()
 
     answers = pipeline.run_dead_letters()
 
     assert answers == [{"batchItemFailures": []}]
     assert pipeline.queue_depth(pipeline.resources.dlq_url) == 0
+    documents = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')
+    ]
+    assert [document.get("InvalidMessages") for document in documents] == [[1.0]]
 
 
 def test_a_dead_letter_of_a_request_that_got_further_keeps_its_status(pipeline: Pipeline):

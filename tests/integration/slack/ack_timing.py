@@ -1,6 +1,6 @@
 """Measure the Slack ack path in-process: ``python -m tests.integration.slack.ack_timing [runs]``.
 
-Each sample is one signed API Gateway event through ``SlackRequestHandler.handle`` (what Lambda
+Each sample is one signed API Gateway event through ``LambdaRequestHandler.handle`` (what Lambda
 runs, with ``process_before_response=True``), so it includes signature checking, Bolt's
 dispatch, the intake (DynamoDB transaction + SNS publish, moto in-process) and, for
 submissions, the DM confirmation (``chat.postMessage`` over HTTP to the local stand-in) and

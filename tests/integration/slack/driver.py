@@ -1,7 +1,7 @@
 """Builds signed Slack requests as API Gateway proxy events and feeds them to the Bolt handler.
 
 Shared by the Slack integration tests and the ack-path timing script, so both exercise exactly
-what Lambda runs: ``SlackRequestHandler.handle(event, context)``.
+what Lambda runs: ``bot.aws_lambda.LambdaRequestHandler.handle(event, context)``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from moto import mock_aws
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
 from backend.adapters.slack import build_web_client
@@ -26,6 +25,7 @@ from backend.local.resources import AwsResources, ensure_resources
 from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings
 from bot.app import create_app
+from bot.aws_lambda import LambdaRequestHandler
 from tests.support.slack_web_api import assert_app_calls_conform
 
 SIGNING_SECRET = "test-signing-secret"
@@ -65,6 +65,8 @@ class SlackDriver:
     secret: str = SIGNING_SECRET
     team_id: str = TEAM_ID
     enterprise_id: str | None = None
+    # The acting user's own workspace in interactions (``user.team_id``), when not ``team_id``.
+    user_team_id: str | None = None
 
     def _team(self) -> dict[str, Any]:
         team: dict[str, Any] = {"id": self.team_id, "domain": "example"}
@@ -140,7 +142,11 @@ class SlackDriver:
                 "type": "view_submission",
                 "team": self._team(),
                 "enterprise": self._enterprise(),
-                "user": {"id": user_id, "username": "requester", "team_id": self.team_id},
+                "user": {
+                    "id": user_id,
+                    "username": "requester",
+                    "team_id": self.user_team_id or self.team_id,
+                },
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"2.{uuid.uuid4().hex}",
@@ -198,7 +204,11 @@ class SlackDriver:
                 "team": self._team(),
                 "enterprise": self._enterprise(),
                 "is_enterprise_install": False,
-                "user": {"id": user_id, "username": "requester", "team_id": self.team_id},
+                "user": {
+                    "id": user_id,
+                    "username": "requester",
+                    "team_id": self.user_team_id or self.team_id,
+                },
                 "api_app_id": APP_ID,
                 "token": "legacy-verification-token",
                 "trigger_id": f"3.{uuid.uuid4().hex}",
@@ -264,22 +274,27 @@ class SlackHarness:
     slack_api: SlackApiStandIn
     settings: Settings
     container: Container
-    handler: SlackRequestHandler
+    handler: LambdaRequestHandler
     driver: SlackDriver
 
 
 @contextmanager
-def slack_harness(**setting_overrides: Any) -> Iterator[SlackHarness]:
-    """Moto-backed AWS resources, the Slack API stand-in, and the app behind the Lambda adapter."""
+def slack_harness(*, aws_endpoint_url: str | None = None, **setting_overrides: Any) -> Iterator[SlackHarness]:
+    """Moto-backed AWS resources, the Slack API stand-in, and the app behind the Lambda adapter.
+
+    AWS is moto in this process (``mock_aws``), or the moto server at ``aws_endpoint_url``.
+    """
     # The stand-in is the workspace the app is configured for, as in the local stack.
     stand_in = SlackApiStandIn(team_id=TEAM_ID, bot_user_id=BOT_USER_ID, bot_id=BOT_ID, app_id=APP_ID)
-    with mock_aws(), stand_in as slack_api:
-        resources = ensure_resources(region="us-east-1", endpoint_url=None)
-        settings = bot_settings(resources, slack_api.base_url, **setting_overrides)
+    with nullcontext() if aws_endpoint_url else mock_aws(), stand_in as slack_api:
+        resources = ensure_resources(region="us-east-1", endpoint_url=aws_endpoint_url)
+        settings = bot_settings(
+            resources, slack_api.base_url, aws_endpoint_url=aws_endpoint_url, **setting_overrides
+        )
         container = Container(settings)
         client = build_web_client(BOT_TOKEN, base_url=slack_api.base_url, rate_limit_retries=0)
         app = create_app(settings, client, intake=container.intake, store=container.store)
-        handler = SlackRequestHandler(app)
+        handler = LambdaRequestHandler(app)
         yield SlackHarness(resources, slack_api, settings, container, handler, SlackDriver(handler.handle))
         # Only the app talked to this stand-in: every call it made is one the scope test knows
         # about, and every message it posted has its text fallback.

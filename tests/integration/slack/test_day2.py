@@ -183,3 +183,30 @@ def test_app_home_lists_the_users_databases_with_buttons_that_open_the_change_mo
         ("decommission_database", "dev/orders"),
     }
     assert [view["callback_id"] for view in opened_views(harness)] == ["resize_rds", "decommission_rds"]
+
+
+def test_only_who_may_change_a_database_sees_its_size_and_cost_in_a_modal():
+    with slack_harness(platform_admins=(ADMIN,)) as harness:
+        created(harness)
+
+        answers = [
+            harness.driver.command(f"{verb} orders dev", user_id=OTHER) for verb in ("resize", "decommission")
+        ]
+        harness.driver.block_action("resize_database", value="dev/orders", user_id=OTHER)
+        harness.driver.block_action("decommission_database", value="dev/orders", user_id=OTHER)
+        harness.driver.block_action("decommission_now", value="dev/orders", user_id=OTHER, channel=OTHER)
+        refused_views = opened_views(harness)
+        harness.driver.command("resize orders dev", user_id=ADMIN)
+        harness.driver.block_action("decommission_database", value="dev/orders", user_id=ADMIN)
+
+        assert refused_views == []
+        for answer in answers:
+            assert answer["statusCode"] == 200
+            body = json.loads(answer["body"])
+            assert f"Only <@{USER}>, who asked for orders" in json.dumps(body["blocks"])  # a mention
+            assert "$" not in answer["body"]
+            assert "db.t3" not in answer["body"]
+        ephemerals = harness.slack_api.calls_to("chat.postEphemeral")
+        assert [(call["user"], call["channel"]) for call in ephemerals] == [(OTHER, OTHER)] * 3
+        assert all(f"<@{USER}>" in json.dumps(call["blocks"]) for call in ephemerals)
+        assert [view["callback_id"] for view in opened_views(harness)] == ["resize_rds", "decommission_rds"]

@@ -127,6 +127,17 @@ def test_enterprise_grid(configured: dict[str, Any], sent: dict[str, Any], serve
             assert_nothing_happened(harness)
 
 
+@pytest.mark.parametrize("kind", ["block_actions", "view_submission"])
+def test_an_interaction_by_a_user_of_another_workspace_is_refused(harness: SlackHarness, kind: str):
+    harness.driver.user_team_id = OTHER_TEAM
+
+    response = KINDS[kind](harness.driver)
+
+    assert response["statusCode"] == 200
+    assert response["body"] == REFUSAL
+    assert_nothing_happened(harness)
+
+
 def test_without_a_team_id_every_workspace_is_served():
     with slack_harness(slack_team_id=None) as harness:
         harness.driver.team_id = OTHER_TEAM
