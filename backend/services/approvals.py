@@ -205,17 +205,17 @@ class ApprovalService:
     def expire(self, now: datetime | None = None, *, timeout: timedelta) -> list[RequestRecord]:
         """End every request that waited for an approver longer than ``timeout`` (and still waits)."""
         moment = now or self._clock()
-        reason = TIMED_OUT.format(hours=int(timeout.total_seconds() // 3600))
         waiting = self._store.list_by_status(RequestStatus.AWAITING_APPROVAL, created_before=moment - timeout)
-        ended = []
-        for record in waiting:
-            try:
-                ended.append(self._end(record, reason))
-            except StatusConflict as stale:
-                # Decided since the index was read: the decision stands.
-                logger.info("approval decided meanwhile", extra={"request_id": record.request_id})
-                ended.append(stale.record)
-        return ended
+        return [self.time_out(record, timeout=timeout) for record in waiting]
+
+    def time_out(self, seen: RequestRecord, *, timeout: timedelta) -> RequestRecord:
+        """End ``seen``, read while it waited too long, unless an approver decided since (the
+        decision stands): the request as it is now."""
+        try:
+            return self._end(seen, TIMED_OUT.format(hours=int(timeout.total_seconds() // 3600)))
+        except StatusConflict as stale:
+            logger.info("approval decided meanwhile", extra={"request_id": seen.request_id})
+            return stale.record
 
     def _end(self, seen: RequestRecord, reason: str, *, decided_by: str | None = None) -> RequestRecord:
         """``rejected``, only from ``awaiting_approval`` as ``seen`` (StatusConflict otherwise)."""

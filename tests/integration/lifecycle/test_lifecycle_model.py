@@ -68,6 +68,7 @@ ENVIRONMENTS = ("dev", "prod")
 APPROVERS = ("U0APPROVER1", "U0APPROVER2")
 APPROVALS_CHANNEL = "C0APPROVALS"
 REQUESTER = "automation"
+APPROVAL_TIMEOUT = timedelta(hours=72)
 _PROTECTION_OFF = re.compile(r"deletion_protection\s*=\s*false")
 
 # ``make test`` runs this many sequences of moves; ``make soak`` passes ``--soak-examples``.
@@ -133,6 +134,8 @@ class LifecycleModel(RuleBasedStateMachine):
         self.delivered_messages: list[QueueMessage] = []
         # Deny modals an approver opened (the request was awaiting approval then).
         self.deny_modals: list[tuple[str, str]] = []
+        # Requests a sweep read as waiting too long, before it ends them.
+        self.timeouts_read: list[RequestRecord] = []
         self._main_sha: str | None = None
         self._main: dict[tuple[str, str], str] = {}
         self._world: World | None = None
@@ -280,6 +283,43 @@ class LifecycleModel(RuleBasedStateMachine):
     @rule(days=st.integers(0, 12), hours=st.integers(0, 23))
     def sweep(self, days: int, hours: int) -> None:
         self.container.sweeper.sweep(self.now + timedelta(days=days, hours=hours))
+
+    @precondition(lambda self: bool(self.waiting()))
+    @rule()
+    def sweep_reads_the_waiting_requests(self) -> None:
+        """A sweep past the approval timeout reads the requests still waiting (and acts later)."""
+        self.timeouts_read.extend(self.waiting())
+
+    @precondition(lambda self: bool(self.timeouts_read))
+    @rule()
+    def sweep_times_them_out(self) -> None:
+        read, self.timeouts_read = self.timeouts_read, []
+        for seen in read:
+            self.container.approvals.time_out(seen, timeout=APPROVAL_TIMEOUT)
+            now = self.container.store.get(seen.request_id)
+            assert now is not None
+            if now.approved_by or now.denied_by:
+                # An approver decided after the sweep read it: the decision stands.
+                assert now.status is not RequestStatus.REJECTED or now.denied_by, (
+                    f"{seen.request_id} was approved by {now.approved_by} and then timed out"
+                )
+
+    # --- everything automated catching up ---------------------------------------------------------
+    @rule()
+    def settle(self) -> None:
+        """Time passes: the queue drains, GitHub delivers its events, CI applies both environments."""
+        for _ in range(5):
+            messages = self.pipeline.receive()
+            if not messages:
+                break
+            self.pipeline.settle(self.pipeline.deliver(messages), messages)
+            self.delivered_messages += messages
+        while self.pending_events:
+            event = self.pending_events.pop(0)
+            self._send(event)
+            self.delivered_events.append(event)
+        for environment in ENVIRONMENTS:
+            self.ci_applied(environment)
 
     # --- the queue and the worker ----------------------------------------------------------------
     @rule(duplicate=st.booleans())
