@@ -10,11 +10,12 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 PORT ?= 3000
 
-.PHONY: help venv test lint typecheck unit pytest test-browser chromium screenshot run openapi bench build checkov cfn-lint circleci-check tools clean
+.PHONY: help venv test soak lint typecheck unit pytest test-browser chromium screenshot run openapi bench build checkov cfn-lint circleci-check tools clean
 
 help:
 	@echo "make run    start the whole system locally (http://127.0.0.1:$(PORT))"
 	@echo "make test   lint, type-check and run every test"
+	@echo "make soak   the lifecycle model with many more sequences of moves (SOAK_EXAMPLES=2000)"
 	@echo "make test-browser  the local Slack and PR pages in headless Chromium (installs Debian's chromium as root)"
 	@echo "make openapi  rewrite docs/openapi.json, the published OpenAPI document of the HTTP API"
 	@echo "make bench  measure the ack path, cold starts, GitHub calls and end-to-end throughput"
@@ -76,6 +77,13 @@ screenshot: $(STAMP) chromium
 	$(BIN)/python -m tests.browser.screenshot docs/local-slack.png
 
 test: lint typecheck pytest
+
+# The lifecycle model (every actor's moves, in any order) with many more sequences than make test
+# runs: SOAK_EXAMPLES of up to 40 moves each (2000: about half an hour on 2 cores).
+SOAK_EXAMPLES ?= 2000
+soak: $(STAMP)
+	$(BIN)/python -m pytest -p no:xdist -q -p no:logging tests/integration/lifecycle/test_lifecycle_model.py \
+	  --soak-examples=$(SOAK_EXAMPLES) --hypothesis-show-statistics
 
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/python -m backend.local

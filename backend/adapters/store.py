@@ -462,7 +462,7 @@ class RequestStore:
             seen.request_id,
             RequestStatus.ACCEPTED,
             {"step": to.value},
-            condition_statuses=[RequestStatus.PR_OPENED.value, RequestStatus.MERGED.value],
+            condition_statuses=[RequestStatus.MERGED.value],
             remove=("pr_url", "pr_number", "branch", "file_path", "error", "last_error"),
             seen=seen,
             match_status=False,

@@ -28,7 +28,9 @@ ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
         {RequestStatus.PR_OPENED, RequestStatus.FAILED, RequestStatus.REJECTED}
     ),
     RequestStatus.PR_OPENED: frozenset({RequestStatus.MERGED, RequestStatus.FAILED}),
-    RequestStatus.MERGED: frozenset({RequestStatus.APPLIED, RequestStatus.FAILED}),
+    # ``accepted`` again: its pull request is applied and the request's next step begins (a prod
+    # decommission's second pull request).
+    RequestStatus.MERGED: frozenset({RequestStatus.APPLIED, RequestStatus.FAILED, RequestStatus.ACCEPTED}),
     RequestStatus.APPLIED: frozenset(),
     RequestStatus.FAILED: frozenset(),
     RequestStatus.REJECTED: frozenset(),

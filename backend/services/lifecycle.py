@@ -42,6 +42,7 @@ from backend.domain import (
     QueueUnavailable,
     RequestRecord,
     RequestStatus,
+    RetryableError,
     Step,
     policy_for,
 )
@@ -245,7 +246,16 @@ class LifecycleService:
         reason = f"{GAVE_UP} (the last attempt: {cause}). Nothing was created; please ask again."
         if record.step is not Step.CREATE:
             reason = f"{GAVE_UP} (the last attempt: {cause}). Please ask again."
-        return self.cancel(record, reason)
+        try:
+            return self.cancel(record, reason)
+        except RetryableError as unreachable:
+            # GitHub is what kept failing: an attempt that opened a PR without recording it is rare,
+            # and the request must still end rather than wait in the dead-letter queue.
+            logger.warning(
+                "could not look for a pull request to close; ending the request anyway",
+                extra={"request_id": request_id, "error": unreachable.message},
+            )
+            return self.end(record, RequestStatus.FAILED, error=reason)
 
     # --- ending ------------------------------------------------------------------------------------
     def cancel(self, seen: RequestRecord, reason: str, *, actor: str | None = None) -> LifecycleResult:

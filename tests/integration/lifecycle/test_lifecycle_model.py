@@ -103,8 +103,13 @@ class PullRequestEvent:
 
 
 class LifecycleModel(RuleBasedStateMachine):
+    # How much was explored (make soak reports it).
+    sequences = 0
+    moves = 0
+
     def __init__(self) -> None:
         super().__init__()
+        LifecycleModel.sequences += 1
         from moto import mock_aws
 
         self._mock = mock_aws()
@@ -404,6 +409,7 @@ class LifecycleModel(RuleBasedStateMachine):
     # --- what always holds -----------------------------------------------------------------------
     @invariant()
     def what_always_holds(self) -> None:
+        LifecycleModel.moves += 1
         world = self._world = self.world()
         every_database_on_main_is_tracked(world)
         no_open_pull_request_belongs_to_an_ended_request(world)
