@@ -17,9 +17,9 @@ REQUESTS = 60
 def test_sixty_requests_at_once_all_open_one_pr_each_though_github_says_wait():
     result = run_burst(
         REQUESTS,
-        limit_writes=6,
+        limit_writes=20,
         per_seconds=1.0,
-        writes_per_minute=2 * 6 * 60,
+        writes_per_minute=2 * 20 * 60,
         workers=4,
         timeout=300,
     )
