@@ -74,10 +74,11 @@ def _request_rows(record: RequestRecord) -> Table:
 
 
 # What the estimate means for each action: what it will cost, or what its end saves.
-_COST_LABELS = {
+COST_LABELS: Mapping[Action, str] = {
     Action.CREATE: "Estimated cost",
     Action.RESIZE: "Estimated cost",
     Action.DECOMMISSION: "Saves",
+    Action.REPROTECT: "Estimated cost",
 }
 
 
@@ -86,7 +87,7 @@ def _cost_rows(record: RequestRecord) -> Table:
     if after is None:
         return []
     figure = change_text(record.previous_estimate, after)
-    return [(_COST_LABELS[record.action], f"{figure} ({after.basis}; {source_note()})")]
+    return [(COST_LABELS[record.action], f"{figure} ({after.basis}; {source_note()})")]
 
 
 def _storage(sizing: Sizing, ceiling: int) -> str:
@@ -386,7 +387,7 @@ def _reprotect(record: RequestRecord) -> tuple[str, str]:
     return title, "\n".join(lines) + "\n"
 
 
-_TEXTS: Mapping[Step, Callable[[RequestRecord], tuple[str, str]]] = {
+TEXTS: Mapping[Step, Callable[[RequestRecord], tuple[str, str]]] = {
     Step.CREATE: _create,
     Step.RESIZE: _resize,
     Step.UNPROTECT: _unprotect,
@@ -397,4 +398,4 @@ _TEXTS: Mapping[Step, Callable[[RequestRecord], tuple[str, str]]] = {
 
 def pull_request_text(record: RequestRecord) -> tuple[str, str]:
     """(title, body) of the pull request of ``record``'s current step."""
-    return _TEXTS[record.step](record)
+    return TEXTS[record.step](record)

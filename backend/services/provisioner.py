@@ -66,7 +66,7 @@ class Renderer(Protocol):
 
 
 # The commit's first line, per step.
-_COMMIT_SUBJECTS: Mapping[Step, str] = {
+COMMIT_SUBJECTS: Mapping[Step, str] = {
     Step.CREATE: "Add {engine} database {name} ({env})",
     Step.RESIZE: "Resize database {name} ({env})",
     Step.UNPROTECT: "Turn deletion protection off for database {name} ({env}) before its decommission",
@@ -222,7 +222,7 @@ class Provisioner:
                 raise PermanentError(f"renderer wrote {rendered.path}, expected {request.file_path}")
             content = rendered.content
         title, body = self.renderer.pull_request_text(record)
-        subject = _COMMIT_SUBJECTS[record.step].format(
+        subject = COMMIT_SUBJECTS[record.step].format(
             engine=request.database_engine.value, name=request.database_name, env=request.environment.value
         )
         return ChangeSet(

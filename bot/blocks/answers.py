@@ -42,17 +42,18 @@ def submitted(record: RequestRecord) -> Message:
 
 
 # What the confirmation calls each action: "Your <noun> <database> is queued".
-_ASKED: Mapping[Action, str] = {
+ASKED: Mapping[Action, str] = {
     Action.CREATE: "request for",
     Action.RESIZE: "resize of",
     Action.DECOMMISSION: "decommission of",
+    Action.REPROTECT: "reprotect of",
 }
 
 
 def dm_confirmation(record: RequestRecord) -> Message:
     """The message in the requester's DM whose thread the later messages go into."""
     sizing = record.sizing or policy_for(record.environment).new_sizing(record.database_engine)
-    asked = _ASKED[record.action]
+    asked = ASKED[record.action]
     text = f"Your {asked} {describe(record)} is queued (request `{record.request_id}`)."
     details = [
         f"*Database:* `{record.database_name}`",

@@ -292,6 +292,61 @@ def test_a_prod_decommission_turns_protection_off_then_deletes_by_itself(pipelin
     assert kinds == ["pr_opened", "pr_merged", "accepted", "pr_opened", "pr_merged", "database_applied"]
 
 
+def test_a_prod_decommission_that_fails_after_its_first_step_turns_protection_on_again(pipeline: Pipeline):
+    created(pipeline, "ledger", "prod")
+    answer = change(pipeline, "decommission", "prod", "ledger", {"confirm": "ledger"})
+    pipeline.run_worker()
+    request_id = answer.json["request_id"]
+    merge(pipeline, request_id)
+    apply_main(pipeline, "prod", "ledger")
+    pipeline.run_worker()
+    [unprotected] = databases(pipeline, "prod")
+
+    # A reviewer closes the second pull request (the one deleting the database).
+    from tests.integration.lifecycle.conftest import close_pr
+
+    publisher = pipeline.container.publisher
+    assert isinstance(publisher, LocalGitPublisher)
+    second = pipeline.container.store.get(request_id)
+    assert second is not None
+    publisher.close_pull_request(second.pr_number or 0)
+    close_pr(pipeline, request_id, merged=False)
+    pipeline.run_worker()
+    failed = pipeline.get(request_id).json
+    [waiting] = databases(pipeline, "prod")
+    reprotect = pipeline.container.store.get(waiting["last_request"]["request_id"])
+    assert reprotect is not None
+    pull = publisher.get_pull_request(reprotect.pr_number or 0)
+    assert pull is not None
+
+    assert unprotected["deletion_protection"] is False
+    assert failed["status"] == "failed"
+    assert (reprotect.action.value, reprotect.status.value, reprotect.undoes_request_id) == (
+        "reprotect",
+        "pr_opened",
+        request_id,
+    )
+    assert pull.branch == f"rds-reprotect/prod/ledger/{reprotect.request_id[:8]}"
+    assert re.search(r"^\+\s*deletion_protection\s*=\s*true$", publisher.diff(pull.number), re.MULTILINE)
+    assert waiting["deletion_protection"] is False  # until the reprotect PR is applied
+    told = [r for r in pipeline.notifier.records if r.request_id == request_id][-1]
+    assert told.status.value == "failed"
+    # Meanwhile nothing else may change it: its reprotect holds it.
+    busy = change(pipeline, "resize", "prod", "ledger", {"instance_class": "db.t3.large"})
+    assert busy.status == 409
+
+    merge(pipeline, reprotect.request_id)
+    done = apply_main(pipeline, "prod", "ledger")
+
+    assert done.outcome.value == "recorded"
+    assert pipeline.get(reprotect.request_id).json["status"] == "applied"
+    [protected] = databases(pipeline, "prod")
+    assert protected["deletion_protection"] is True
+    assert protected["last_request"]["action"] == "reprotect"
+    kinds = [kind for kind, rid in pipeline.notifier.events if rid == reprotect.request_id]
+    assert kinds == ["pr_opened", "pr_merged", "database_applied"]
+
+
 # --- Aurora (issue #17): what a cluster's resize changes -----------------------------------------
 
 

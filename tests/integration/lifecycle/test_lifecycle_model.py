@@ -317,7 +317,10 @@ class LifecycleModel(RuleBasedStateMachine):
             messages = self.pipeline.receive()
             if not messages:
                 break
-            self.pipeline.settle(self.pipeline.deliver(messages), messages)
+            answer = self.pipeline.deliver(messages)
+            # Nothing outside fails here (moto, local git): a failed record is our bug.
+            assert not answer.get("batchItemFailures"), f"the worker failed: {answer}"
+            self.pipeline.settle(answer, messages)
             self.delivered_messages += messages
         while self.pending_events:
             event = self.pending_events.pop(0)
@@ -333,9 +336,11 @@ class LifecycleModel(RuleBasedStateMachine):
         if not messages:
             return
         answer = self.pipeline.deliver(messages)
+        assert not answer.get("batchItemFailures"), f"the worker failed: {answer}"
         if duplicate:
             # At-least-once: the same message handed out again before the first was deleted.
-            self.pipeline.deliver(messages)
+            again = self.pipeline.deliver(messages)
+            assert not again.get("batchItemFailures"), f"the worker failed a duplicate: {again}"
         self.pipeline.settle(answer, messages)
         self.delivered_messages += messages
 
@@ -343,7 +348,8 @@ class LifecycleModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def redeliver_message(self, data: st.DataObject) -> None:
         message = data.draw(st.sampled_from(self.delivered_messages))
-        self.pipeline.deliver([message])
+        answer = self.pipeline.deliver([message])
+        assert not answer.get("batchItemFailures"), f"the worker failed a redelivery: {answer}"
 
     @rule()
     def retries_run_out(self) -> None:

@@ -1,0 +1,29 @@
+"""Every action and step has its row in each table that varies by them: a new action or step that
+misses one fails here, not in a worker at 3 a.m. (a KeyError on the queue)."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.domain import Action, RequestStatus, Step
+from backend.domain.actions import FILE_CHANGES, STEPS
+from backend.render.pull_request import COST_LABELS, TEXTS
+from backend.services.notifications import MESSAGES
+from backend.services.provisioner import COMMIT_SUBJECTS
+from bot.blocks.answers import ASKED
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_every_action_has_its_steps_cost_label_and_confirmation(action: Action) -> None:
+    assert STEPS[action]
+    assert action in COST_LABELS
+    assert action in ASKED
+
+
+@pytest.mark.parametrize("step", list(Step))
+def test_every_step_has_its_file_change_commit_subject_pr_text_and_messages(step: Step) -> None:
+    assert step in FILE_CHANGES
+    assert step in COMMIT_SUBJECTS
+    assert step in TEXTS
+    assert (RequestStatus.PR_OPENED, step) in MESSAGES
+    assert any(step in steps for steps in STEPS.values())
