@@ -27,10 +27,6 @@ from pydantic import (
 GitOpsBackend = Literal["local", "github"]
 
 DEFAULT_TABLE_NAME = "rds-provisioner-requests"
-DEFAULT_TOPIC_NAME = "rds-provisioner-requests"
-DEFAULT_QUEUE_NAME = "rds-provisioner-requests"
-DEFAULT_DLQ_NAME = "rds-provisioner-requests-dlq"
-DEFAULT_GITHUB_TOKEN_SECRET = "github-token"  # noqa: S105 - a secret's name, not its value
 
 
 def _comma_separated(value: Any) -> Any:
@@ -164,7 +160,6 @@ class Settings(BaseModel):
     max_dev_ttl_days: int = Field(default=90, ge=1)
     reminder_days: int = Field(default=3, ge=0)
 
-    environments: CommaSeparated = ("dev", "prod")
     service_name: str = _env("rds-provisioner", "POWERTOOLS_SERVICE_NAME", "service_name")
     log_level: str = _env("INFO", "POWERTOOLS_LOG_LEVEL", "log_level")
 

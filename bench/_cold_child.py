@@ -2,7 +2,7 @@
 
 Prints one JSON object: ``import_ms`` (perf_counter around importing the handler module) and
 ``init_ms`` (building what its first invocation builds: the app, the container's clients and
-services; no network call happens, as DESIGN.md requires).
+services; importing and building make no network call).
 """
 
 from __future__ import annotations

@@ -309,11 +309,6 @@ class RequestStore:
         item = self._get_item(_claim_key(environment, database_name))
         return None if item is None else _to_database(item)
 
-    def find_by_database(self, environment: str, database_name: str) -> RequestRecord | None:
-        """The request holding the claim on this database (its create), if any."""
-        database = self.get_database(environment, database_name)
-        return None if database is None else self.get(database.request_id)
-
     def list_databases(self, environment: str) -> list[DatabaseRecord]:
         """The databases of ``environment`` (requested, being created, or existing), by name."""
         kwargs: dict[str, Any] = {

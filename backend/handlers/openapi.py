@@ -1,4 +1,4 @@
-"""The HTTP API's response shapes and OpenAPI metadata (DESIGN.md section 3, "HTTP API").
+"""The HTTP API's response shapes and OpenAPI metadata (the API docs/api.md describes).
 
 The request body is ``backend.domain.ProvisionRequest`` itself; these models describe what the API
 answers. Powertools turns them and the routes into the OpenAPI document served at /openapi.json.

@@ -241,7 +241,7 @@ SHAPES: Mapping[EngineFamily, Shape] = {
             ("allowed_security_group_ids", Expression("var.allowed_security_group_ids")),
             ("kms_key_id", Expression("local.database_kms_key_arn")),
         ],
-        # DESIGN.md 7.7: the writer under the name every database's endpoint has, then the reader.
+        # The writer under the name every database's endpoint has (rds_<name>_endpoint), then the reader.
         outputs=(
             ("_endpoint", "Writer endpoint (host:port) of", "writer_endpoint"),
             ("_reader_endpoint", "Reader endpoint (host:port) of", "reader_endpoint"),

@@ -50,7 +50,8 @@ from backend.services.notifications import requester_channel
 
 logger = Logger(child=True)
 
-# The reminder's buttons (DESIGN.md 7.5); each value is ``<environment>/<database_name>``.
+# The reminder's buttons, Keep it and Decommission now (docs/lifecycle.md, "Dev databases expire");
+# each value is ``<environment>/<database_name>``.
 EXTEND_TTL_ACTION_ID = "extend_ttl"
 DECOMMISSION_NOW_ACTION_ID = "decommission_now"
 

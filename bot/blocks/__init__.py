@@ -23,7 +23,6 @@ from bot.blocks.answers import (
 )
 from bot.blocks.approvals import decision_refused, deny_modal, deny_reason
 from bot.blocks.changes import (
-    change_errors,
     change_refused,
     decommission_modal,
     decommission_values,
@@ -91,7 +90,6 @@ __all__ = [
     "USAGE",
     "Message",
     "already_requested",
-    "change_errors",
     "change_refused",
     "database_key",
     "decision_refused",

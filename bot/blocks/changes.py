@@ -21,7 +21,7 @@ from backend.adapters.slack_blocks import (
     section,
     status_line,
 )
-from backend.domain import DatabaseRecord, FieldError, policy_for
+from backend.domain import DatabaseRecord, policy_for
 from backend.domain.naming import rds_identifier
 from backend.domain.policy import capacity_text
 from backend.domain.pricing import priced
@@ -38,7 +38,6 @@ from bot.blocks.ids import (
     RESIZE_ACTION_ID,
     RESIZE_CALLBACK_ID,
 )
-from bot.blocks.modal import modal_errors
 
 RESIZE_BLOCK_IDS = (INSTANCE_CLASS, ALLOCATED_STORAGE, MAX_CAPACITY)
 DECOMMISSION_BLOCK_IDS = (CONFIRM_NAME,)
@@ -267,13 +266,6 @@ def resize_block_ids(view: Mapping[str, Any]) -> tuple[str, ...]:
     one of them, never on a block the database's modal does not show (an Aurora cluster's storage)."""
     shown = {block.get("block_id") for block in view.get("blocks") or () if isinstance(block, Mapping)}
     return tuple(block_id for block_id in RESIZE_BLOCK_IDS if block_id in shown) or RESIZE_BLOCK_IDS
-
-
-def change_errors(callback_id: str, errors: Sequence[FieldError]) -> dict[str, str]:
-    """A change modal's inline errors, each on its block."""
-    if callback_id == RESIZE_CALLBACK_ID:
-        return modal_errors(errors, RESIZE_BLOCK_IDS)
-    return modal_errors(errors, DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS)
 
 
 def change_refused(reason: str) -> Message:

@@ -1,4 +1,4 @@
-"""The Slack contract's ids (DESIGN.md section 3, "Slack"): command, callback ids, block ids."""
+"""The Slack contract's ids (docs/slack.md): command, callback ids, block ids, action ids."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ PURPOSE = "purpose"
 MODAL_BLOCK_IDS = (DATABASE_NAME, DATABASE_ENGINE, ENVIRONMENT, OWNER, PURPOSE)
 INPUT_ACTION_ID = "value"
 
-# Day 2 (DESIGN.md section 7.3): the change modals, their blocks, and App Home's buttons (whose
+# Day 2 (docs/day-2.md): the change modals, their blocks, and App Home's buttons (whose
 # value is "<environment>/<database_name>").
 RESIZE_CALLBACK_ID = "resize_rds"
 DECOMMISSION_CALLBACK_ID = "decommission_rds"
@@ -45,7 +45,7 @@ CONFIRM_NAME = "confirm_name"
 RESIZE_ACTION_ID = "resize_database"
 DECOMMISSION_ACTION_ID = "decommission_database"
 
-# Prod approvals (DESIGN.md section 7.4): the approval message's buttons (value: the request id;
+# Prod approvals (docs/lifecycle.md): the approval message's buttons (value: the request id;
 # the message is the approval service's) and the modal that asks a denier why.
 DENY_CALLBACK_ID = "deny_request"
 REASON = "reason"

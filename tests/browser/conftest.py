@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import StackProcess
-from tests.support.slack_web_api import assert_app_calls_conform
+from tests.e2e.conftest import StackProcess, running_stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -78,15 +77,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[StackProcess]:
     """The stack the browser talks to; started after the browser so a skip starts nothing."""
-    state = tmp_path_factory.mktemp("browser-stack")
-    running = StackProcess(state / "state", state / "stack.log").start()
-    try:
+    with running_stack(tmp_path_factory.mktemp("browser-stack")) as running:
         yield running
-        # What the app sent Slack while the browser drove it: known methods, valid Block Kit,
-        # every message with its text fallback.
-        assert_app_calls_conform(running.slack_calls())
-    finally:
-        running.kill()
 
 
 def slack_api_url(stack: StackProcess) -> str:

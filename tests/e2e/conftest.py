@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -241,15 +242,21 @@ class StackProcess:
         )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    """One running stack shared by a module's tests (starting one takes a few seconds)."""
-    state = tmp_path_factory.mktemp("local-stack")
+@contextmanager
+def running_stack(state: Path) -> Iterator[StackProcess]:
+    """A stack started in ``state`` and killed after its use, which must leave what its app and
+    functions sent Slack conforming: methods the scope test knows about, valid Block Kit, every
+    message with its text fallback."""
     running = StackProcess(state / "state", state / "stack.log").start()
     try:
         yield running
-        # Everything the stack's app and functions sent Slack during the module's tests: methods
-        # the scope test knows about, and every message with its text fallback.
         assert_app_calls_conform(running.slack_calls())
     finally:
         running.kill()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    """One running stack shared by a module's tests (starting one takes a few seconds)."""
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as running:
+        yield running

@@ -12,7 +12,7 @@ import pytest
 from backend.domain.naming import request_id_of_pull_request
 from backend.handlers.github_webhook import signature_of
 from tests.e2e.conftest import StackProcess, eventually
-from tests.support.github_stub import STUB_TOKEN, GitHubStub
+from tests.support.github_stub import GitHubStub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -107,12 +107,7 @@ def test_github_down_until_sqs_gives_up_then_closed_and_asked_again_while_rate_l
         stack = StackProcess(
             tmp_path / "state",
             tmp_path / "stack.log",
-            env={
-                "GITOPS_BACKEND": "github",
-                "GITHUB_REPOSITORY": github.full_name,
-                "GITHUB_API_URL": github.base_url,
-                "GITHUB_TOKEN": STUB_TOKEN,
-            },
+            env=github.environment,
             args=("--visibility-timeout", "1"),
         ).start()
         try:

@@ -188,18 +188,13 @@ def test_ctrl_c_right_after_accepting_requests_loses_none_of_them(tmp_path: Path
 
 
 def test_gitops_backend_github_opens_the_pr_on_github_by_configuration_alone(tmp_path: Path) -> None:
-    from tests.support.github_stub import STUB_TOKEN, GitHubStub
+    from tests.support.github_stub import GitHubStub
 
     with GitHubStub(owner="acme", repo="infra") as github:
         stack = StackProcess(
             tmp_path / "state",
             tmp_path / "stack.log",
-            env={
-                "GITOPS_BACKEND": "github",
-                "GITHUB_REPOSITORY": "acme/infra",
-                "GITHUB_API_URL": github.base_url,
-                "GITHUB_TOKEN": STUB_TOKEN,
-            },
+            env=github.environment,
         ).start()
         try:
             name = _unique("ledger")

@@ -201,6 +201,16 @@ class GitHubStub:
         """What to give PyGithub as ``base_url`` (includes ``/api/v3`` for an Enterprise stub)."""
         return self.origin + self.prefix
 
+    @property
+    def environment(self) -> dict[str, str]:
+        """The environment that points a process (the local stack) at this stub with its token."""
+        return {
+            "GITOPS_BACKEND": "github",
+            "GITHUB_REPOSITORY": self.full_name,
+            "GITHUB_API_URL": self.base_url,
+            "GITHUB_TOKEN": STUB_TOKEN,
+        }
+
     # --- what tests look at ----------------------------------------------------------------------
     @property
     def calls(self) -> list[tuple[str, str]]:

@@ -68,7 +68,6 @@ NOT_PAYLOADS = {
     "deny_reason",
     "resize_values",
     "decommission_values",
-    "change_errors",
     "resize_block_ids",
     "modal_database",
     "database_key",

@@ -99,7 +99,7 @@ def test_policy_matches_the_seed_readme() -> None:
     assert not policy_for(Environment.DEV).deletion_protection
 
 
-# --- Aurora (DESIGN.md 7.7) --------------------------------------------------------------------
+# --- Aurora -------------------------------------------------------------------------------------
 
 AURORA_IDENTIFIER_MAX = 60  # modules/aurora: instances are <identifier>-<n>, at most 63
 
@@ -116,7 +116,7 @@ def test_aurora_engines_reserve_the_words_of_the_engine_they_speak() -> None:
     assert {"variadic", "template0"} <= RESERVED_BY_ENGINE[Engine.AURORA_POSTGRESQL]
 
 
-def test_aurora_policy_is_what_design_promises() -> None:
+def test_aurora_policy_is_what_each_environment_gives() -> None:
     dev, prod = policy_for(Environment.DEV).aurora, policy_for(Environment.PROD).aurora
     # dev: Serverless v2, one db.serverless instance, a low minimum, a ceiling from a list.
     assert dev.serverless

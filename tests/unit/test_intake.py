@@ -86,7 +86,9 @@ def test_accepts_records_claims_and_publishes_one_message(intake, store, sns):
     assert (record.requested_by, record.source, record.created_at) == ("U1", Source.SLACK, NOW)
     assert record.branch == "rds/dev/orders"
     assert record.file_path == "terraform/envs/dev/rds_orders.tf"
-    assert store.find_by_database("dev", "orders") == record
+    database = store.get_database("dev", "orders")
+    assert database is not None
+    assert database.request_id == record.request_id
 
     (published,) = sns.published
     message = ProvisionMessage.from_sqs_body(published["Message"])
@@ -194,7 +196,9 @@ def test_a_failed_request_frees_the_name_for_a_new_attempt(intake, store):
     second = intake.submit(ORDERS, requested_by="U1", source=Source.SLACK)
 
     assert second.request_id != first.request_id
-    assert store.find_by_database("dev", "orders").request_id == second.request_id
+    database = store.get_database("dev", "orders")
+    assert database is not None
+    assert database.request_id == second.request_id
 
 
 def test_the_message_round_trips_through_json(intake, sns):

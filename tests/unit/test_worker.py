@@ -119,7 +119,7 @@ def test_an_existing_database_is_rejected_told_and_its_name_freed(worker, store,
     assert record.status is RequestStatus.REJECTED
     assert record.error == "terraform/envs/dev/rds_orders.tf already exists on main"
     assert notifier.events == [("request_failed", message.request_id)]
-    assert store.find_by_database("dev", "orders") is None
+    assert store.get_database("dev", "orders") is None
     # And a redelivery changes nothing and tells nobody twice.
     assert worker.process(message, redelivered=True).outcome is ProvisionOutcome.SKIPPED
     assert len(notifier.events) == 1

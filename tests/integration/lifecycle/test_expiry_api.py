@@ -1,5 +1,5 @@
 """Dev expiry through the real API handler: the 202, the views, ttl_days' rules, POST .../extend,
-and the sweeper function's handler on a scheduled event (DESIGN.md section 7.5)."""
+and the sweeper function's handler on a scheduled event (docs/lifecycle.md)."""
 
 from __future__ import annotations
 

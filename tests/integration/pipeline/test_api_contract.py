@@ -1,4 +1,4 @@
-"""The HTTP API contract of DESIGN.md section 3, through the real handler, moto and the queue.
+"""The HTTP API contract (docs/api.md), through the real handler, moto and the queue.
 
 Every answer is also checked against the OpenAPI document the API serves.
 """

@@ -158,7 +158,7 @@ def test_ttl_only_once_final_and_failed_releases_the_claim(store, table, clock):
     item = raw(table, "REQ#r1")
     assert int(item["expires_at"]) == int((clock.now + timedelta(days=30)).timestamp())
     assert raw(table, "DB#dev#orders") is None
-    assert store.find_by_database("dev", "orders") is None
+    assert store.get_database("dev", "orders") is None
 
 
 def test_applied_keeps_the_claim_for_good(store, table):
@@ -167,7 +167,9 @@ def test_applied_keeps_the_claim_for_good(store, table):
         store.transition("r1", status)
 
     assert "expires_at" in raw(table, "REQ#r1")
-    assert store.find_by_database("dev", "orders").request_id == "r1"
+    database = store.get_database("dev", "orders")
+    assert database is not None
+    assert database.request_id == "r1"
 
 
 def test_releasing_never_frees_another_requests_claim(store, table):

@@ -128,6 +128,25 @@ class SlackDriver:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, content_type="application/x-www-form-urlencoded")
 
+    def _interaction_by(self, user_id: str, **payload: Any) -> dict[str, Any]:
+        """An interaction of ``user_id`` in the envelope Slack gives every kind; ``payload`` adds the rest."""
+        return self.interaction(
+            {
+                "team": self._team(),
+                "enterprise": self._enterprise(),
+                "is_enterprise_install": False,
+                "user": {
+                    "id": user_id,
+                    "username": "requester",
+                    "team_id": self.user_team_id or self.team_id,
+                },
+                "api_app_id": APP_ID,
+                "token": "legacy-verification-token",
+                "trigger_id": f"2.{uuid.uuid4().hex}",
+                **payload,
+            }
+        )
+
     def view_submission(
         self,
         values: Mapping[str, Mapping[str, Mapping[str, Any]]],
@@ -137,36 +156,24 @@ class SlackDriver:
         private_metadata: str = "",
         blocks: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
-        return self.interaction(
-            {
-                "type": "view_submission",
-                "team": self._team(),
-                "enterprise": self._enterprise(),
-                "user": {
-                    "id": user_id,
-                    "username": "requester",
-                    "team_id": self.user_team_id or self.team_id,
-                },
-                "api_app_id": APP_ID,
-                "token": "legacy-verification-token",
-                "trigger_id": f"2.{uuid.uuid4().hex}",
-                "is_enterprise_install": False,
-                "view": {
-                    "id": "V0MODAL",
-                    "team_id": self.team_id,
-                    "app_installed_team_id": self.team_id,
-                    "type": "modal",
-                    "callback_id": callback_id,
-                    "private_metadata": private_metadata,
-                    # Slack sends the submitted view's blocks back with its state.
-                    "blocks": list(blocks),
-                    "state": {"values": values},
-                    "hash": "1.abc",
-                    "app_id": APP_ID,
-                    "bot_id": BOT_ID,
-                },
-                "response_urls": [],
-            }
+        return self._interaction_by(
+            user_id,
+            type="view_submission",
+            view={
+                "id": "V0MODAL",
+                "team_id": self.team_id,
+                "app_installed_team_id": self.team_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                # Slack sends the submitted view's blocks back with its state.
+                "blocks": list(blocks),
+                "state": {"values": values},
+                "hash": "1.abc",
+                "app_id": APP_ID,
+                "bot_id": BOT_ID,
+            },
+            response_urls=[],
         )
 
     def block_action(
@@ -198,32 +205,20 @@ class SlackDriver:
                 "message": {"type": "message", "ts": message_ts, "text": "Approval needed", "bot_id": BOT_ID},
             }
         )
-        return self.interaction(
-            {
-                "type": "block_actions",
-                "team": self._team(),
-                "enterprise": self._enterprise(),
-                "is_enterprise_install": False,
-                "user": {
-                    "id": user_id,
-                    "username": "requester",
-                    "team_id": self.user_team_id or self.team_id,
-                },
-                "api_app_id": APP_ID,
-                "token": "legacy-verification-token",
-                "trigger_id": f"3.{uuid.uuid4().hex}",
-                **where,
-                "actions": [
-                    {
-                        "action_id": action_id,
-                        "block_id": "home_actions",
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Request a database"},
-                        "action_ts": f"{time.time():.6f}",
-                        **({"value": value} if value is not None else {}),
-                    }
-                ],
-            }
+        return self._interaction_by(
+            user_id,
+            type="block_actions",
+            **where,
+            actions=[
+                {
+                    "action_id": action_id,
+                    "block_id": "home_actions",
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Request a database"},
+                    "action_ts": f"{time.time():.6f}",
+                    **({"value": value} if value is not None else {}),
+                }
+            ],
         )
 
     def event(self, event: Mapping[str, Any]) -> dict[str, Any]:

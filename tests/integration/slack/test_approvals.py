@@ -1,5 +1,5 @@
 """Prod approvals through the real signed handler: who may decide, approve once, deny with a
-reason, and an API prod request that waits too (DESIGN.md section 7.4)."""
+reason, and an API prod request that waits too (docs/lifecycle.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Dev expiry as its requester lives it in Slack: the reminder once, Keep it, Decommission now, and
-the expiry's own decommission, once even when sweeps repeat or overlap (DESIGN.md section 7.5)."""
+the expiry's own decommission, once even when sweeps repeat or overlap (docs/lifecycle.md)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_concurrent_posts_are_all_recorded_once(tmp_path: Path):
     assert len({call["args"]["text"] for call in slack.calls}) == 20
 
 
-# --- what Slack keeps: ts, updates, threads, views (DESIGN 7.2) ------------------------------------
+# --- what Slack keeps: ts, updates, threads, views -----------------------------------------------
 
 
 def test_each_posted_message_line_carries_its_ts_and_updates_replace_it_in_place(tmp_path: Path):

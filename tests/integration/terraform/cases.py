@@ -60,7 +60,7 @@ MOCK_ARNS = {
     "aws_kms_key": "arn:aws:kms:us-east-1:111122223333:key/0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d",
     "aws_iam_role": "arn:aws:iam::111122223333:role/rds-provisioner-mock",
 }
-NAME_MAX_LENGTH = 50  # DESIGN.md section 3, Naming
+NAME_MAX_LENGTH = 50  # the naming rule (docs/api.md): at most 50 characters
 
 
 def slug(engine: Engine) -> str:

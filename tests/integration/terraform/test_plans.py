@@ -2,7 +2,8 @@
 
 One ``terraform test`` per environment (see cases.py for the cases) plans each case with a
 mocked AWS provider; its ``-json -verbose`` output carries each plan's resource changes, which
-these tests hold against the environment policy, the engine defaults and DESIGN.md section 5.
+these tests hold against the environment policy, the engine defaults and the modules' hardening
+(docs/day-2.md, docs/operations.md).
 Expected values come from ``backend.domain`` (what the renderer was asked to write), never from
 the rendered text.
 """
@@ -99,7 +100,7 @@ def check_wired(
 
 
 def check_database(changes: Changes, case: Case, database: Database) -> None:
-    """One rendered database, as planned: what the policy says, hardened as DESIGN.md section 5 says."""
+    """One rendered database, as planned: what the policy says, hardened as the modules promise."""
     environment = case.environment
     request = database.request(environment)
     policy = policy_for(environment)
@@ -179,7 +180,7 @@ def check_database(changes: Changes, case: Case, database: Database) -> None:
 
 def check_aurora(changes: Changes, case: Case, database: Database) -> None:
     """One rendered Aurora cluster, as planned: its environment's policy (backend/domain/policy.py),
-    hardened as DESIGN 7.7 says."""
+    hardened as modules/aurora promises (its README)."""
     environment = case.environment
     request = database.request(environment)
     policy = policy_for(environment)
@@ -385,8 +386,8 @@ def test_many_databases_share_the_environment(tested: Tested, environment: Envir
         CHECKS[database.engine.family](changes, case, database)
 
 
-def test_prod_databases_get_what_design_promises(tested: Tested) -> None:
-    """DESIGN.md section 5: prod adds Multi-AZ, deletion protection, Performance Insights, monitoring."""
+def test_prod_databases_get_the_prod_hardening(tested: Tested) -> None:
+    """Prod adds Multi-AZ, deletion protection, Performance Insights and enhanced monitoring."""
     case = case_named(Environment.PROD, "many_databases")
     changes = environment_plans(tested, Environment.PROD)[case.run].changes()
     instances = planned_of_type(changes, "aws_db_instance")
@@ -399,8 +400,8 @@ def test_prod_databases_get_what_design_promises(tested: Tested) -> None:
         assert instance["backup_retention_period"] > policy_for(Environment.DEV).backup_retention_period
 
 
-def test_aurora_topologies_are_what_design_promises(tested: Tested) -> None:
-    """DESIGN.md 7.7: dev is Serverless v2 with one db.serverless instance and a low minimum;
+def test_aurora_topologies_are_what_each_environment_gives(tested: Tested) -> None:
+    """Aurora: dev is Serverless v2 with one db.serverless instance and a low minimum;
     prod has deletion protection, Performance Insights, and a writer plus a reader in different AZs."""
     for environment in ENVIRONMENTS:
         changes = environment_plans(tested, environment)["many_databases"].changes()
