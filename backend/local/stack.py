@@ -169,8 +169,11 @@ class LocalStack:
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from backend.local import moto_patches
         from backend.local.resources import ensure_resources
 
+        # Terraform's AWS provider applies to this server (the local CI): patch what it trips on.
+        moto_patches.apply()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

@@ -1,0 +1,85 @@
+"""Two gaps of moto that stop Terraform's AWS provider from applying our configuration to it.
+
+``apply()`` patches moto in this process (the local stack's moto server runs in it, and tests
+call it before ``mock_aws``); it is idempotent. Each gap is one upstream moto issue to report
+(docs/local-ci.md says what to report); drop the patch once moto fixes it.
+
+- Every RDS instance gets the same ``DbiResourceId`` (a constant in moto's ``DBInstance``). The
+  provider finds an instance by it after creating it, so with two instances it reads the wrong
+  one and waits until its timeout. Here each instance gets its own, in AWS's format.
+- The AWS managed policies are loaded only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` (all
+  1,500 of them, for every account backend), so attaching ``AWSBackupServiceRolePolicyForBackup``
+  (terraform/modules/environment) fails with NoSuchEntity. Here the few managed policies our
+  Terraform attaches are always there, taken from moto's own copy of AWS's policy documents.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+from functools import cache, wraps
+from typing import Any
+
+# The managed policies terraform/ attaches (aws_iam_role_policy_attachment).
+MANAGED_POLICIES_USED = ("AWSBackupServiceRolePolicyForBackup",)
+
+_DBI_ALPHABET = string.ascii_uppercase + string.digits
+_lock = threading.Lock()
+_applied: list[bool] = []
+
+
+def new_dbi_resource_id() -> str:
+    """A resource id in AWS's format: ``db-`` and 26 upper-case letters and digits."""
+    return "db-" + "".join(secrets.choice(_DBI_ALPHABET) for _ in range(26))
+
+
+@cache
+def _managed_policy_data() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every: dict[str, Any] = json.loads(aws_managed_policies_data)
+    return {name: every[name] for name in MANAGED_POLICIES_USED}
+
+
+def apply() -> None:
+    """Patch moto's RDS and IAM models in this process (once; later calls do nothing)."""
+    with _lock:
+        if _applied:
+            return
+        _patch_dbi_resource_id()
+        _patch_managed_policies()
+        _applied.append(True)
+
+
+def _patch_dbi_resource_id() -> None:
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.__init__
+
+    @wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.dbi_resource_id = new_dbi_resource_id()
+
+    DBInstance.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _patch_managed_policies() -> None:
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
+
+    original = IAMBackend._init_aws_policies
+
+    @wraps(original)
+    def _init_aws_policies(self: Any) -> list[Any]:
+        policies: list[Any] = original(self)
+        loaded = {policy.name for policy in policies}
+        policies += [
+            AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+            for name, data in _managed_policy_data().items()
+            if name not in loaded
+        ]
+        return policies
+
+    IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]

@@ -1,0 +1,83 @@
+"""The local AWS's two patches of moto (backend/local/moto_patches.py), each where Terraform needs it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from backend.local import moto_patches
+
+BACKUP_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    moto_patches.apply()
+    with mock_aws():
+        yield
+
+
+def _instance(rds: Any, identifier: str) -> dict[str, Any]:
+    rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="app",
+        MasterUserPassword="local-password",
+    )
+    described: dict[str, Any] = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    return described
+
+
+@pytest.mark.usefixtures("aws")
+def test_each_rds_instance_has_its_own_resource_id_and_is_found_by_it() -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    first, second = _instance(rds, "orders-dev"), _instance(rds, "billing-dev")
+
+    assert first["DbiResourceId"] != second["DbiResourceId"]
+    for instance in (first, second):
+        assert instance["DbiResourceId"].startswith("db-")
+        # How the AWS provider reads an instance back after creating it.
+        found = rds.describe_db_instances(
+            Filters=[{"Name": "dbi-resource-id", "Values": [instance["DbiResourceId"]]}]
+        )["DBInstances"]
+        assert [match["DBInstanceIdentifier"] for match in found] == [instance["DBInstanceIdentifier"]]
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_aws_backup_managed_policy_exists_and_can_be_attached() -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_role(
+        RoleName="rds-provisioner-dev-backup",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "backup.amazonaws.com"},
+                    }
+                ],
+            }
+        ),
+    )
+
+    iam.attach_role_policy(RoleName="rds-provisioner-dev-backup", PolicyArn=BACKUP_POLICY_ARN)
+
+    attached = iam.list_attached_role_policies(RoleName="rds-provisioner-dev-backup")["AttachedPolicies"]
+    assert [policy["PolicyArn"] for policy in attached] == [BACKUP_POLICY_ARN]
+    policy = iam.get_policy(PolicyArn=BACKUP_POLICY_ARN)["Policy"]
+    assert policy["PolicyName"] == "AWSBackupServiceRolePolicyForBackup"
+
+
+def test_new_resource_ids_follow_the_aws_format() -> None:
+    ids = {moto_patches.new_dbi_resource_id() for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(value) == 29 and value[3:].isalnum() and value[3:].isupper() for value in ids)
