@@ -11,6 +11,14 @@ call it before ``mock_aws``); it is idempotent. Each gap is one upstream moto is
   1,500 of them, for every account backend), so attaching ``AWSBackupServiceRolePolicyForBackup``
   (terraform/modules/environment) fails with NoSuchEntity. Here the few managed policies our
   Terraform attaches are always there, taken from moto's own copy of AWS's policy documents.
+
+And three that make every plan after an apply show changes nobody made (false drift):
+
+- An RDS instance has no ``NetworkType`` (AWS answers ``IPV4`` unless told otherwise).
+- ``DescribeDBParameters`` gives the parameters a group was modified with no ``Source``; the
+  provider keeps only those whose source is ``user``, so it sees none and plans to add them again.
+- AWS Backup's ``ListTags`` takes the resource ARN from the wrong part of ``/tags/<arn>`` (the
+  part before it, when there is no trailing slash), so a backup vault seems to have no tags.
 """
 
 from __future__ import annotations
@@ -48,12 +56,14 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        _patch_dbi_resource_id()
+        _patch_db_instance()
         _patch_managed_policies()
+        _patch_parameter_source()
+        _patch_backup_list_tags()
         _applied.append(True)
 
 
-def _patch_dbi_resource_id() -> None:
+def _patch_db_instance() -> None:
     from moto.rds.models import DBInstance
 
     original = DBInstance.__init__
@@ -62,6 +72,7 @@ def _patch_dbi_resource_id() -> None:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.dbi_resource_id = new_dbi_resource_id()
+        self.network_type = kwargs.get("network_type") or "IPV4"
 
     DBInstance.__init__ = __init__  # type: ignore[method-assign]
 
@@ -83,3 +94,30 @@ def _patch_managed_policies() -> None:
         return policies
 
     IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]
+
+
+def _patch_parameter_source() -> None:
+    from moto.rds.models import DBParameterGroup
+
+    original = DBParameterGroup.update_parameters
+
+    @wraps(original)
+    def update_parameters(self: Any, new_parameters: Any) -> None:
+        new_parameters = list(new_parameters)
+        original(self, new_parameters)
+        for parameter in new_parameters:
+            self.parameters[parameter["ParameterName"]].setdefault("Source", "user")
+
+    DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
+
+
+def _patch_backup_list_tags() -> None:
+    from urllib.parse import unquote
+
+    from moto.backup.responses import BackupResponse
+
+    def list_tags(self: Any) -> str:
+        resource_arn = unquote(self.path.split("/tags/", 1)[1].rstrip("/"))
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=resource_arn)})
+
+    BackupResponse.list_tags = list_tags  # type: ignore[method-assign]

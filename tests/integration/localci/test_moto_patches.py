@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,3 +82,54 @@ def test_new_resource_ids_follow_the_aws_format() -> None:
     ids = {moto_patches.new_dbi_resource_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(len(value) == 29 and value[3:].isalnum() and value[3:].isupper() for value in ids)
+
+
+@pytest.mark.usefixtures("aws")
+def test_an_rds_instance_has_a_network_type() -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    assert _instance(rds, "orders-dev")["NetworkType"] == "IPV4"
+
+
+@pytest.mark.usefixtures("aws")
+def test_modified_parameters_are_the_users() -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    rds.create_db_parameter_group(
+        DBParameterGroupName="orders-dev", DBParameterGroupFamily="postgres16", Description="orders-dev"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="orders-dev",
+        Parameters=[{"ParameterName": "log_statement", "ParameterValue": "ddl", "ApplyMethod": "immediate"}],
+    )
+    # How the AWS provider reads a group's parameters back.
+    parameters = rds.describe_db_parameters(DBParameterGroupName="orders-dev", Source="user")["Parameters"]
+    assert [(p["ParameterName"], p["ParameterValue"], p.get("Source")) for p in parameters] == [
+        ("log_statement", "ddl", "user")
+    ]
+
+
+def test_a_backup_vaults_tags_are_listed_at_the_path_the_aws_provider_asks() -> None:
+    from urllib.parse import quote
+
+    from moto.server import ThreadedMotoServer
+
+    moto_patches.apply()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        backup = boto3.client("backup", region_name="us-east-1", endpoint_url=url)
+        arn = backup.create_backup_vault(
+            BackupVaultName="rds-provisioner-dev", BackupVaultTags={"ManagedBy": "rds"}
+        )["BackupVaultArn"]
+        # The provider's SDK sends GET /tags/<arn> without boto3's trailing slash.
+        request = urllib.request.Request(
+            f"{url}/tags/{quote(arn, safe=':')}",
+            headers={
+                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261202/us-east-1/backup/aws4_request"
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["Tags"] == {"ManagedBy": "rds"}
+    finally:
+        server.stop()
