@@ -377,6 +377,13 @@ class LocalCI:
 
     def _apply(self, environment: str, main: str) -> list[str]:
         job = self._begin("apply", environment)
+        try:
+            return self._apply_job(job, environment, main)
+        except Exception as error:  # an executor thread: say it here, nobody reads the future
+            self._end(job, "failure", repr(error))
+            return []
+
+    def _apply_job(self, job: Job, environment: str, main: str) -> list[str]:
         with self._env_lock(environment):
             root = self._checkout(f"apply-{environment}", main)
             self._prepare(root, environment)

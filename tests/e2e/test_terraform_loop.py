@@ -59,7 +59,7 @@ def test_a_request_is_planned_applied_and_its_drift_reported(stack: StackProcess
     assert "Local CI        terraform" in stack.output()
     request_id = stack.submit("orders")
     opened = stack.wait_for_status(request_id, status="pr_opened")
-    number = int(opened["pr_number"])
+    number = int(opened["pr_url"].rsplit("/", 1)[1])
 
     # The PR's plan, as CI would post it: on the PR page, in prs.json and in the request's thread.
     def planned() -> dict[str, Any] | None:

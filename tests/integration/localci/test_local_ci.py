@@ -6,6 +6,7 @@ The runs of terraform against the local AWS are in test_terraform_loop.py (``mak
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,14 @@ from moto import mock_aws
 from backend.cli import drift as drift_cli
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
 from backend.local import prs_page
-from backend.local.ci import Network, PlanResult, ensure_network, environment_of, override_text
+from backend.local.ci import (
+    Network,
+    PlanResult,
+    ensure_network,
+    environment_of,
+    override_text,
+    terraform_unavailable,
+)
 from backend.services.drift import Drift, drift_message, find_drift
 from backend.services.notifications import message_for
 
@@ -269,3 +277,20 @@ def test_the_ready_message_gives_the_endpoint_terraform_output_gave() -> None:
     assert without is not None
     assert endpoint not in without["text"]
     assert "terraform output rds_orders_endpoint" in without["text"]
+
+
+# --- where terraform cannot run ---------------------------------------------------------------------
+def test_without_terraform_on_path_the_local_ci_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert terraform_unavailable(tmp_path) == "terraform is not on PATH"
+
+
+def test_without_the_provider_in_the_mirror_the_local_ci_says_why(tmp_path: Path) -> None:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH: the mirror is not looked at")
+    reason = terraform_unavailable(tmp_path / "empty-mirror")
+    assert reason is not None
+    assert "registry.terraform.io/hashicorp/aws" in reason
+    assert "TF_PROVIDER_MIRROR" in reason

@@ -1,4 +1,4 @@
-"""The local AWS's two patches of moto (backend/local/moto_patches.py), each where Terraform needs it."""
+"""The local AWS's patches of moto (backend/local/moto_patches.py), each where Terraform needs it."""
 
 from __future__ import annotations
 
