@@ -549,5 +549,7 @@ def _tail(text: str, limit: int = 20000) -> str:
 
 
 def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    """What went wrong, in one line: terraform's first ``Error:`` line, else the last line."""
+    lines = [line.strip(" │╷╵") for line in text.strip().splitlines() if line.strip(" │╷╵")]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return errors[0] if errors else lines[-1] if lines else ""

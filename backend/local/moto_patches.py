@@ -9,7 +9,8 @@ call it before ``mock_aws``); it is idempotent. Each gap is one upstream moto is
   one and waits until its timeout. Here each instance gets its own, in AWS's format.
 - The AWS managed policies are loaded only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` (all
   1,500 of them, for every account backend), so attaching ``AWSBackupServiceRolePolicyForBackup``
-  (terraform/modules/environment) fails with NoSuchEntity. Here the few managed policies our
+  (terraform/modules/environment) or ``AmazonRDSEnhancedMonitoringRole`` (prod's monitoring
+  role) fails with NoSuchEntity. Here the few managed policies our
   Terraform attaches are always there, taken from moto's own copy of AWS's policy documents.
 
 And three that make every plan after an apply show changes nobody made (false drift):
@@ -31,7 +32,7 @@ from functools import cache, wraps
 from typing import Any
 
 # The managed policies terraform/ attaches (aws_iam_role_policy_attachment).
-MANAGED_POLICIES_USED = ("AWSBackupServiceRolePolicyForBackup",)
+MANAGED_POLICIES_USED = ("AWSBackupServiceRolePolicyForBackup", "AmazonRDSEnhancedMonitoringRole")
 
 _DBI_ALPHABET = string.ascii_uppercase + string.digits
 _lock = threading.Lock()

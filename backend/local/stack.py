@@ -578,6 +578,7 @@ class LocalStack:
         return [
             *slack,
             ("/_local/prs", "Local pull requests"),
+            *([("/_local/ci.json", "Local CI: its plans, applies and drift checks")] if self.ci else []),
             ("/openapi.json", "OpenAPI document of the HTTP API"),
             ("/requests", "Recent requests (needs the X-Api-Key header)"),
         ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -133,3 +135,18 @@ def test_a_backup_vaults_tags_are_listed_at_the_path_the_aws_provider_asks() -> 
             assert json.loads(response.read())["Tags"] == {"ManagedBy": "rds"}
     finally:
         server.stop()
+
+
+@pytest.mark.usefixtures("aws")
+def test_every_managed_policy_our_terraform_attaches_is_there() -> None:
+    terraform = Path(__file__).resolve().parents[3] / "terraform"
+    attached = {
+        match.group(1)
+        for path in terraform.rglob("*.tf")
+        for match in re.finditer(r'"arn:aws:iam::aws:policy/([^"]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert "service-role/AWSBackupServiceRolePolicyForBackup" in attached
+    iam = boto3.client("iam", region_name="us-east-1")
+    for name in attached:
+        policy = iam.get_policy(PolicyArn=f"arn:aws:iam::aws:policy/{name}")["Policy"]
+        assert policy["PolicyName"] == name.rsplit("/", 1)[-1]
