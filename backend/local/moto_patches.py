@@ -13,9 +13,11 @@ call it before ``mock_aws``); it is idempotent. Each gap is one upstream moto is
   role) fails with NoSuchEntity. Here the few managed policies our
   Terraform attaches are always there, taken from moto's own copy of AWS's policy documents.
 
-And three that make every plan after an apply show changes nobody made (false drift):
+And four that make every plan after an apply show changes nobody made (false drift):
 
 - An RDS instance has no ``NetworkType`` (AWS answers ``IPV4`` unless told otherwise).
+- An RDS instance forgets its Performance Insights settings (enabled, KMS key, retention), which
+  prod's instances turn on.
 - ``DescribeDBParameters`` gives the parameters a group was modified with no ``Source``; the
   provider keeps only those whose source is ``user``, so it sees none and plans to add them again.
 - AWS Backup's ``ListTags`` takes the resource ARN from the wrong part of ``/tags/<arn>`` (the
@@ -35,6 +37,8 @@ from typing import Any
 MANAGED_POLICIES_USED = ("AWSBackupServiceRolePolicyForBackup", "AmazonRDSEnhancedMonitoringRole")
 
 _DBI_ALPHABET = string.ascii_uppercase + string.digits
+# What AWS keeps Performance Insights data for when not told (the free tier).
+PERFORMANCE_INSIGHTS_DEFAULT_DAYS = 7
 _lock = threading.Lock()
 _applied: list[bool] = []
 
@@ -74,8 +78,24 @@ def _patch_db_instance() -> None:
         original(self, *args, **kwargs)
         self.dbi_resource_id = new_dbi_resource_id()
         self.network_type = kwargs.get("network_type") or "IPV4"
+        enabled = bool(kwargs.get("enable_performance_insights"))
+        self.performance_insights_enabled = enabled
+        self.performance_insights_kms_key_id = (
+            kwargs.get("performance_insights_kms_key_id") if enabled else None
+        )
+        retention = kwargs.get("performance_insights_retention_period") or PERFORMANCE_INSIGHTS_DEFAULT_DAYS
+        self.performance_insights_retention_period = retention if enabled else None
+
+    original_update = DBInstance.update
+
+    @wraps(original_update)
+    def update(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_update(self, *args, **kwargs)
+        if kwargs.get("enable_performance_insights") is not None:
+            self.performance_insights_enabled = bool(kwargs["enable_performance_insights"])
 
     DBInstance.__init__ = __init__  # type: ignore[method-assign]
+    DBInstance.update = update  # type: ignore[method-assign]
 
 
 def _patch_managed_policies() -> None:

@@ -150,3 +150,29 @@ def test_every_managed_policy_our_terraform_attaches_is_there() -> None:
     for name in attached:
         policy = iam.get_policy(PolicyArn=f"arn:aws:iam::aws:policy/{name}")["Policy"]
         assert policy["PolicyName"] == name.rsplit("/", 1)[-1]
+
+
+@pytest.mark.usefixtures("aws")
+def test_an_rds_instance_keeps_its_performance_insights_settings() -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    rds.create_db_instance(
+        DBInstanceIdentifier="ledger-prod",
+        DBInstanceClass="db.m7g.large",
+        Engine="postgres",
+        AllocatedStorage=100,
+        MasterUsername="app",
+        MasterUserPassword="local-password",
+        EnablePerformanceInsights=True,
+        PerformanceInsightsKMSKeyId="arn:aws:kms:us-east-1:123456789012:key/prod",
+        PerformanceInsightsRetentionPeriod=7,
+    )
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier="ledger-prod")["DBInstances"]
+    assert instance["PerformanceInsightsEnabled"] is True
+    assert instance["PerformanceInsightsKMSKeyId"] == "arn:aws:kms:us-east-1:123456789012:key/prod"
+    assert instance["PerformanceInsightsRetentionPeriod"] == 7
+
+    rds.modify_db_instance(
+        DBInstanceIdentifier="ledger-prod", EnablePerformanceInsights=False, ApplyImmediately=True
+    )
+    (modified,) = rds.describe_db_instances(DBInstanceIdentifier="ledger-prod")["DBInstances"]
+    assert modified["PerformanceInsightsEnabled"] is False
