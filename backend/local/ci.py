@@ -256,13 +256,15 @@ class LocalCI:
         self._thread = threading.Thread(target=self._watch, name="local-ci", daemon=True)
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Forget the state of an earlier run (its AWS is gone with its moto server) and watch."""
+    def start(self, *, watch: bool = True) -> None:
+        """Forget the state of an earlier run (its AWS is gone with its moto server) and watch
+        the repository (``watch=False``: only when ``tick()`` is called)."""
         shutil.rmtree(self._state_dir, ignore_errors=True)
         self._state_dir.mkdir(parents=True)
         (self.work_dir / "plugin-cache").mkdir(parents=True, exist_ok=True)
         self._cli_config.write_text(cli_config_text(self.mirror, self.work_dir / "plugin-cache"))
-        self._thread.start()
+        if watch:
+            self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
