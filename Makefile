@@ -10,12 +10,13 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 PORT ?= 3000
 
-.PHONY: help venv test soak lint typecheck unit pytest test-browser chromium screenshot run openapi bench build checkov cfn-lint circleci-check tools clean
+.PHONY: help venv test soak lint typecheck unit pytest test-apply test-browser chromium screenshot run openapi bench build checkov cfn-lint circleci-check tools clean
 
 help:
 	@echo "make run    start the whole system locally (http://127.0.0.1:$(PORT))"
 	@echo "make test   lint, type-check and run every test"
 	@echo "make soak   the lifecycle model with many more sequences of moves (SOAK_EXAMPLES=2000)"
+	@echo "make test-apply  the local CI's terraform apply and drift against the local AWS (minutes)"
 	@echo "make test-browser  the local Slack and PR pages in headless Chromium (installs Debian's chromium as root)"
 	@echo "make openapi  rewrite docs/openapi.json, the published OpenAPI document of the HTTP API"
 	@echo "make bench  measure the ack path, cold starts, GitHub calls and end-to-end throughput"
@@ -54,7 +55,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy backend bot tests bench
 
 pytest: tools
-	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 -m "not browser and not terraform_apply" $(PYTEST_ARGS)
+
+# Real applies against the local AWS take minutes each (the AWS provider's own waits), so they
+# run here, after `make test`, not inside its budget.
+test-apply: $(STAMP)
+	$(BIN)/python -m pytest -m terraform_apply tests/e2e $(PYTEST_ARGS)
 
 # Debian's chromium, for Playwright to drive (it never downloads a browser of its own here).
 # Without root or apt-get nothing is installed and the browser tests say why they skip. The emoji

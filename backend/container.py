@@ -7,6 +7,7 @@ network until a property is first read.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ class Container:
     settings: Settings
     # Where API requests are announced (the local stack's stand-in channel); None in AWS.
     api_channel: str | None = None
+    # An environment's `terraform output` values, where this process knows them (the local CI).
+    terraform_outputs: Callable[[str], Mapping[str, str]] | None = None
 
     # --- AWS clients -------------------------------------------------------------------------
     @cached_property
@@ -203,7 +206,7 @@ class Container:
     def notifier(self) -> Notifier:
         from backend.services.notifications import ChatNotifier
 
-        return ChatNotifier(self.chat, api_channel=self.api_channel)
+        return ChatNotifier(self.chat, api_channel=self.api_channel, outputs=self.terraform_outputs)
 
     @cached_property
     def provisioner(self) -> Provisioner:

@@ -25,6 +25,8 @@ from pydantic import (
 )
 
 GitOpsBackend = Literal["local", "github"]
+# What applies the local GitOps repository's Terraform under `make run` (backend/local/ci.py).
+LocalCiMode = Literal["terraform", "manual"]
 
 DEFAULT_TABLE_NAME = "rds-provisioner-requests"
 
@@ -104,6 +106,11 @@ class Settings(BaseModel):
     local_pr_base_url: str = "http://127.0.0.1:3000/_local/prs"
     # Port of the local stack's gateway (`make run`, `rdsctl`).
     local_port: int = Field(default=3000, ge=0, le=65535, validation_alias=AliasChoices("PORT", "local_port"))
+    # `make run`: "terraform" plans every PR and applies every merge against the local AWS;
+    # "manual" leaves it to `rdsctl applied`. Unset: terraform when it is on PATH.
+    local_ci: LocalCiMode | None = None
+    # Filesystem mirror of the hashicorp/aws provider the local CI installs from (never the internet).
+    tf_provider_mirror: Path = Path("/opt/tf-plugins")
     github_repository: str = ""
     github_base_branch: str = "main"
     github_api_url: str = "https://api.github.com"
@@ -149,6 +156,9 @@ class Settings(BaseModel):
     # Slack user ids who approve prod requests; they see every request too. With the approvals
     # channel set, every prod request waits for one of them (not its requester) to approve.
     prod_approvers: CommaSeparated = ()
+    # Where Terraform drift (a database changed outside Terraform) is reported; unset: the
+    # channel API requests are announced in.
+    drift_channel: str | None = None
     # The channel id the approval requests are posted to (the bot must be a member).
     approvals_channel: str | None = None
     # A request no approver decided on within this many hours ends rejected (the sweeper).

@@ -77,6 +77,7 @@ def banner(stack: object) -> str:
         lines.append(f"  Slack stand-in  {stack.slack_url}   calls -> {stack.options.slack_calls_file}")
     if settings.gitops_backend == "local":
         lines.append(f"  Git repository  {stack.options.gitops_dir}")
+        lines.append(f"  Local CI        {stack.ci_note}")
     else:
         lines.append(f"  GitHub          {settings.github_repository} via {settings.github_api_url}")
     if stack.restored_items or stack.restored_messages:

@@ -7,6 +7,7 @@
     rdsctl merge 1                  (or its branch: rdsctl merge rds/dev/orders)
     rdsctl close 1
     rdsctl applied dev terraform/envs/dev/rds_orders.tf
+    rdsctl drift dev
     rdsctl slack "/provision-rds billing mysql dev"
     rdsctl slack-manifest --request-url https://.../v1/slack/events
 
@@ -376,9 +377,11 @@ def cmd_review(client: Client, args: argparse.Namespace) -> int:
         print(f"request {request['request_id']}: {request.get('status')} ({request.get('outcome')})")
     else:
         print(f"no request recorded ({request.get('outcome', 'unknown')})")
-    if data["state"] == "merged":
+    if data["state"] == "merged" and data.get("plan") is not None:
+        print("the local CI applies it now (about 3 minutes against the local AWS), then records it applied")
+    elif data["state"] == "merged":
         print(
-            "locally nothing applies Terraform, so the request stays 'merged'; "
+            "locally nothing applies Terraform (LOCAL_CI=manual), so the request stays 'merged'; "
             f"`rdsctl applied dev {data['file_path']}` stands in for CircleCI's apply"
         )
     return 0
@@ -409,6 +412,28 @@ def cmd_applied(client: Client, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+# A drift check plans main (init and plan: tens of seconds, longer while an apply holds the lock).
+DRIFT_TIMEOUT_SECONDS = 900.0
+
+
+def cmd_drift(client: Client, args: argparse.Namespace) -> int:
+    """What the nightly drift pipeline runs: plan main and name what changed outside Terraform."""
+    client.timeout = max(client.timeout, DRIFT_TIMEOUT_SECONDS)
+    status, data = client.api("POST", "/_local/ci/drift", {"environment": args.environment})
+    if status != 200 or not isinstance(data, dict):
+        raise CliError(_explain_error(status, data))
+    if args.json:
+        _print_json(data)
+        return 0
+    drifted = data["drifted"]
+    if not drifted:
+        print(f"no drift in {data['environment']}: the local AWS matches main")
+    for drift in drifted:
+        name = drift["database_name"] or "(shared resources)"
+        print(f"{data['environment']}/{name}: {', '.join(drift['attributes'])}")
     return 0
 
 
@@ -649,6 +674,11 @@ def _review_commands(commands: Commands) -> None:
     applied.add_argument("environment", help="dev or prod")
     applied.add_argument("files", nargs="+", help="terraform/envs/<environment>/rds_<name>.tf files")
     applied.add_argument("--json", action="store_true")
+    drift = commands.add_parser(
+        "drift", help="plan main against the local AWS and name what changed outside Terraform"
+    )
+    drift.add_argument("environment", nargs="?", default="dev", help="dev (default) or prod")
+    drift.add_argument("--json", action="store_true")
 
 
 def _slack_commands(commands: Commands) -> None:
@@ -720,6 +750,7 @@ HANDLERS: dict[str, Handler] = {
     "merge": lambda client, args, _settings: cmd_review(client, args),
     "close": lambda client, args, _settings: cmd_review(client, args),
     "applied": lambda client, args, _settings: cmd_applied(client, args),
+    "drift": lambda client, args, _settings: cmd_drift(client, args),
     "slack": cmd_slack,
     "approve": cmd_approve,
     "deny": cmd_approve,

@@ -163,6 +163,8 @@ class LocalGateway:
                 methods=["POST"],
             ),
             Rule("/_local/ci/applied", endpoint=("action", "ci_applied"), methods=["POST"]),
+            Rule("/_local/ci/drift", endpoint=("action", "ci_drift"), methods=["POST"]),
+            Rule("/_local/ci.json", endpoint=("page", "ci_json")),
             Rule("/_local/sweep", endpoint=("action", "sweep"), methods=["POST"]),
             Rule("/_local/static/<name>", endpoint=("static", "static")),
         ]

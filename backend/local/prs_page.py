@@ -57,6 +57,25 @@ REVIEW_ACTIONS: Mapping[str, Callable[[ReviewablePullRequests, int], Any]] = {
 RequestLookup = Callable[[Any], Mapping[str, Any] | None]
 
 
+class Plan(Protocol):
+    """A PR's Terraform plan as the local CI made it (``backend.local.ci.PlanResult``)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+# Called with a PR number: its plan, or None (no local CI, or not planned yet).
+PlanLookup = Callable[[int], Plan | None]
+
+
 @cache
 def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt
@@ -101,8 +120,14 @@ def _document(title: str, body: str) -> str:
     )
 
 
-def summaries(prs: Sequence[Any]) -> list[dict[str, Any]]:
-    """The PR list as JSON-ready dicts (``rdsctl prs``), newest first."""
+def summaries(prs: Sequence[Any], plan_for: PlanLookup | None = None) -> list[dict[str, Any]]:
+    """The PR list as JSON-ready dicts (``rdsctl prs``), newest first; ``plan`` is the local CI's
+    plan of the PR (null when nothing plans here)."""
+
+    def plan(number: int) -> dict[str, Any] | None:
+        found = plan_for(number) if plan_for is not None else None
+        return found.as_dict() if found is not None else None
+
     return [
         {
             "number": int(_field(pr, "number")),
@@ -111,6 +136,7 @@ def summaries(prs: Sequence[Any]) -> list[dict[str, Any]]:
             "file_path": str(_field(pr, "file_path", "path")),
             "state": str(_field(pr, "state", default="open")),
             "url": str(_field(pr, "url")),
+            "plan": plan(int(_field(pr, "number"))),
         }
         for pr in sorted(prs, key=lambda pr: -int(_field(pr, "number", default=0)))
     ]
@@ -178,7 +204,22 @@ def request_line(request: Mapping[str, Any] | None) -> str:
     )
 
 
-def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) -> str:
+def plan_section(plan: Plan | None) -> str:
+    """The local CI's plan of the PR: its summary line, then its text."""
+    if plan is None:
+        return ""
+    if plan.status == "pending":
+        return "<h2>Terraform plan</h2>\n<p class=plan data-plan=pending>Planning… (reload in a moment)</p>\n"
+    return (
+        "<h2>Terraform plan</h2>\n"
+        f"<p class=plan data-plan={escape(plan.status)}>{escape(plan.summary)}</p>\n"
+        f"<pre class=plan-text>{escape(plan.text)}</pre>\n"
+    )
+
+
+def detail_page(
+    pr: Any, diff: str, request: Mapping[str, Any] | None = None, plan: Plan | None = None
+) -> str:
     number = int(_field(pr, "number"))
     title = str(_field(pr, "title"))
     branch = str(_field(pr, "branch", "head"))
@@ -204,6 +245,7 @@ def detail_page(pr: Any, diff: str, request: Mapping[str, Any] | None = None) ->
         f"{request_line(request)}"
         f"{review}"
         f"<h2>Description</h2>\n<div class=markdown>{render_markdown(body)}</div>\n"
+        f"{plan_section(plan)}"
         f"<h2>Changes</h2>\n<pre>{render_diff(diff)}</pre>",
     )
 
@@ -214,6 +256,8 @@ def pages(
     index_links: Callable[[], Iterable[tuple[str, str]]],
     on_reviewed: ReviewHook | None = None,
     request_for: RequestLookup | None = None,
+    plan_for: PlanLookup | None = None,
+    ci_jobs: Callable[[], list[dict[str, Any]] | None] | None = None,
 ) -> dict[str, Callable[..., Page]]:
     """The gateway's page renderers: ``index``, ``prs``, ``pr`` (by number), and ``review``, the
     action behind the Merge and Close buttons."""
@@ -245,7 +289,8 @@ def pages(
         if found is None:
             return Page(404, _document("Not found", f"<p>There is no local pull request #{number}.</p>"))
         request = request_for(found) if request_for is not None else None
-        return Page(200, detail_page(found, source.diff(number), request))
+        plan = plan_for(number) if plan_for is not None else None
+        return Page(200, detail_page(found, source.diff(number), request, plan))
 
     def prs_json() -> Page:
         source = publisher()
@@ -255,7 +300,16 @@ def pages(
                 json.dumps({"message": "no local pull requests (GITOPS_BACKEND is not local)"}),
                 "application/json",
             )
-        return Page(200, json.dumps(summaries(source.list_pull_requests())), "application/json")
+        return Page(200, json.dumps(summaries(source.list_pull_requests(), plan_for)), "application/json")
+
+    def ci_json() -> Page:
+        """The local CI's recent jobs (plans, applies, drift checks), newest last."""
+        jobs = ci_jobs() if ci_jobs is not None else None
+        if jobs is None:
+            return Page(
+                404, json.dumps({"message": "the local CI does not run terraform here"}), "application/json"
+            )
+        return Page(200, json.dumps({"jobs": jobs}), "application/json")
 
     def review(number: int, verb: str, wants_json: bool = False, **_: Any) -> Page:
         """Merge or close like a reviewer's click; the form is answered with the PR page, rdsctl with JSON."""
@@ -275,7 +329,14 @@ def pages(
         request = dict(on_reviewed(reviewed)) if on_reviewed is not None else {}
         if not wants_json:
             return Page(303, "", location=f"/_local/prs/{number}")
-        (summary,) = summaries([reviewed])
+        (summary,) = summaries([reviewed], plan_for)
         return Page(200, json.dumps({**summary, "request": request}), "application/json")
 
-    return {"index": index, "prs": prs, "pr": pr, "prs_json": prs_json, "review": review}
+    return {
+        "index": index,
+        "prs": prs,
+        "pr": pr,
+        "prs_json": prs_json,
+        "ci_json": ci_json,
+        "review": review,
+    }

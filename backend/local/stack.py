@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +22,11 @@ from backend.container import Container, set_container
 from backend.settings import Settings, set_settings
 
 if TYPE_CHECKING:
+    from backend.local.ci import LocalCI, PlanResult
     from backend.local.gateway import GatewayServer
     from backend.local.poller import DrainResult, QueuePoller
     from backend.local.resources import AwsResources
+    from backend.services.drift import Drift
 
 logger = Logger(child=True)
 
@@ -144,6 +146,9 @@ class LocalStack:
         self._socket_handler: Any = None
         self._stop_lock = threading.Lock()
         self._report: ShutdownReport | None = None
+        self.ci: LocalCI | None = None
+        # What runs Terraform here, for the banner: "terraform (...)" or "manual (...)".
+        self.ci_note = ""
 
     # --- start ---------------------------------------------------------------------------------
     @property
@@ -165,6 +170,7 @@ class LocalStack:
             self._start_slack()
             settings = self._configure()
             self._start_gitops(settings)
+            self._start_ci(settings)
             self._start_poller(settings)
             if self._socket_handler is not None:
                 self._socket_handler.connect()
@@ -185,8 +191,11 @@ class LocalStack:
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from backend.local import moto_patches
         from backend.local.resources import ensure_resources
 
+        # Terraform's AWS provider applies to this server (the local CI): patch what it trips on.
+        moto_patches.apply()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -264,7 +273,13 @@ class LocalStack:
         set_settings(settings)
         # API requests have no Slack user; locally their outcome is announced in a channel of the
         # stand-in, so both paths show up side by side (a real workspace has no such channel).
-        set_container(Container(settings, api_channel=None if self.socket_mode else LOCAL_API_CHANNEL))
+        set_container(
+            Container(
+                settings,
+                api_channel=None if self.socket_mode else LOCAL_API_CHANNEL,
+                terraform_outputs=lambda environment: self.ci.outputs(environment) if self.ci else {},
+            )
+        )
         self.settings = settings
         if self.socket_mode:
             from bot.socket_mode import build_handler
@@ -283,6 +298,80 @@ class LocalStack:
             pr_base_url=settings.local_pr_base_url,
         )
         publisher.ensure_repository(seed_dir=self.options.terraform_seed())
+
+    def _start_ci(self, settings: Settings) -> None:
+        """The local CI (LOCAL_CI): terraform plans and applies against the local AWS, or the
+        hand step ``rdsctl applied``."""
+        from backend.local.ci import CiHooks, LocalCI, ensure_network, terraform_unavailable
+
+        if settings.gitops_backend != "local":
+            self.ci_note = "none here (GITOPS_BACKEND=github: CircleCI plans and applies)"
+            return
+        unavailable = terraform_unavailable(settings.tf_provider_mirror)
+        if settings.local_ci == "manual" or (settings.local_ci is None and unavailable):
+            why = f"{unavailable}; " if settings.local_ci is None else ""
+            self.ci_note = f"manual ({why}record an apply with `rdsctl applied`)"
+            self.out(f"local CI: {self.ci_note}")
+            return
+        if unavailable:
+            raise RuntimeError(f"LOCAL_CI=terraform, but {unavailable}")
+        publisher = self._local_publisher()
+        assert publisher is not None
+        self.ci = LocalCI(
+            gitops=settings.local_gitops_path,
+            work_dir=self.options.state_dir / "ci",
+            aws_endpoint_url=self.moto_url,
+            network=ensure_network(self._client("ec2"), settings.aws_region),
+            mirror=settings.tf_provider_mirror,
+            pulls=publisher.list_pull_requests,
+            hooks=CiHooks(
+                plan_ready=self._plan_ready, applied=self._record_applied, drifted=self._report_drift
+            ),
+            base_branch=settings.github_base_branch,
+            log=self.out,
+        )
+        self.ci.start()
+        self.ci_note = "terraform (every PR planned, every merge applied, against the local AWS)"
+
+    def _plan_ready(self, pull: Any, plan: PlanResult) -> None:
+        """Tell the request's thread its plan is ready, as a PR comment from CI would."""
+        from backend.adapters.slack_blocks import context, escape, message, section
+        from backend.container import get_container
+        from backend.services.notifications import ChatNotifier
+
+        container = get_container()
+        record = container.store.get(pull.request_id) if pull.request_id else None
+        if record is None:
+            return
+        link = f"<{pull.url}|pull request #{pull.number}>"
+        if plan.status == "success":
+            text = f"The Terraform plan of {link} is ready: {plan.summary}"
+        else:
+            text = f"The Terraform plan of {link} failed: {plan.summary}. The PR page shows its output."
+        built = message(
+            text.replace(link, f"#{pull.number}"),
+            [section(f":clipboard: {text}"), context(f"Request `{escape(record.request_id)}` · local CI")],
+        )
+        ChatNotifier(container.chat, api_channel=container.api_channel).tell(record, built)
+
+    def _record_applied(
+        self, environment: str, files: Any, read_main: Callable[[str], str | None], _outputs: Any
+    ) -> list[str]:
+        """What CircleCI's record-applied job runs after the apply (the outputs reach the ready
+        message through the container's ``terraform_outputs``)."""
+        from backend.cli.record_applied import record_applied
+        from backend.container import get_container
+
+        return record_applied(get_container().lifecycle, environment, list(files), read_main)
+
+    def _report_drift(self, environment: str, drifts: Sequence[Drift]) -> None:
+        from backend.container import get_container
+        from backend.services.drift import drift_message
+
+        container = get_container()
+        channel = container.settings.drift_channel or container.api_channel
+        if channel:
+            container.chat.post(channel, drift_message(environment, drifts))
 
     def _start_poller(self, settings: Settings) -> None:
         """The event source mappings SAM declares: the worker on the queue, the dead-letter
@@ -338,8 +427,15 @@ class LocalStack:
             index_links=self._index_links,
             on_reviewed=self._record_review,
             request_for=self._request_for_pull,
+            plan_for=lambda number: self.ci.plan_of(number) if self.ci else None,
+            ci_jobs=lambda: self.ci.jobs() if self.ci else None,
         )
-        actions = {"review": renderers.pop("review"), "ci_applied": self._ci_applied, "sweep": self._sweep}
+        actions = {
+            "review": renderers.pop("review"),
+            "ci_applied": self._ci_applied,
+            "ci_drift": self._ci_drift,
+            "sweep": self._sweep,
+        }
         slack_page = SlackPage(
             lambda: self._slack,
             signing_secret=self.base.slack_signing_secret or LOCAL_SIGNING_SECRET,
@@ -389,8 +485,8 @@ class LocalStack:
         """What GitHub's ``pull_request`` ``closed`` webhook does: the same lifecycle service records
         ``merged`` (a merge) or ``failed`` (closed without merging) for the PR's own request.
 
-        ``applied`` is recorded by ``POST /_local/ci/applied`` (``rdsctl applied``), which stands in
-        for CircleCI: nothing runs terraform here.
+        ``applied`` is recorded by the local CI after it applies main (LOCAL_CI=terraform), or by
+        ``POST /_local/ci/applied`` (``rdsctl applied``) standing in for it (LOCAL_CI=manual).
         """
         from backend.container import get_container
 
@@ -435,6 +531,33 @@ class LocalStack:
             publisher.file_on_base if publisher is not None else lambda _path: None,
         )
         return Page(200, json.dumps({"results": lines}), "application/json")
+
+    def _ci_drift(self, body: bytes = b"", **_: Any) -> Any:
+        """``POST /_local/ci/drift`` ``{"environment": "dev"}``: the nightly drift job, now (``rdsctl
+        drift``): ``{"drifted": [{"database_name": ..., "attributes": [...]}]}``."""
+        from backend.local.gateway import Page
+
+        def answer(status: int, payload: Any) -> Page:
+            return Page(status, json.dumps(payload), "application/json")
+
+        try:
+            payload = json.loads(body or b"{}")
+            environment = payload.get("environment", "dev") if isinstance(payload, dict) else None
+            if not isinstance(environment, str):
+                raise TypeError
+        except (ValueError, TypeError):
+            return answer(400, {"message": 'send JSON {"environment": "dev"}'})
+        if self.ci is None:
+            return answer(409, {"message": f"the local CI does not run terraform here: {self.ci_note}"})
+        from backend.domain import Environment
+
+        known = [e.value for e in Environment]
+        if environment not in known:
+            return answer(
+                400, {"message": f"unknown environment {environment!r} (one of: {', '.join(known)})"}
+            )
+        drifts = self.ci.drift(environment)
+        return answer(200, {"environment": environment, "drifted": [drift.as_dict() for drift in drifts]})
 
     @staticmethod
     def _sweep(body: bytes = b"", **_: Any) -> Any:
@@ -481,6 +604,7 @@ class LocalStack:
         return [
             *slack,
             ("/_local/prs", "Local pull requests"),
+            *([("/_local/ci.json", "Local CI: its plans, applies and drift checks")] if self.ci else []),
             ("/openapi.json", "OpenAPI document of the HTTP API"),
             ("/requests", "Recent requests (needs the X-Api-Key header)"),
         ]
@@ -505,6 +629,8 @@ class LocalStack:
                 report.http_finished = self.gateway.stop(grace_seconds=10.0)
             if self._socket_handler is not None:
                 self._socket_handler.close()
+            if self.ci is not None:
+                self.ci.stop()
             if self.poller is not None:
                 report.drain = self.poller.drain_and_stop(self.options.drain_seconds)
             if self.dead_letter_poller is not None:

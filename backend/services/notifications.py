@@ -114,16 +114,29 @@ def _endpoints(record: RequestRecord) -> list[tuple[str, str]]:
     return [("Endpoint", f"{module}_endpoint")]
 
 
-def _applied(record: RequestRecord) -> Message:
-    """Where to find the new database; names of outputs and secrets only, never a secret value."""
+def _applied(record: RequestRecord, outputs: Mapping[str, str] | None = None) -> Message:
+    """Where to find the new database; names of outputs and secrets only, never a secret value.
+
+    ``outputs`` are the environment's ``terraform output`` values when the caller has them (the
+    local CI): each endpoint is then given itself, beside the output that holds it.
+    """
     request = record.request
     env_dir = f"terraform/envs/{record.environment.value}"
     module = request.module_name
     kind = "Aurora cluster" if record.database_engine.family is EngineFamily.AURORA else "RDS instance"
     endpoints = _endpoints(record)
+    known = outputs or {}
+
+    def value(output: str) -> str:
+        return (
+            f"`{known[output]}` (`terraform output {output}`)"
+            if output in known
+            else f"`terraform output {output}`"
+        )
+
     text = (
         f"Your database is ready: {describe(record)}, {kind} `{request.rds_identifier}`. "
-        + "; ".join(f"{what}: `terraform output {output}`" for what, output in endpoints)
+        + "; ".join(f"{what}: {value(output)}" for what, output in endpoints)
         + f" in {env_dir}; the master password lives "
         f"in Secrets Manager (`terraform output {module}_master_user_secret_arn`)."
     )
@@ -131,7 +144,7 @@ def _applied(record: RequestRecord) -> Message:
         [
             f"*{kind}:* `{request.rds_identifier}`",
             *(
-                f"*{what}:* `terraform output {output}` in `{env_dir}` "
+                f"*{what}:* {value(output)} in `{env_dir}` "
                 f"(or the RDS console, {kind.lower()} `{request.rds_identifier}`)"
                 for what, output in endpoints
             ),
@@ -329,9 +342,14 @@ MESSAGES: Mapping[tuple[RequestStatus, Step | None], Builder] = {
 }
 
 
-def message_for(record: RequestRecord) -> Message | None:
-    """What the requester hears about ``record`` now; None when there is nothing to say."""
+def message_for(record: RequestRecord, outputs: Mapping[str, str] | None = None) -> Message | None:
+    """What the requester hears about ``record`` now; None when there is nothing to say.
+
+    ``outputs``: its environment's ``terraform output`` values, where the caller knows them.
+    """
     build = MESSAGES.get((record.status, record.step)) or MESSAGES.get((record.status, None))
+    if build is _applied and outputs:
+        return _applied(record, outputs)
     return None if build is None else build(record)
 
 
@@ -355,14 +373,27 @@ def requester_channel(
 class ChatNotifier:
     """``Notifier`` over a chat: the requester's DM thread, or ``api_channel`` for API requests."""
 
-    def __init__(self, chat: ChatSender, *, api_channel: str | None = None) -> None:
+    def __init__(
+        self,
+        chat: ChatSender,
+        *,
+        api_channel: str | None = None,
+        outputs: Callable[[str], Mapping[str, str]] | None = None,
+    ) -> None:
         self._chat = chat
         self._api_channel = api_channel
+        # An environment's terraform outputs, where known (the local CI applies Terraform itself).
+        self._outputs = outputs
 
     def notify(self, record: RequestRecord) -> None:
-        built = message_for(record)
+        outputs = self._outputs(record.environment.value) if self._outputs else None
+        built = message_for(record, outputs)
         if built is None:
             return
+        self.tell(record, built)
+
+    def tell(self, record: RequestRecord, built: Message) -> None:
+        """Post ``built`` where ``record``'s requester hears from us (or log it: nobody to tell)."""
         channel = requester_channel(
             record.source, record.requested_by, self._api_channel, conversation=record.slack_channel
         )

@@ -43,6 +43,8 @@ _SCRUBBED = (
     "GITHUB_TOKEN",
     "GITHUB_API_URL",
     "GITHUB_APP_ID",
+    "LOCAL_CI",
+    "DRIFT_CHANNEL",
 )
 
 
@@ -83,7 +85,9 @@ class StackProcess:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> StackProcess:
-        env = _child_environment() | self.extra_env
+        # The hand step (`rdsctl applied`) unless a test asks for the terraform local CI: an apply
+        # against the local AWS takes minutes (those tests run in `make test-apply`).
+        env = _child_environment() | {"LOCAL_CI": "manual"} | self.extra_env
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -155,7 +159,7 @@ class StackProcess:
         status, raw = self.http(method, path, body=body, headers=headers)
         return status, json.loads(raw) if raw else None
 
-    def rdsctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def rdsctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         env = _child_environment()
         return subprocess.run(
             [sys.executable, "-m", "backend.local.cli", "--url", self.url, *args],
@@ -163,7 +167,7 @@ class StackProcess:
             env=env,
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=timeout,
             check=False,
         )
 
