@@ -75,10 +75,13 @@ def test_fails_without_the_provider_mirror(tools: Path, tmp_path: Path):
     assert not (tmp_path / "make-called").exists()
 
 
-def test_runs_make_test_with_terraform_then_the_browser_tests_required(tools: Path, tmp_path: Path):
+def test_runs_make_test_with_terraform_then_the_applies_then_the_browser_tests_required(
+    tools: Path, tmp_path: Path
+):
     result = run_ci(tools, mirror_with_aws(tmp_path), with_terraform=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "make-called").read_text(encoding="utf-8").splitlines() == [
         "test REQUIRE_TERRAFORM=1 REQUIRE_BROWSER_TESTS=",
+        "test-apply REQUIRE_TERRAFORM=1 REQUIRE_BROWSER_TESTS=",
         "test-browser REQUIRE_TERRAFORM=1 REQUIRE_BROWSER_TESTS=1",
     ]

@@ -72,7 +72,7 @@ APPROVAL_TIMEOUT = timedelta(hours=72)
 _PROTECTION_OFF = re.compile(r"deletion_protection\s*=\s*false")
 
 # ``make test`` runs this many sequences of moves; ``make soak`` passes ``--soak-examples``.
-EXAMPLES = 25
+EXAMPLES = 15
 STEPS = 40
 
 
