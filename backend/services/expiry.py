@@ -36,6 +36,7 @@ from backend.domain import (
     FieldError,
     NotFound,
     ProvisionerError,
+    RequestRecord,
     RequestStatus,
     RetryableError,
     Source,
@@ -205,8 +206,13 @@ class ExpiryService:
             raise ValidationFailed(
                 [FieldError("ttl_days", f"{database_name} is a {environment} database: it does not expire")]
             )
+        doomed = self._decommission_in_flight(database)
         new = self.policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
-        self._keep(database, requested_by, new)
+        if doomed is not None:
+            # Kept longer, so not deleted: the decommission its expiry asked for is cancelled.
+            self._lifecycle.cancel(
+                doomed, f"kept by {requested_by} until {new.isoformat()}", actor=requested_by
+            )
         updated = self._store.extend_expiry(database, new)
         logger.info(
             "expiry extended",
@@ -214,26 +220,26 @@ class ExpiryService:
         )
         return updated
 
-    def _keep(self, database: DatabaseRecord, by: str, until: date) -> None:
-        """A database kept longer is not being deleted: the decommission its expiry asked for is
-        cancelled (its pull request closed); once that pull request is merged it is too late
-        (AlreadyRequested). Any other decommission in flight is the requester's own: 409 too."""
-        if database.change_request_id is None:
-            return
-        change = self._store.get(database.change_request_id)
+    def _decommission_in_flight(self, database: DatabaseRecord) -> RequestRecord | None:
+        """The decommission its expiry asked for, still cancellable (None: there is none).
+
+        AlreadyRequested (409) when a decommission can no longer be stopped by keeping the
+        database: its pull request is merged, or its requester asked for it themselves.
+        """
+        change = self._store.get(database.change_request_id) if database.change_request_id else None
         if change is None or change.action is not Action.DECOMMISSION:
-            return
-        where = f"the {database.environment.value} database {database.database_name}"
+            return None
         if change.requested_by != EXPIRY_REQUESTER or change.status in {
             RequestStatus.MERGED,
             RequestStatus.APPLIED,
         }:
+            where = f"the {database.environment.value} database {database.database_name}"
             raise AlreadyRequested(
                 f"A decommission of {where} is {change.status.value} (request {change.request_id}); "
                 "it can no longer be kept",
                 existing_request_id=change.request_id,
             )
-        self._lifecycle.cancel(change, f"kept by {by} until {until.isoformat()}", actor=by)
+        return change
 
     # --- sweeping ------------------------------------------------------------------------------
     def sweep(self, today: date) -> list[ExpiryResult]:

@@ -152,3 +152,58 @@ def test_a_sweep_at_a_moment_out_of_range_is_a_400_naming_now_and_sweeps_nothing
     assert pipeline.container.store.list_by_requester(EXPIRY_REQUESTER) == []
     with pytest.raises(ValidationFailed, match="now"):
         sweeper_function.lambda_handler({"now": now}, LambdaContext("rds-provisioner-sweeper"))
+
+
+def _expired(pipeline: Pipeline) -> str:
+    """orders, created (merged, applied) with a one-day expiry, then swept at its expiry: the id of
+    the decommission its expiry asked for, whose PR the worker opened."""
+    answer = pipeline.post({**ORDERS, "ttl_days": 1})
+    pipeline.run_worker()
+    from tests.integration.lifecycle.conftest import on_main
+    from tests.integration.lifecycle.test_day2 import apply_main
+
+    on_main(pipeline, answer.json["request_id"])
+    apply_main(pipeline, "dev", "orders")
+    report = pipeline.container.sweeper.sweep(datetime.now(UTC) + timedelta(days=1))
+    (expiry,) = report.expiries
+    assert expiry.outcome.value == "decommission_requested", expiry
+    pipeline.run_worker()
+    return expiry.detail
+
+
+def test_extending_a_database_whose_expiry_asked_for_its_decommission_closes_that_pr(pipeline: Pipeline):
+    decommission_id = _expired(pipeline)
+    opened = pipeline.container.store.get(decommission_id)
+    assert opened is not None
+    assert opened.status.value == "pr_opened"
+
+    kept = extend({"ttl_days": 30})
+
+    assert kept.status == 200, kept.body
+    ended = pipeline.get(decommission_id).json
+    assert ended["status"] == "failed"
+    assert ended["error"] == f"kept by api until {(today() + timedelta(days=30)).isoformat()}"
+    pull = pipeline.container.publisher.get_pull_request(opened.pr_number)  # type: ignore[attr-defined]
+    assert pull.state == "closed"
+    (listed,) = databases(pipeline, "dev")
+    assert listed["expires_on"] == (today() + timedelta(days=30)).isoformat()
+    assert listed["last_request"]["request_id"] == decommission_id  # no change in flight any more
+    # Its requester hears why the decommission ended.
+    told = [r for r in pipeline.notifier.records if r.request_id == decommission_id]
+    assert [r.status.value for r in told][-1] == "failed"
+
+
+def test_once_the_expiry_decommission_is_merged_an_extension_is_a_409_naming_it(pipeline: Pipeline):
+    from tests.integration.lifecycle.test_day2 import merge
+
+    decommission_id = _expired(pipeline)
+    merge(pipeline, decommission_id)
+
+    late = extend({"ttl_days": 30})
+    too_few = extend({"ttl_days": 1})  # the 409 comes first: no number of days would help
+
+    assert late.status == 409, late.body
+    assert decommission_id in late.json["message"]
+    assert late.json["existing_request_id"] == decommission_id
+    assert too_few.status == 409
+    assert pipeline.get(decommission_id).json["status"] == "merged"
