@@ -95,3 +95,17 @@ def webhook_pipeline(aws_resources: AwsResources, tmp_path: Path) -> Iterator[Pi
         yield Pipeline(aws_resources, container, notifier)
     finally:
         set_container(None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much the lifecycle model explored (what ``make soak`` reports)."""
+    import sys
+
+    model = sys.modules.get("tests.integration.lifecycle.test_lifecycle_model")
+    machine = getattr(model, "LifecycleModel", None)
+    if machine is not None and machine.sequences:
+        # Its checks run once before each sequence's first move, then after every move.
+        terminalreporter.write_line(
+            f"lifecycle model: {machine.sequences} sequences, {machine.moves - machine.sequences} moves, "
+            "every invariant held after each"
+        )
