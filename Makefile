@@ -55,7 +55,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy backend bot tests bench
 
 pytest: tools
-	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 -m "not browser and not terraform_apply" $(PYTEST_ARGS)
+	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser and not terraform_apply" $(PYTEST_ARGS)
 
 # Real applies against the local AWS take minutes each (the AWS provider's own waits), so they
 # run here, after `make test`, not inside its budget.
