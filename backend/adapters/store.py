@@ -48,7 +48,7 @@ from backend.domain import (
     Step,
     policy_for,
 )
-from backend.domain.actions import database_effects, protection_after
+from backend.domain.actions import database_effects
 from backend.domain.statuses import ALLOWED_TRANSITIONS, can_transition
 
 logger = Logger(child=True)
@@ -462,15 +462,12 @@ class RequestStore:
             seen=seen,
             match_status=False,
         )
-        protection = protection_after(
-            seen.step, policy_protection=policy_for(seen.environment).deletion_protection
-        )
         database = self._update(
             _claim_key(seen.environment.value, seen.database_name),
             "SET #protection = :protection",
             condition="attribute_exists(pk) AND #lock = :id",
             names={"#protection": f"{_DB}deletion_protection", "#lock": f"{_DB}change_request_id"},
-            values={":protection": protection, ":id": seen.request_id},
+            values={":protection": seen.protection_once_applied, ":id": seen.request_id},
         )
         try:
             return self._transact_status(seen.request_id, RequestStatus.ACCEPTED, update, [database], seen)
@@ -569,12 +566,9 @@ class RequestStore:
         values: dict[str, Any] = dict(mine)
         names = {"#last": f"{_DB}last_request_id", "#lock": f"{_DB}change_request_id"}
         if DatabaseEffect.RECORD_PROTECTION in effects:
-            protection = protection_after(
-                record.step, policy_protection=policy_for(record.environment).deletion_protection
-            )
             assignments.append("#protection = :protection")
             names["#protection"] = f"{_DB}deletion_protection"
-            values[":protection"] = protection
+            values[":protection"] = record.protection_once_applied
         if DatabaseEffect.RECORD_SIZING in effects and record.sizing is not None:
             # The fields of the database's kind (storage or capacity); the others stay absent.
             for number, (field, value) in enumerate(asdict(record.sizing).items()):

@@ -28,7 +28,7 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from backend.domain import naming
-from backend.domain.actions import Action, Step
+from backend.domain.actions import Action, Step, next_step, protection_after, steps_of, undo_of
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.expiry import DEFAULT_POLICY
 from backend.domain.kinds import Engine, Environment, Source
@@ -436,6 +436,31 @@ class RequestRecord(RequestFields):
     def previous_estimate(self) -> Estimate | None:
         """A resize: what it cost at the size it had."""
         return priced(self.database_engine, self.environment, self.previous_sizing)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The pull requests this request takes, in order (its environment says whether deletion
+        protection must go first)."""
+        return steps_of(self.action, deletion_protected=self._deletion_protected)
+
+    @property
+    def next_step(self) -> Step | None:
+        """The step after this one once its pull request is applied; None when the request is done."""
+        return next_step(self.action, self.step, deletion_protected=self._deletion_protected)
+
+    @property
+    def undo(self) -> Action | None:
+        """What must undo its steps already applied if it fails at this one (None: nothing)."""
+        return undo_of(self.action, self.step, deletion_protected=self._deletion_protected)
+
+    @property
+    def protection_once_applied(self) -> bool | None:
+        """Its database's deletion protection once this step is applied (None: the database is gone)."""
+        return protection_after(self.step, policy_protection=self._deletion_protected)
+
+    @property
+    def _deletion_protected(self) -> bool:
+        return policy_for(self.environment).deletion_protection
 
     @property
     def branch_name(self) -> str:

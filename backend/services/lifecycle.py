@@ -44,9 +44,8 @@ from backend.domain import (
     RequestStatus,
     RetryableError,
     Step,
-    policy_for,
 )
-from backend.domain.actions import FILE_CHANGES, next_step, steps_of, undo_of
+from backend.domain.actions import FILE_CHANGES
 from backend.services.notifications import Notifier, notify_once
 
 logger = Logger(child=True)
@@ -194,7 +193,7 @@ class LifecycleService:
                 record = self._store.transition(record.request_id, RequestStatus.MERGED, seen=record).record
         except StatusConflict as stale:
             return LifecycleResult(LifecycleOutcome.CONFLICT, stale.record, detail=str(stale))
-        following = next_step(record.action, record.step, deletion_protected=self._protected(record))
+        following = record.next_step
         if following is None:
             return self.end(record, RequestStatus.APPLIED)
         transition = self._store.advance_step(record, to=following)
@@ -208,15 +207,11 @@ class LifecycleService:
         since a decommission's file is no longer on main to be listed)."""
         return [d.database_name for d in self._store.list_databases(environment) if d.change_request_id]
 
-    @staticmethod
-    def _protected(record: RequestRecord) -> bool:
-        return policy_for(record.environment).deletion_protection
-
     def _queued_by_intake(self, record: RequestRecord) -> Step | None:
         """The step the intake queued ``record`` at (None: the intake never queued it, an undo)."""
         if record.undoes_request_id is not None:
             return None
-        return steps_of(record.action, deletion_protected=self._protected(record))[0]
+        return record.steps[0]
 
     def _queue(self, record: RequestRecord) -> None:
         try:
@@ -285,7 +280,7 @@ class LifecycleService:
         that undoes it (``undo_of``), queued here.
         """
         where = {"request_id": seen.request_id, "status": status, "by": actor}
-        undo = undo_of(seen.action, seen.step, deletion_protected=self._protected(seen))
+        undo = seen.undo
         try:
             if status is RequestStatus.FAILED and undo is not None and not seen.status.is_final:
                 transition = self._fail_and_undo(seen, error or "it failed", undo)
@@ -310,7 +305,6 @@ class LifecycleService:
                 "request_id": self._new_id(),
                 "status": RequestStatus.ACCEPTED,
                 "action": undo,
-                "step": steps_of(undo, deletion_protected=self._protected(seen))[0],
                 "created_at": now,
                 "updated_at": now,
                 "pr_url": None,
@@ -328,6 +322,7 @@ class LifecycleService:
                 "undoes_request_id": seen.request_id,
             }
         )
+        undoing = undoing.model_copy(update={"step": undoing.steps[0]})
         undoing = undoing.model_copy(update={"branch": undoing.branch_name})
         transition = self._store.fail_and_undo(seen, error, undoing)
         if transition.changed:

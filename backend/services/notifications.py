@@ -27,7 +27,6 @@ from backend.adapters.slack_blocks import (
     section,
 )
 from backend.domain import RequestRecord, RequestStatus, Source, Step, policy_for
-from backend.domain.actions import undo_of
 from backend.domain.kinds import EngineFamily
 from backend.domain.policy import capacity_text
 
@@ -66,9 +65,7 @@ def _ended(record: RequestRecord) -> Message:
     if record.denied_by:
         # The approver as a mention; what they typed stays text.
         reason, shown = f"denied by {record.denied_by}: {reason}", f"denied by <@{record.denied_by}>: {shown}"
-    protected = policy_for(record.environment).deletion_protection
-    undo = undo_of(record.action, record.step, deletion_protected=protected)
-    if undo is not None and not rejected:
+    if record.undo is not None and not rejected:
         next_step = (
             "Deletion protection stays off until the pull request turning it on again is merged; "
             "it follows in this thread."

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -97,14 +98,21 @@ def context(browser: Browser, stack: StackProcess) -> Iterator[BrowserContext]:
         created.close()
 
 
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A fresh tab in the shared context; a JavaScript error anywhere fails the test."""
-    opened = context.new_page()
+@contextmanager
+def failing_on_page_errors(opened: Page, close: Callable[[], None]) -> Iterator[Page]:
+    """``opened`` for a test's use, then closed with ``close``; a JavaScript error on it fails the test."""
     errors: list[Any] = []
     opened.on("pageerror", lambda error: errors.append(error))  # noqa: PLW0108 - Playwright cannot wrap a builtin
     try:
         yield opened
     finally:
-        opened.close()
+        close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A fresh tab in the shared context; a JavaScript error anywhere fails the test."""
+    opened = context.new_page()
+    with failing_on_page_errors(opened, opened.close) as checked:
+        yield checked

@@ -9,13 +9,13 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.conftest import StackProcess
-from tests.support.slack_web_api import assert_app_calls_conform
-from tests.support.terraform import mirror, require_terraform
+from tests.browser.conftest import failing_on_page_errors
+from tests.e2e.conftest import StackProcess, running_stack
+from tests.support.terraform import local_ci_env, require_terraform
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -29,31 +29,16 @@ APPLY_MS = 900_000
 @pytest.fixture(scope="module")
 def terraform_stack(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[StackProcess]:
     require_terraform()
-    state = tmp_path_factory.mktemp("browser-terraform-stack")
-    running = StackProcess(
-        state / "state",
-        state / "stack.log",
-        env={"LOCAL_CI": "terraform", "TF_PROVIDER_MIRROR": str(mirror())},
-    ).start()
-    try:
+    with running_stack(tmp_path_factory.mktemp("browser-terraform-stack"), env=local_ci_env()) as running:
         yield running
-        assert_app_calls_conform(running.slack_calls())
-    finally:
-        running.kill()
 
 
 @pytest.fixture
 def page(browser: Browser, terraform_stack: StackProcess) -> Iterator[Page]:
     context = browser.new_context(base_url=terraform_stack.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(30_000)
-    opened = context.new_page()
-    errors: list[Any] = []
-    opened.on("pageerror", lambda error: errors.append(error))  # noqa: PLW0108 - Playwright cannot wrap a builtin
-    try:
+    with failing_on_page_errors(context.new_page(), context.close) as opened:
         yield opened
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def test_a_pr_shows_its_plan_and_its_merge_reaches_ready(page: Page, tmp_path: Path) -> None:

@@ -247,11 +247,11 @@ class StackProcess:
 
 
 @contextmanager
-def running_stack(state: Path) -> Iterator[StackProcess]:
-    """A stack started in ``state`` and killed after its use, which must leave what its app and
-    functions sent Slack conforming: methods the scope test knows about, valid Block Kit, every
-    message with its text fallback."""
-    running = StackProcess(state / "state", state / "stack.log").start()
+def running_stack(state: Path, env: dict[str, str] | None = None) -> Iterator[StackProcess]:
+    """A stack started in ``state`` (with ``env``) and killed after its use, which must leave what
+    its app and functions sent Slack conforming: methods the scope test knows about, valid Block
+    Kit, every message with its text fallback."""
+    running = StackProcess(state / "state", state / "stack.log", env=env).start()
     try:
         yield running
         assert_app_calls_conform(running.slack_calls())

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from tests.e2e.conftest import StackProcess, eventually
-from tests.support.terraform import mirror, require_terraform
+from tests.support.terraform import local_ci_env, require_terraform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.terraform_apply]
 
@@ -30,7 +30,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     running = StackProcess(
         state / "state",
         state / "stack.log",
-        env={"LOCAL_CI": "terraform", "TF_PROVIDER_MIRROR": str(mirror())},
+        env=local_ci_env(),
     ).start()
     try:
         yield running

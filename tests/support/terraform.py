@@ -90,6 +90,11 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def local_ci_env() -> dict[str, str]:
+    """What a local stack needs to run its CI with terraform from the offline mirror."""
+    return {"LOCAL_CI": "terraform", "TF_PROVIDER_MIRROR": str(mirror())}
+
+
 def require_terraform() -> None:
     """Skip (or, with REQUIRE_TERRAFORM=1, fail) the calling test when terraform cannot run."""
     reason = unavailable_reason()

@@ -650,24 +650,26 @@ def _approval_against_the_timeout(story: Story) -> None:
     story.settle()
 
 
-def _a_redelivered_first_step_event(story: Story) -> None:
+def _unprotected(story: Story) -> str:
+    """A live prod database whose decommission's first step (protection off) is applied: its id.
+    The second step is queued; its PR is not open yet."""
     story.create_live("ledger", "prod")
     decommission = story.submit("ledger", "prod", action="decommission")
     story.approve(decommission)
     story.settle()
     story.review(decommission, merged=True)
-    story.settle()  # the unprotect step is applied: the second step is queued, its PR not open yet
+    story.settle()
+    return decommission
+
+
+def _a_redelivered_first_step_event(story: Story) -> None:
+    _unprotected(story)
     story.redeliver_every_webhook_event()
     story.settle()
 
 
 def _a_prod_decommission_cancelled_after_its_first_step(story: Story) -> None:
-    story.create_live("ledger", "prod")
-    decommission = story.submit("ledger", "prod", action="decommission")
-    story.approve(decommission)
-    story.settle()
-    story.review(decommission, merged=True)
-    story.settle()
+    decommission = _unprotected(story)
     story.settle()  # the second PR opens
     story.review(decommission, merged=False)
     story.settle()
