@@ -248,6 +248,7 @@ class LocalCI:
         self._outputs: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._env_locks: dict[str, threading.Lock] = {}
+        self._init_lock = threading.Lock()
         self._appliers: dict[str, ThreadPoolExecutor] = {}
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-ci-plan")
         self._processes: set[subprocess.Popen[str]] = set()
@@ -471,7 +472,10 @@ class LocalCI:
             network=self.network,
         )
         (directory / OVERRIDE_FILE).write_text(override)
-        completed = self._run(["terraform", "init", "-input=false", "-no-color"], cwd=directory)
+        # Terraform's plugin cache is not safe for concurrent use: two environments' inits at once
+        # can leave one without its provider ("still not detected in .terraform/providers").
+        with self._init_lock:
+            completed = self._run(["terraform", "init", "-input=false", "-no-color"], cwd=directory)
         if completed.returncode != 0:
             raise RuntimeError(f"terraform init of {environment} failed: {_tail(completed.stderr, 2000)}")
 
