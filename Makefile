@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy backend bot tests bench
+	$(BIN)/mypy backend bot local tests bench
 
 pytest: tools
 	CHECKOV_BIN=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser and not terraform_apply" $(PYTEST_ARGS)
@@ -92,17 +92,17 @@ soak: $(STAMP)
 	  --soak-examples=$(SOAK_EXAMPLES) --hypothesis-show-statistics
 
 run: $(STAMP)
-	PORT=$(PORT) $(BIN)/python -m backend.local
+	PORT=$(PORT) $(BIN)/python -m local
 
 # docs/openapi.json: the document the API serves at /openapi.json, published (a test keeps them equal).
 openapi: $(STAMP)
-	$(BIN)/python -m backend.local.openapi docs/openapi.json
+	$(BIN)/python -m local.openapi docs/openapi.json
 
 bench: tools $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(BIN)/python -m bench
 
 build: $(STAMP) $(SAM_STAMP)
-	SAM_CLI_TELEMETRY=0 $(BIN)/python -m backend.local.build
+	SAM_CLI_TELEMETRY=0 $(BIN)/python -m local.build
 
 checkov: $(CHECKOV_STAMP)
 	$(CHECKOV) --quiet --compact -d terraform --framework terraform

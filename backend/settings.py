@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 GitOpsBackend = Literal["local", "github"]
-# What applies the local GitOps repository's Terraform under `make run` (backend/local/ci.py).
+# What applies the local GitOps repository's Terraform under `make run` (local/ci.py).
 LocalCiMode = Literal["terraform", "manual"]
 
 DEFAULT_TABLE_NAME = "rds-provisioner-requests"

@@ -1,4 +1,4 @@
-"""Deployment artifact size per function, measured by ``backend.local.build`` (``make build``).
+"""Deployment artifact size per function, measured by ``local.build`` (``make build``).
 
 Without ``--skip-build`` this stages the runtime code and runs ``sam build`` (cached) first, as
 ``make build`` does; with it, or when the SAM CLI is not installed, the sizes are those of the
@@ -13,8 +13,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.local import build
 from bench.report import Row
+from local import build
 
 MAX_MB = build.MAX_UNZIPPED_BYTES / 1024 / 1024
 

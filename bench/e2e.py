@@ -1,4 +1,4 @@
-"""End to end on the local stack: ``python -m backend.local`` as a subprocess, driven over HTTP.
+"""End to end on the local stack: ``python -m local`` as a subprocess, driven over HTTP.
 
 The stack is started and spoken to exactly as the e2e tests do (``tests.e2e.conftest.StackProcess``):
 a free port, a temporary state directory, ``POST /provision-rds`` with the local API key.

@@ -33,8 +33,8 @@ def run() -> tuple[list[Row], dict[str, Any]]:
     from moto import mock_aws
 
     from backend.container import set_container
-    from backend.local.resources import ensure_resources
     from backend.services.provisioner import Provisioner
+    from local.resources import ensure_resources
     from tests.support.aws import REGION, Pipeline, RecordingNotifier, call_api, make_container
     from tests.support.github_stub import STUB_TOKEN, GitHubStub
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A branch's plan of one environment, for its pull request: validate, plan, and the plan as text
 # in terraform/envs/<environment>/plan.txt (posted by post-plan.sh, kept as an artifact). The
-# local CI (backend/local/ci.py) runs the same script against the local AWS.
+# local CI (local/ci.py) runs the same script against the local AWS.
 #   .circleci/scripts/terraform-plan.sh <environment>
 set -euo pipefail
 

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from backend.adapters.gitops.base import ChangeSet
 from backend.adapters.gitops.local_git import LocalGitPublisher
-from backend.local.slack_api import channel_id_for
+from local.slack_api import channel_id_for
 from tests.browser.conftest import TIMEOUT_MS, slack_api_url
 from tests.e2e.conftest import StackProcess
 

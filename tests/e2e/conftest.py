@@ -1,4 +1,4 @@
-"""Runs the local stack the way a user does: ``python -m backend.local`` in a subprocess."""
+"""Runs the local stack the way a user does: ``python -m local`` in a subprocess."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class StackProcess:
             [
                 sys.executable,
                 "-m",
-                "backend.local",
+                "local",
                 "--port",
                 "0",
                 "--state-dir",
@@ -162,7 +162,7 @@ class StackProcess:
     def rdsctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         env = _child_environment()
         return subprocess.run(
-            [sys.executable, "-m", "backend.local.cli", "--url", self.url, *args],
+            [sys.executable, "-m", "local.cli", "--url", self.url, *args],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,

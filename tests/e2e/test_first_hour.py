@@ -19,7 +19,7 @@ def _rdsctl_here(
 ) -> subprocess.CompletedProcess[str]:
     """rdsctl as typed in a second terminal: no --url, from the directory `make run` was started in."""
     return subprocess.run(
-        [sys.executable, "-m", "backend.local.cli", *args],
+        [sys.executable, "-m", "local.cli", *args],
         cwd=cwd,
         env=_child_environment() | (env or {}),
         capture_output=True,

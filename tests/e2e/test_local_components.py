@@ -15,9 +15,9 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.test import Client
 
-from backend.local import cli, prs_page
-from backend.local.gateway import Function, LocalGateway, Page, proxy_response
 from backend.settings import Settings
+from local import cli, prs_page
+from local.gateway import Function, LocalGateway, Page, proxy_response
 
 
 def _recording_handler(calls: list[dict[str, Any]], result: dict[str, Any]):
@@ -272,7 +272,7 @@ def queue():
     import boto3
     from moto import mock_aws
 
-    from backend.local.resources import ensure_resources
+    from local.resources import ensure_resources
 
     with mock_aws():
         resources = ensure_resources(
@@ -282,7 +282,7 @@ def queue():
 
 
 def _poller(sqs: Any, resources: Any, handler: Any) -> Any:
-    from backend.local.poller import QueuePoller
+    from local.poller import QueuePoller
 
     return QueuePoller(
         sqs=sqs,
@@ -346,7 +346,7 @@ def test_poller_lets_sqs_move_a_record_that_keeps_failing_to_the_dlq(queue) -> N
 
 
 def test_cutting_a_drain_short_leaves_the_message_visible_for_saving(queue) -> None:
-    from backend.local.poller import StopDraining
+    from local.poller import StopDraining
 
     sqs, resources = queue
     sqs.send_message(QueueUrl=resources.queue_url, MessageBody="slow")

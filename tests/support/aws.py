@@ -28,11 +28,11 @@ import pytest
 from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher, PullRequestRef, Withdrawn
 from backend.container import Container, set_container
 from backend.domain import ProvisionRequest, RequestRecord, RequestStatus, Sizing, Step
-from backend.local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
-from backend.local.resources import AwsResources, ensure_resources
 from backend.services.notifications import Notifier
 from backend.services.provisioner import Provisioner, Renderer
 from backend.settings import Settings
+from local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
+from local.resources import AwsResources, ensure_resources
 
 REGION = "us-east-1"
 API_KEY = "test-api-key"

@@ -2,7 +2,7 @@
 
 ``run_burst`` submits N requests at once through the API handler (intake -> SNS -> SQS, on a
 moto server), then lets ``workers`` concurrent workers drain the queue: each is the local event
-source mapping (``backend.local.poller.QueuePoller``) feeding the real worker handler, whose
+source mapping (``local.poller.QueuePoller``) feeding the real worker handler, whose
 ``GitHubPublisher`` talks to the stub GitHub (``tests.support.github_stub``) with its write
 budget enforced (``limit_writes``). The workers pace their writes at ``writes_per_minute``
 (``GITHUB_WRITES_PER_MINUTE``): set it to the stub's rate to see the pacing, above it to make
@@ -23,8 +23,8 @@ from typing import Any
 from backend.container import Container, set_container
 from backend.domain import RequestStatus
 from backend.domain.naming import request_id_of_pull_request
-from backend.local.poller import QueuePoller
-from backend.local.resources import AwsResources, ensure_resources
+from local.poller import QueuePoller
+from local.resources import AwsResources, ensure_resources
 from tests.support.aws import REGION, RecordingNotifier, SerialMotoServer, call_api, make_container
 from tests.support.github_stub import STUB_TOKEN, GitHubStub
 

@@ -3,7 +3,7 @@
 Two derivations that check each other:
 
 - **static**: every reference in ``bot/`` and ``backend/`` (the local stack and the Slack stand-in
-  in ``backend/local`` play Slack's side, so they are left out) to a ``WebClient`` method
+  in ``local`` play Slack's side, so they are left out) to a ``WebClient`` method
   (``client.chat_postMessage``), to a method's name (``api_call("chat.update")``) or to Bolt's
   ``say`` (which posts with ``chat.postMessage``); a reference counts whether or not a test ever
   runs it, and a call the scan cannot resolve (``api_call(name)``, ``getattr(client, name)``) stops

@@ -72,7 +72,7 @@ def test_the_readme_is_short_and_spells_rdsctl_one_way() -> None:
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         assert ".venv/bin/rdsctl " not in text.replace("(or call .venv/bin/rdsctl)", ""), page.name
-        assert "python -m backend.local.cli" not in text, page.name
+        assert "python -m local.cli" not in text, page.name
 
 
 # The team's design page is not in the repository, so a citation of it (its file name, or its

@@ -26,8 +26,8 @@ from backend.domain import (
     Source,
     ValidationFailed,
 )
-from backend.local.resources import AwsResources
 from backend.services.intake import IntakeService
+from local.resources import AwsResources
 from tests.support.aws import REGION, aws_resources  # noqa: F401
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from backend.local.mrkdwn import EMOJI, annotate, parse, safe_href
+from local.mrkdwn import EMOJI, annotate, parse, safe_href
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

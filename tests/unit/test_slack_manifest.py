@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from backend.local import cli
 from bot import blocks, manifest
+from local import cli
 from tests.support.slack_web_api import (
     BOT_SCOPE_OF_METHOD,
     REPO_ROOT,

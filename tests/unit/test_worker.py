@@ -20,10 +20,10 @@ from backend.domain import (
     RetryableError,
     Source,
 )
-from backend.local.resources import AwsResources
 from backend.services.intake import IntakeService
 from backend.services.lifecycle import LifecycleService
 from backend.services.provisioner import Provisioner, ProvisionOutcome
+from local.resources import AwsResources
 from tests.support.aws import REGION, RecordingNotifier, RecordingPublisher, StubRenderer, aws_resources  # noqa: F401
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}

@@ -10,7 +10,7 @@ import pytest
 
 from backend.adapters.write_budget import HEADROOM, WriteBudget
 from backend.domain.errors import RateLimited
-from backend.local.resources import AwsResources
+from local.resources import AwsResources
 from tests.support.aws import REGION, aws_resources  # noqa: F401
 
 START = 1_800_000_000.0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.local import build
+from local import build
 from tests.integration.deploy.conftest import REPO_ROOT, load_template
 
 

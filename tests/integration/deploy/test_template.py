@@ -415,7 +415,7 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path):
 def test_the_local_gateway_serves_every_route_the_template_declares(template):
     """The local stack's gateway serves every route the template declares, through the
     same functions (by handler), so a route added to one cannot be missing from the other."""
-    from backend.local.gateway import LAMBDA_ROUTES
+    from local.gateway import LAMBDA_ROUTES
 
     handlers = {
         "api": "backend.handlers.api",

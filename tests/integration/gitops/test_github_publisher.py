@@ -11,8 +11,8 @@ from backend.adapters.gitops.github import GitHubPublisher
 from backend.adapters.write_budget import WriteBudget
 from backend.domain import DatabaseAlreadyExists, FileChange, PermanentError, RetryableError
 from backend.domain.errors import OutOfTime, RateLimited
-from backend.local.resources import AwsResources
 from backend.settings import Settings
+from local.resources import AwsResources
 from tests.integration.gitops.conftest import PublisherFactory, make_change
 from tests.support.aws import REGION, aws_resources  # noqa: F401
 from tests.support.github_stub import STUB_TOKEN, GitHubStub

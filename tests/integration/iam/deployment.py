@@ -21,8 +21,8 @@ import pytest
 from moto.core.authorization import enable_iam_authentication
 
 from backend.container import Container, set_container
-from backend.local.resources import AwsResources, ensure_resources
 from backend.settings import Settings, set_settings
+from local.resources import AwsResources, ensure_resources
 from tests.integration.iam.enforcement import Enforcer
 from tests.integration.iam.policy import (
     ACCOUNT,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backend.container import set_container
-from backend.local.resources import AwsResources
+from local.resources import AwsResources
 from tests.support import aws as support
 from tests.support.aws import Pipeline, RecordingNotifier, make_container
 

@@ -12,7 +12,7 @@ import pytest
 from backend.domain import ValidationFailed
 from backend.domain.expiry import EXPIRY_REQUESTER
 from backend.handlers import sweeper as sweeper_function
-from backend.local.events import LambdaContext
+from local.events import LambdaContext
 from tests.integration.lifecycle.test_day2 import change, created, databases
 from tests.support.aws import Pipeline
 
@@ -140,7 +140,7 @@ def test_the_sweeper_function_sweeps_the_scheduled_day_and_decommissions_once(pi
 def test_a_sweep_at_a_moment_out_of_range_is_a_400_naming_now_and_sweeps_nothing(
     pipeline: Pipeline, now: Any
 ):
-    from backend.local.stack import LocalStack
+    from local.stack import LocalStack
 
     created(pipeline, "scratch")
 

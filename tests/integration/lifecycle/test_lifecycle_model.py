@@ -55,8 +55,8 @@ from backend.domain import (
     policy_for,
 )
 from backend.domain.kinds import Environment
-from backend.local.events import LambdaContext, QueueMessage, sqs_event
-from backend.local.resources import AwsResources, ensure_resources
+from local.events import LambdaContext, QueueMessage, sqs_event
+from local.resources import AwsResources, ensure_resources
 from tests.support.aws import REGION, Pipeline, RecordingNotifier, make_container
 
 pytestmark = [

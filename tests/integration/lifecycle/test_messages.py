@@ -11,8 +11,8 @@ import pytest
 
 from backend.adapters.slack import SlackSender, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
-from backend.local.slack_api import SlackApiStandIn
 from backend.services.notifications import ChatNotifier, message_for
+from local.slack_api import SlackApiStandIn
 from tests.support.slack_web_api import assert_app_calls_conform
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -19,8 +19,10 @@ from moto import mock_aws
 
 from backend.cli import drift as drift_cli
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
-from backend.local import prs_page
-from backend.local.ci import (
+from backend.services.drift import Drift, drift_message, find_drift
+from backend.services.notifications import message_for
+from local import prs_page
+from local.ci import (
     Network,
     PlanResult,
     ensure_network,
@@ -28,8 +30,6 @@ from backend.local.ci import (
     override_text,
     terraform_unavailable,
 )
-from backend.services.drift import Drift, drift_message, find_drift
-from backend.services.notifications import message_for
 
 PLAN_TEXT = """
 Terraform will perform the following actions:

@@ -1,4 +1,4 @@
-"""The local AWS's patches of moto (backend/local/moto_patches.py), each where Terraform needs it."""
+"""The local AWS's patches of moto (local/moto_patches.py), each where Terraform needs it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from backend.local import moto_patches
+from local import moto_patches
 
 BACKUP_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 

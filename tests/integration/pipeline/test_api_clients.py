@@ -17,10 +17,10 @@ import pytest
 from backend.container import set_container
 from backend.domain import NotAllowed
 from backend.handlers import api
-from backend.local.events import LambdaContext, apigw_proxy_event
-from backend.local.resources import AwsResources
-from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings, SettingsError
+from local.events import LambdaContext, apigw_proxy_event
+from local.resources import AwsResources
+from local.slack_api import SlackApiStandIn
 from tests.support import aws as support
 from tests.support.aws import Pipeline, RecordingNotifier, make_container
 

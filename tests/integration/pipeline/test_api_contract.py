@@ -23,8 +23,8 @@ from backend.domain.requests import OWNER_MAX_LENGTH, PURPOSE_MAX_LENGTH, tag_va
 from backend.domain.reserved import RESERVED_NAMES
 from backend.handlers import api
 from backend.handlers.openapi import EXAMPLE_REQUEST_ID
-from backend.local.events import LambdaContext, apigw_proxy_event
-from backend.local.openapi import PUBLISHED
+from local.events import LambdaContext, apigw_proxy_event
+from local.openapi import PUBLISHED
 from tests.integration.lifecycle.test_day2 import created, databases
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container
 

@@ -16,8 +16,8 @@ import pytest
 
 from backend.container import Container, set_container
 from backend.domain import AlreadyRequested, Source
-from backend.local.resources import AwsResources, ensure_resources
 from backend.services.intake import IntakeService
+from local.resources import AwsResources, ensure_resources
 from tests.support.aws import REGION, Pipeline, RecordingNotifier, SerialMotoServer, make_container
 
 ORDERS = {"database_name": "orders", "database_engine": "postgres", "environment": "dev"}

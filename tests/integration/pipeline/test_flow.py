@@ -19,8 +19,8 @@ from backend.adapters.gitops.github import GitHubPublisher
 from backend.adapters.gitops.local_git import LocalGitPublisher
 from backend.container import set_container
 from backend.domain import PermanentError, RetryableError
-from backend.local.events import QueueMessage
 from backend.settings import Settings
+from local.events import QueueMessage
 from tests.support.aws import (
     Pipeline,
     RecordingNotifier,

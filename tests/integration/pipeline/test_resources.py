@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from backend.local.resources import AwsResources, ensure_resources
+from local.resources import AwsResources, ensure_resources
 from tests.support.aws import REGION
 
 

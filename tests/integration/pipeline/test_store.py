@@ -9,7 +9,7 @@ import pytest
 
 from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, StatusConflict
 from backend.domain import AlreadyRequested, NotFound, RequestRecord, RequestStatus, Source
-from backend.local.resources import AwsResources
+from local.resources import AwsResources
 from tests.support.aws import REGION
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

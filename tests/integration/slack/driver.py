@@ -20,12 +20,12 @@ from slack_sdk.signature import SignatureVerifier
 
 from backend.adapters.slack import build_web_client
 from backend.container import Container
-from backend.local.events import LambdaContext, apigw_proxy_event
-from backend.local.resources import AwsResources, ensure_resources
-from backend.local.slack_api import SlackApiStandIn
 from backend.settings import Settings
 from bot.app import create_app
 from bot.aws_lambda import LambdaRequestHandler
+from local.events import LambdaContext, apigw_proxy_event
+from local.resources import AwsResources, ensure_resources
+from local.slack_api import SlackApiStandIn
 from tests.support.slack_web_api import assert_app_calls_conform
 
 SIGNING_SECRET = "test-signing-secret"

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from backend.domain import RequestStatus, Source
-from backend.local.slack_api import dm_channel_for
+from local.slack_api import dm_channel_for
 from tests.integration.slack.driver import ADMIN, SlackHarness, modal_state, slack_harness
 
 APPROVER = "U0APPROVER1"

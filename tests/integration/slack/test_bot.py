@@ -10,8 +10,8 @@ import pytest
 
 from backend.adapters.queue import ProvisionMessage
 from backend.domain import RequestStatus
-from backend.local.slack_api import dm_channel_for
 from bot import blocks
+from local.slack_api import dm_channel_for
 from tests.integration.slack.driver import (
     ADMIN,
     USER,

@@ -15,9 +15,9 @@ from backend.container import set_container
 from backend.domain import Action, RequestStatus, Source
 from backend.domain.expiry import EXPIRY_REQUESTER
 from backend.handlers.sweeper import SweepFailed, lambda_handler
-from backend.local.events import LambdaContext
-from backend.local.slack_api import dm_channel_for
 from backend.services.expiry import DECOMMISSION_NOW_ACTION_ID, EXTEND_TTL_ACTION_ID, Outcome
+from local.events import LambdaContext
+from local.slack_api import dm_channel_for
 from tests.integration.slack.driver import USER, SlackHarness, slack_harness
 
 OTHER = "U0SOMEONEELSE"

@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 
 from backend.adapters.slack import SlackSender, build_web_client
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
-from backend.local.slack_api import SlackApiStandIn, dm_channel_for
 from backend.services.notifications import ChatNotifier
+from local.slack_api import SlackApiStandIn, dm_channel_for
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
 from tests.support.slack_web_api import assert_app_calls_conform
 

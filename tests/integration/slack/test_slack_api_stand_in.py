@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from backend.local.slack_api import SlackApiStandIn, dm_channel_for
+from local.slack_api import SlackApiStandIn, dm_channel_for
 
 
 def test_json_and_form_bodies_are_recorded_with_realistic_answers(tmp_path: Path):

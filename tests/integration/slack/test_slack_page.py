@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from backend.local.gateway import Function, GatewayServer, LocalGateway
-from backend.local.slack_api import dm_channel_for
-from backend.local.slack_page import REQUIRED_FIELD, SlackPage
 from bot import blocks
+from local.gateway import Function, GatewayServer, LocalGateway
+from local.slack_api import dm_channel_for
+from local.slack_page import REQUIRED_FIELD, SlackPage
 from tests.integration.slack.driver import SIGNING_SECRET, SlackHarness, slack_harness
 
 ALICE = "U0ALICE"

@@ -26,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from backend.local.events import LambdaContext, apigw_proxy_event
+from local.events import LambdaContext, apigw_proxy_event
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 PageRenderer = Callable[..., "Page"]

@@ -22,15 +22,15 @@ from backend.container import Container, set_container
 from backend.settings import Settings, set_settings
 
 if TYPE_CHECKING:
-    from backend.local.ci import LocalCI, PlanResult
-    from backend.local.gateway import GatewayServer
-    from backend.local.poller import DrainResult, QueuePoller
-    from backend.local.resources import AwsResources
     from backend.services.drift import Drift
+    from local.ci import LocalCI, PlanResult
+    from local.gateway import GatewayServer
+    from local.poller import DrainResult, QueuePoller
+    from local.resources import AwsResources
 
 logger = Logger(child=True)
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 # Names and local values of the secrets the SAM template references.
 GITHUB_TOKEN_SECRET = "github-token"  # noqa: S105 - secret names, not values
@@ -157,7 +157,7 @@ class LocalStack:
         return f"http://{self.options.host}:{port}"
 
     def start(self) -> None:
-        from backend.local.gateway import GatewayServer
+        from local.gateway import GatewayServer
 
         options = self.options
         options.state_dir.mkdir(parents=True, exist_ok=True)
@@ -191,8 +191,8 @@ class LocalStack:
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        from backend.local import moto_patches
-        from backend.local.resources import ensure_resources
+        from local import moto_patches
+        from local.resources import ensure_resources
 
         # Terraform's AWS provider applies to this server (the local CI): patch what it trips on.
         moto_patches.apply()
@@ -224,7 +224,7 @@ class LocalStack:
     def _start_slack(self) -> None:
         if self.socket_mode:
             return
-        from backend.local.slack_api import SlackApiStandIn
+        from local.slack_api import SlackApiStandIn
 
         self._slack = SlackApiStandIn(
             host="127.0.0.1",
@@ -302,7 +302,7 @@ class LocalStack:
     def _start_ci(self, settings: Settings) -> None:
         """The local CI (LOCAL_CI): terraform plans and applies against the local AWS, or the
         hand step ``rdsctl applied``."""
-        from backend.local.ci import CiHooks, LocalCI, ensure_network, terraform_unavailable
+        from local.ci import CiHooks, LocalCI, ensure_network, terraform_unavailable
 
         if settings.gitops_backend != "local":
             self.ci_note = "none here (GITOPS_BACKEND=github: CircleCI plans and applies)"
@@ -378,7 +378,7 @@ class LocalStack:
         function on its DLQ."""
         from backend.handlers.dead_letters import lambda_handler as dead_letter_handler
         from backend.handlers.worker import lambda_handler as worker_handler
-        from backend.local.poller import QueuePoller
+        from local.poller import QueuePoller
 
         assert self.resources is not None
         self.poller = QueuePoller(
@@ -402,10 +402,10 @@ class LocalStack:
         self.dead_letter_poller.start()
 
     def _build_gateway(self) -> Any:
-        from backend.local import prs_page
-        from backend.local.gateway import Function, LocalGateway
-        from backend.local.slack_page import SlackPage
         from bot import blocks
+        from local import prs_page
+        from local.gateway import Function, LocalGateway
+        from local.slack_page import SlackPage
 
         def api(event: dict[str, Any], context: Any) -> Any:
             from backend.handlers.api import lambda_handler
@@ -460,8 +460,8 @@ class LocalStack:
         """The request a local PR belongs to, its status and where its Slack conversation is."""
         from backend.container import get_container
         from backend.domain import Source
-        from backend.local.slack_api import channel_id_for, dm_channel_for
-        from backend.local.slack_page import slack_link
+        from local.slack_api import channel_id_for, dm_channel_for
+        from local.slack_page import slack_link
 
         if self.settings is None or not pull.request_id:
             return None
@@ -513,7 +513,7 @@ class LocalStack:
         local repository's main (or, in GitHub mode, finding none)."""
         from backend.cli.record_applied import record_applied
         from backend.container import get_container
-        from backend.local.gateway import Page
+        from local.gateway import Page
 
         try:
             payload = json.loads(body or b"{}")
@@ -535,7 +535,7 @@ class LocalStack:
     def _ci_drift(self, body: bytes = b"", **_: Any) -> Any:
         """``POST /_local/ci/drift`` ``{"environment": "dev"}``: the nightly drift job, now (``rdsctl
         drift``): ``{"drifted": [{"database_name": ..., "attributes": [...]}]}``."""
-        from backend.local.gateway import Page
+        from local.gateway import Page
 
         def answer(status: int, payload: Any) -> Page:
             return Page(status, json.dumps(payload), "application/json")
@@ -567,7 +567,7 @@ class LocalStack:
         from backend.domain import FieldError, ValidationFailed
         from backend.handlers.http import error_body
         from backend.handlers.sweeper import moment_of
-        from backend.local.gateway import Page
+        from local.gateway import Page
 
         usage = 'send JSON {"now": "2026-12-24T07:00:00Z"}, or nothing for now'
         try:

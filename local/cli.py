@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from backend.domain.kinds import Engine
-from backend.local.stack import PACKAGE_ROOT, STACK_FILE
 from backend.settings import Settings
+from local.stack import PACKAGE_ROOT, STACK_FILE
 
 NOT_RUNNING = "the local stack is not running; start it with `make run`"
 DEFAULT_USER_ID = "U0LOCALUSER"

@@ -17,7 +17,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from backend.domain import PermanentError
-from backend.local.gateway import Page
+from local.gateway import Page
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -58,7 +58,7 @@ RequestLookup = Callable[[Any], Mapping[str, Any] | None]
 
 
 class Plan(Protocol):
-    """A PR's Terraform plan as the local CI made it (``backend.local.ci.PlanResult``)."""
+    """A PR's Terraform plan as the local CI made it (``local.ci.PlanResult``)."""
 
     @property
     def status(self) -> str: ...

@@ -1,4 +1,4 @@
-"""``python -m backend.local`` (``make run``): the whole system on this machine, in the foreground.
+"""``python -m local`` (``make run``): the whole system on this machine, in the foreground.
 
 Ctrl-C (or SIGTERM) stops it without losing an accepted request: HTTP stops first, the worker
 drains the queue, and what could not be processed in time is saved to ``<state>/aws-state.json``
@@ -20,7 +20,7 @@ from backend.settings import Settings
 
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m backend.local", description="Run rds-provisioner locally (no cloud account needed)."
+        prog="python -m local", description="Run rds-provisioner locally (no cloud account needed)."
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface of the gateway (default %(default)s)")
     parser.add_argument(
@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
 
 
 def banner(stack: object) -> str:
-    from backend.local.stack import LocalStack
+    from local.stack import LocalStack
 
     assert isinstance(stack, LocalStack)
     settings = stack.settings
@@ -102,8 +102,8 @@ def banner(stack: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from backend.local.poller import StopDraining
-    from backend.local.stack import LocalStack, StackOptions
+    from local.poller import StopDraining
+    from local.stack import LocalStack, StackOptions
 
     base = Settings.from_env()
     args = parse_args(argv, base)

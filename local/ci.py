@@ -37,7 +37,7 @@ from typing import Any, Literal
 from backend.cli.drift import drift_of
 from backend.services.drift import Drift
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS_DIR = PACKAGE_ROOT / ".circleci" / "scripts"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 OVERRIDE_FILE = "local_override.tf"
@@ -157,7 +157,7 @@ def override_text(*, endpoint_url: str, state_path: Path, network: Network) -> s
     """``local_override.tf``: the AWS provider, the state and the network of the local AWS."""
     endpoints = "\n".join(f"    {service} = {json.dumps(endpoint_url)}" for service in AWS_SERVICES)
     return (
-        "# Written by the local CI (backend/local/ci.py) for the local AWS; git ignores it.\n"
+        "# Written by the local CI (local/ci.py) for the local AWS; git ignores it.\n"
         "terraform {\n"
         '  backend "local" {\n'
         f"    path = {json.dumps(str(state_path))}\n"

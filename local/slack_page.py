@@ -27,13 +27,13 @@ from urllib.parse import urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
-from backend.local.gateway import LocalRoute, Page
-from backend.local.mrkdwn import annotate, parse
+from local.gateway import LocalRoute, Page
+from local.mrkdwn import annotate, parse
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-    from backend.local.slack_api import SlackApiStandIn
+    from local.slack_api import SlackApiStandIn
 
 DEFAULT_USER = "U0LOCALUSER"
 VERIFICATION_TOKEN = "local-verification-token"  # noqa: S105 - Slack's legacy field, not checked
