@@ -49,6 +49,7 @@ from backend.domain import (
     policy_for,
 )
 from backend.domain.actions import database_effects
+from backend.domain.conversation import Conversation
 from backend.domain.statuses import ALLOWED_TRANSITIONS, can_transition
 
 logger = Logger(child=True)
@@ -606,14 +607,15 @@ class RequestStore:
             ExpressionAttributeValues={":e": reason[:500], ":accepted": RequestStatus.ACCEPTED.value},
         )
 
-    def set_approval_message(self, request_id: str, channel: str, ts: str) -> None:
+    def set_approval_message(self, request_id: str, message: Conversation) -> None:
         """Where the approval request was posted, so the decision updates it in place."""
         self._conditional(
             self._table.update_item,
             Key={"pk": _request_key(request_id)},
-            UpdateExpression="SET approval_channel = :c, approval_ts = :t",
+            # Older records kept it in attributes of their own (read by ``RequestRecord``).
+            UpdateExpression="SET approval_message = :m REMOVE approval_channel, approval_ts",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":c": channel, ":t": ts},
+            ExpressionAttributeValues={":m": message.model_dump(mode="json", exclude_none=True)},
         )
 
     def undo_approval(self, request_id: str, approved_by: str) -> bool:
@@ -723,14 +725,15 @@ class RequestStore:
             "ExpressionAttributeValues": {":day": database.expires_on.isoformat()},
         }
 
-    def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
-        """Where the Slack confirmation was posted, so the worker answers in its thread."""
+    def set_conversation(self, request_id: str, conversation: Conversation) -> None:
+        """The conversation begun with the requester (their confirmation), so later messages follow it."""
         found = self._conditional(
             self._table.update_item,
             Key={"pk": _request_key(request_id)},
-            UpdateExpression="SET slack_channel = :c, slack_thread_ts = :t",
+            # Older records kept it in attributes of their own (read by ``RequestRecord``).
+            UpdateExpression="SET conversation = :c REMOVE slack_channel, slack_thread_ts",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":c": channel, ":t": thread_ts},
+            ExpressionAttributeValues={":c": conversation.model_dump(mode="json", exclude_none=True)},
         )
         if not found:
             raise NotFound(f"no request {request_id}")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from backend.adapters.slack_notices import message_for
 from backend.domain import (
     Action,
     DatabaseRecord,
@@ -22,7 +23,6 @@ from backend.domain import (
     parse_request,
     policy_for,
 )
-from backend.services.notifications import message_for
 from bot import blocks
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)

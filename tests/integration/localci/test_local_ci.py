@@ -17,10 +17,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from backend.adapters.slack_notices import message_for
 from backend.cli import drift as drift_cli
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
 from backend.services.drift import Drift, drift_message, find_drift
-from backend.services.notifications import message_for
 from local import prs_page
 from local.ci import (
     Network,

@@ -1,4 +1,5 @@
-"""ChatNotifier over SlackSender, against the stand-in: the right channel and thread, 429s retried."""
+"""Status notices through SlackNotices over SlackSender, against the stand-in: the right channel
+and thread, 429s retried."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 from slack_sdk import WebClient
 
 from backend.adapters.slack import SlackSender, build_web_client
+from backend.adapters.slack_notices import SlackNotices
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
-from backend.services.notifications import ChatNotifier
+from backend.services.notifications import RequesterNotifier
 from local.slack_api import SlackApiStandIn, dm_channel_for
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
 from tests.support.slack_web_api import assert_app_calls_conform
@@ -32,8 +34,8 @@ def client(slack_api: SlackApiStandIn) -> WebClient:
     return build_web_client(BOT_TOKEN, base_url=slack_api.base_url, max_rate_limit_wait_seconds=5)
 
 
-def notifier(client: WebClient) -> ChatNotifier:
-    return ChatNotifier(SlackSender(client))
+def notifier(client: WebClient) -> RequesterNotifier:
+    return RequesterNotifier(SlackNotices(SlackSender(client)))
 
 
 def record(**changes: object) -> RequestRecord:
@@ -49,8 +51,7 @@ def record(**changes: object) -> RequestRecord:
         "updated_at": NOW,
         "pr_url": PR_URL,
         "pr_number": 42,
-        "slack_channel": "D0DM",
-        "slack_thread_ts": "1764000000.000100",
+        "conversation": {"channel": "D0DM", "thread_ts": "1764000000.000100"},
     }
     data.update(changes)
     return RequestRecord.model_validate(data)
@@ -69,7 +70,7 @@ def test_pr_opened_is_posted_in_the_confirmation_thread(client: WebClient, slack
 
 
 def test_without_a_confirmation_it_goes_to_the_users_dm(client: WebClient, slack_api: SlackApiStandIn):
-    notifier(client).notify(record(slack_channel=None, slack_thread_ts=None))
+    notifier(client).notify(record(conversation=None))
 
     [posted] = slack_api.calls_to("chat.postMessage")
     assert posted["channel"] == USER
@@ -89,9 +90,9 @@ def test_failure_says_why_and_what_next(client: WebClient, slack_api: SlackApiSt
 
 def test_api_requests_get_no_slack_message(client: WebClient, slack_api: SlackApiStandIn):
     api_notifier = notifier(client)
-    api_notifier.notify(record(source=Source.API, requested_by="api-key:ci", slack_channel=None))
+    api_notifier.notify(record(source=Source.API, requested_by="api-key:ci", conversation=None))
     api_notifier.notify(
-        record(source=Source.API, status=RequestStatus.FAILED, error="boom", slack_channel=None)
+        record(source=Source.API, status=RequestStatus.FAILED, error="boom", conversation=None)
     )
     assert slack_api.calls == []
 
@@ -102,7 +103,11 @@ def test_a_request_whose_conversation_is_known_is_answered_there(
     # The sweeper's decommission of an expired database (requested by "ttl") continues the
     # conversation its expiry message began in the requester's DM.
     notifier(client).notify(
-        record(source=Source.SCHEDULE, requested_by="ttl", slack_channel="D0OWNER", slack_thread_ts="1.2")
+        record(
+            source=Source.SCHEDULE,
+            requested_by="ttl",
+            conversation={"channel": "D0OWNER", "thread_ts": "1.2"},
+        )
     )
 
     [posted] = slack_api.calls_to("chat.postMessage")
@@ -165,5 +170,6 @@ def test_command_then_worker_reply_lands_in_the_dm_thread(harness: SlackHarness)
     reply = harness.slack_api.calls_to("chat.postMessage")[-1]
     assert confirmation["channel"] == USER
     assert reply["channel"] == dm_channel_for(USER)
-    assert reply["thread_ts"] == opened.slack_thread_ts
+    assert opened.conversation is not None
+    assert reply["thread_ts"] == opened.conversation.thread_ts
     assert PR_URL in reply["text"]
