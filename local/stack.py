@@ -22,7 +22,7 @@ from backend.container import Container, set_container
 from backend.settings import Settings, set_settings
 
 if TYPE_CHECKING:
-    from backend.services.drift import Drift
+    from backend.domain.drift import Drift
     from local.ci import LocalCI, PlanResult
     from local.gateway import GatewayServer
     from local.poller import DrainResult, QueuePoller
@@ -368,12 +368,15 @@ class LocalStack:
 
     def _report_drift(self, environment: str, drifts: Sequence[Drift]) -> None:
         from backend.container import get_container
-        from backend.services.drift import drift_message
+        from backend.domain.notices import Audience, Happening, Notice
 
         container = get_container()
         channel = container.settings.drift_channel or container.api_channel
         if channel:
-            container.chat.post(channel, drift_message(environment, drifts))
+            drifted = Notice(
+                Happening.DRIFTED, to=Audience.channel(channel), environment=environment, drifts=tuple(drifts)
+            )
+            container.notices.send(drifted)
 
     def _start_poller(self, settings: Settings) -> None:
         """The event source mappings SAM declares: the worker on the queue, the dead-letter

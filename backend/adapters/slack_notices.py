@@ -510,6 +510,29 @@ def _expired(notice: Notice) -> Message:
     )
 
 
+# --- drift ---------------------------------------------------------------------------------------
+def _drifted(notice: Notice) -> Message:
+    """What the drift channel reads: each drifted database and its attributes."""
+    environment, drifts = notice.environment or "?", notice.drifts
+    lines = [
+        f"• `{escape(drift.database_name or f'{environment} (shared resources)')}`: "
+        + ", ".join(f"`{escape(attribute)}`" for attribute in drift.attributes)
+        for drift in drifts
+    ]
+    names = ", ".join(drift.database_name or "shared resources" for drift in drifts)
+    return message(
+        f"Terraform drift in {environment}: {names}",
+        [
+            section(f":warning: *Terraform drift in {escape(environment)}*: changed outside Terraform"),
+            section("\n".join(lines)),
+            context(
+                f"The next apply of {environment} changes these back to what main says; "
+                "change main instead if the new values should stay."
+            ),
+        ],
+    )
+
+
 # How each kind of notice reads in Slack.
 RENDERERS: Mapping[Happening, Callable[[Notice], Message]] = {
     Happening.PR_OPENED: _pr_opened,
@@ -529,6 +552,7 @@ RENDERERS: Mapping[Happening, Callable[[Notice], Message]] = {
     Happening.EXPIRES_SOON: _expires_soon,
     Happening.EXTENDED: _extended,
     Happening.EXPIRED: _expired,
+    Happening.DRIFTED: _drifted,
 }
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from backend.domain.actions import Step
 from backend.domain.conversation import Conversation, ConversationKind
+from backend.domain.drift import Drift
 from backend.domain.expiry import ExpiryPolicy
 from backend.domain.kinds import Source
 from backend.domain.requests import DatabaseRecord, RequestRecord
@@ -44,6 +45,8 @@ class Happening(StrEnum):
     EXPIRES_SOON = "expires_soon"
     EXTENDED = "extended"
     EXPIRED = "expired"
+    # Terraform would change an environment back (the platform team's channel).
+    DRIFTED = "drifted"
 
 
 class Offer(StrEnum):
@@ -89,6 +92,9 @@ class Notice:
     expiry: ExpiryPolicy | None = None
     # A database's ``terraform output`` values, where known (the ready notice gives its endpoint).
     outputs: Mapping[str, str] | None = None
+    # A drift: the environment and what drifted in it.
+    environment: str | None = None
+    drifts: tuple[Drift, ...] = ()
 
 
 # What the requester hears when their request reaches a status, at a step (None: at any step).

@@ -2,10 +2,10 @@
 request before anything is queued.
 
 With ``PROD_APPROVERS`` and ``APPROVALS_CHANNEL`` set, the intake records a prod request
-``awaiting_approval`` (its name claimed, nothing published) and ``ask`` posts it to the channel with
-Approve and Deny buttons. ``approve`` and ``deny`` are conditional status changes, so a double
-click, or approving a denied request, changes nothing; only the call that moved the request
-queues it (approve) or tells the requester (deny), and updates the message in place with the
+``awaiting_approval`` (its name claimed, nothing published) and ``ask`` sends the approvers' channel
+a notice offering approve and deny. ``approve`` and ``deny`` are conditional status changes, so a
+double click, or approving a denied request, changes nothing; only the call that moved the request
+queues it (approve) or tells the requester (deny), and replaces the approvers' message with the
 outcome and who decided. ``expire`` ends requests nobody decided on in time.
 """
 
