@@ -590,7 +590,8 @@ class SlackNotices:
             posted = self._chat.post(begun.channel, built, thread_ts=begun.thread_ts)
             if posted is None or begun.thread_ts:
                 return begun if posted is not None else None
-            return begun.model_copy(update={"thread_ts": posted.ts})
+            # A new message begins a conversation of its own (Slack answers with the channel's id).
+            return begun.model_copy(update={"channel": posted.channel, "thread_ts": posted.ts})
         channel, kind = to.person, ConversationKind.DIRECT
         if channel is None:
             channel, kind = self._api_channel, ConversationKind.CHANNEL

@@ -12,6 +12,8 @@ from slack_sdk import WebClient
 from backend.adapters.slack import SlackSender, build_web_client
 from backend.adapters.slack_notices import SlackNotices
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
+from backend.domain.conversation import Conversation, ConversationKind
+from backend.domain.notices import Audience, Happening, Notice
 from backend.services.notifications import RequesterNotifier
 from local.slack_api import SlackApiStandIn, dm_channel_for
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
@@ -173,3 +175,37 @@ def test_command_then_worker_reply_lands_in_the_dm_thread(harness: SlackHarness)
     assert opened.conversation is not None
     assert reply["thread_ts"] == opened.conversation.thread_ts
     assert PR_URL in reply["text"]
+
+
+def test_a_notice_begins_a_conversation_that_later_notices_follow(
+    client: WebClient, slack_api: SlackApiStandIn
+):
+    notices = SlackNotices(SlackSender(client), api_channel="C0API")
+    asked = record(status=RequestStatus.AWAITING_APPROVAL, conversation=None)
+
+    to_approvers = notices.send(
+        Notice(Happening.APPROVAL_ASKED, to=Audience.channel("C0APPROVALS"), request=asked)
+    )
+    to_requester = notices.send(Notice(Happening.MERGED, to=Audience(person=USER), request=asked))
+    to_api = notices.send(Notice(Happening.MERGED, request=asked))
+
+    posted = [call for call in slack_api.calls if call["method"] == "chat.postMessage"]
+    assert [call["args"]["channel"] for call in posted] == ["C0APPROVALS", USER, "C0API"]
+    assert to_approvers is not None
+    assert (to_approvers.kind, to_approvers.thread_ts) == (ConversationKind.CHANNEL, posted[0]["ts"])
+    assert to_requester == Conversation(
+        channel=dm_channel_for(USER), thread_ts=posted[1]["ts"], user_id=USER, kind=ConversationKind.DIRECT
+    )
+    assert to_api is not None
+    assert to_api.kind is ConversationKind.CHANNEL
+    # The approvers' message is replaced in place once decided.
+    decided = asked.model_copy(update={"status": RequestStatus.ACCEPTED, "approved_by": "U0APPROVER"})
+    notices.replace(to_approvers, Notice(Happening.APPROVAL_DECIDED, request=decided))
+    (update,) = slack_api.calls_to("chat.update")
+    assert (update["channel"], update["ts"]) == (to_approvers.channel, to_approvers.thread_ts)
+    assert "Approved by <@U0APPROVER>" in update["text"]
+
+
+def test_with_nobody_to_tell_a_notice_goes_only_to_the_log(client: WebClient, slack_api: SlackApiStandIn):
+    assert SlackNotices(SlackSender(client)).send(Notice(Happening.MERGED, request=record())) is None
+    assert slack_api.calls == []
