@@ -28,7 +28,6 @@ from backend.adapters.slack_blocks import (
     requester,
     section,
 )
-from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
     ChangedMeanwhile,
     Environment,
@@ -42,7 +41,9 @@ from backend.domain import (
     policy_for,
 )
 from backend.domain.pricing import change_text
+from backend.domain.transitions import StatusConflict
 from backend.services.notifications import Notifier, notify_once
+from backend.services.ports import Requests
 
 logger = Logger(child=True)
 
@@ -126,7 +127,7 @@ def approval_outcome(record: RequestRecord) -> Message:
 class ApprovalService:
     def __init__(
         self,
-        store: RequestStore,
+        store: Requests,
         topic: RequestTopic,
         chat: ChatSender,
         notifier: Notifier,

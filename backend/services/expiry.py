@@ -25,7 +25,6 @@ from backend.adapters.slack_blocks import (
     plain,
     section,
 )
-from backend.adapters.store import RequestStore
 from backend.domain import (
     Action,
     AlreadyRequested,
@@ -48,6 +47,7 @@ from backend.domain.expiry import EXPIRY_REQUESTER, ExpiryDue, ExpiryPolicy
 from backend.services.intake import IntakeService
 from backend.services.lifecycle import LifecycleService
 from backend.services.notifications import requester_channel
+from backend.services.ports import Store
 
 logger = Logger(child=True)
 
@@ -163,7 +163,7 @@ class ExpiryResult:
 class ExpiryService:
     def __init__(
         self,
-        store: RequestStore,
+        store: Store,
         intake: IntakeService,
         chat: ChatSender,
         lifecycle: LifecycleService,
