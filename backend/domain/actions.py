@@ -127,3 +127,8 @@ DATABASE_EFFECTS: Mapping[tuple[Action, RequestStatus], tuple[DatabaseEffect, ..
 
 def database_effects(action: Action, status: RequestStatus) -> tuple[DatabaseEffect, ...]:
     return DATABASE_EFFECTS.get((action, status), ())
+
+
+def touches_database(status: RequestStatus) -> bool:
+    """Whether reaching ``status`` may change a request's database record (for some action)."""
+    return any(reached is status for _action, reached in DATABASE_EFFECTS)

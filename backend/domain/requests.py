@@ -537,8 +537,10 @@ class DatabaseRecord(RequestFields):
         return priced(self.database_engine, self.environment, self.sizing)
 
     @classmethod
-    def created_by(cls, create: RequestRecord, sizing: Sizing) -> DatabaseRecord:
-        """The database a create request asks for, as it is until its first change."""
+    def created_by(cls, create: RequestRecord) -> DatabaseRecord:
+        """The database a create request asks for, as it is until its first change: the size it
+        asked for, else what its environment gives a new database of its engine."""
+        policy = policy_for(create.environment)
         return cls(
             database_name=create.database_name,
             database_engine=create.database_engine,
@@ -548,9 +550,9 @@ class DatabaseRecord(RequestFields):
             request_id=create.request_id,
             requested_by=create.requested_by,
             created_at=create.created_at,
-            **asdict(create.sizing or sizing),
+            **asdict(create.sizing or policy.new_sizing(create.database_engine)),
             last_request_id=create.request_id,
             source=create.source,
             expires_on=create.expires_on,
-            deletion_protection=policy_for(create.environment).deletion_protection,
+            deletion_protection=policy.deletion_protection,
         )

@@ -39,3 +39,8 @@ ALLOWED_TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
 
 def can_transition(current: RequestStatus, new: RequestStatus) -> bool:
     return new == current or new in ALLOWED_TRANSITIONS[current]
+
+
+def predecessors(status: RequestStatus) -> frozenset[RequestStatus]:
+    """The statuses ``status`` may follow (re-recording aside)."""
+    return frozenset(s for s, nexts in ALLOWED_TRANSITIONS.items() if status in nexts)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from backend.adapters.queue import ProvisionMessage, RequestTopic
-from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
     ChangedMeanwhile,
     Environment,
@@ -30,7 +29,9 @@ from backend.domain import (
     ValidationFailed,
 )
 from backend.domain.notices import Audience, Happening, Notice, Offer
+from backend.domain.transitions import StatusConflict
 from backend.services.notifications import Notices, Notifier, notify_once
+from backend.services.ports import Requests
 
 logger = Logger(child=True)
 
@@ -64,7 +65,7 @@ def decided(record: RequestRecord) -> ChangedMeanwhile:
 class ApprovalService:
     def __init__(
         self,
-        store: RequestStore,
+        store: Requests,
         topic: RequestTopic,
         notices: Notices,
         notifier: Notifier,

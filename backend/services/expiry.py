@@ -15,7 +15,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend.adapters.store import RequestStore
 from backend.domain import (
     Action,
     AlreadyRequested,
@@ -40,6 +39,7 @@ from backend.domain.notices import Happening, Notice, Offer, requester_of
 from backend.services.intake import IntakeService
 from backend.services.lifecycle import LifecycleService
 from backend.services.notifications import Notices
+from backend.services.ports import Store
 
 logger = Logger(child=True)
 
@@ -75,7 +75,7 @@ class ExpiryResult:
 class ExpiryService:
     def __init__(
         self,
-        store: RequestStore,
+        store: Store,
         intake: IntakeService,
         notices: Notices,
         lifecycle: LifecycleService,

@@ -20,7 +20,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from backend.adapters.queue import ProvisionMessage, RequestTopic
-from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, fingerprint
 from backend.domain import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
@@ -48,7 +47,9 @@ from backend.domain.access import check_may_change
 from backend.domain.actions import steps_of
 from backend.domain.changes import check_changeable, check_confirmation, resized
 from backend.domain.expiry import ExpiryPolicy
+from backend.domain.idempotency import IdempotencyEntry, IdempotencyKeyInUse, fingerprint
 from backend.services.approvals import ApprovalService
+from backend.services.ports import Store
 
 logger = Logger(child=True)
 
@@ -85,7 +86,7 @@ def _new_id() -> str:
 class IntakeService:
     def __init__(
         self,
-        store: RequestStore,
+        store: Store,
         topic: RequestTopic,
         *,
         approvals: ApprovalService | None = None,

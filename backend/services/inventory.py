@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.adapters.store import RequestStore
 from backend.domain import DatabaseRecord, Environment, RequestRecord, RequestStatus
+from backend.services.ports import RecordReader
 
 # A database shows from the moment its pull request is open (a reviewer can see it coming).
 _LISTED = frozenset({RequestStatus.PR_OPENED, RequestStatus.MERGED, RequestStatus.APPLIED})
@@ -23,7 +23,7 @@ class InventoryEntry:
 
 
 class InventoryService:
-    def __init__(self, store: RequestStore) -> None:
+    def __init__(self, store: RecordReader) -> None:
         self._store = store
 
     def databases(

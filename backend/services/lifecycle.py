@@ -34,7 +34,6 @@ from aws_lambda_powertools import Logger
 
 from backend.adapters.gitops.base import PullRequestPublisher, Withdrawn
 from backend.adapters.queue import ProvisionMessage, RequestTopic
-from backend.adapters.store import RequestStore, StatusConflict, Transition
 from backend.domain import (
     Action,
     AlreadyRequested,
@@ -46,7 +45,9 @@ from backend.domain import (
     Step,
 )
 from backend.domain.actions import FILE_CHANGES
+from backend.domain.transitions import StatusConflict, Transition
 from backend.services.notifications import Notifier, notify_once
+from backend.services.ports import Store
 
 logger = Logger(child=True)
 
@@ -89,7 +90,7 @@ def _new_id() -> str:
 class LifecycleService:
     def __init__(
         self,
-        store: RequestStore,
+        store: Store,
         notifier: Notifier,
         topic: RequestTopic,
         publisher: PullRequestPublisher,

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
 
 from backend.domain import RequestRecord, may_see
-
-
-class RequestReader(Protocol):
-    """The part of the request store a lookup reads (``RequestStore``)."""
-
-    def get(self, request_id: str) -> RequestRecord | None: ...
+from backend.services.ports import RequestReader
 
 
 class RequestLookup:

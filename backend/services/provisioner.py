@@ -21,7 +21,6 @@ from aws_lambda_powertools import Logger
 
 from backend.adapters.gitops.base import ChangeSet, PullRequestPublisher
 from backend.adapters.queue import ProvisionMessage
-from backend.adapters.store import RequestStore, StatusConflict
 from backend.domain import (
     DatabaseAlreadyExists,
     FileChange,
@@ -33,7 +32,9 @@ from backend.domain import (
     Step,
 )
 from backend.domain.actions import FILE_CHANGES
+from backend.domain.transitions import StatusConflict
 from backend.services.lifecycle import LifecycleService
+from backend.services.ports import Requests
 
 logger = Logger(child=True)
 
@@ -94,7 +95,7 @@ class ProvisionResult:
 class Provisioner:
     def __init__(
         self,
-        store: RequestStore,
+        store: Requests,
         publisher: PullRequestPublisher,
         lifecycle: LifecycleService,
         *,

@@ -71,7 +71,7 @@ def intake(store: RequestStore, sns: FakeSns) -> IntakeService:
 
 
 def items(store: RequestStore) -> list[dict[str, Any]]:
-    return list(store._table.scan()["Items"])
+    return list(store._table.table.scan()["Items"])
 
 
 def test_accepts_records_claims_and_publishes_one_message(intake, store, sns):

@@ -37,11 +37,11 @@ from hypothesis.stateful import (
 )
 
 from backend.adapters.chat import Posted
+from backend.adapters.database_items import to_database as database_of
 from backend.adapters.gitops.local_git import LocalGitPublisher
 from backend.adapters.queue import ProvisionMessage
+from backend.adapters.request_items import to_record
 from backend.adapters.slack_blocks import Message
-from backend.adapters.store import RequestStore
-from backend.adapters.store import _to_database as database_of
 from backend.cli.record_applied import record_applied
 from backend.container import Container, set_container
 from backend.domain import (
@@ -429,7 +429,7 @@ class LifecycleModel(RuleBasedStateMachine):
         """Everything the invariants look at, read once per step (one scan of the table, main read
         again only when it moved)."""
         items = self.table_items()
-        requests = [RequestStore._to_record(item) for item in items if str(item["pk"]).startswith("REQ#")]
+        requests = [to_record(item) for item in items if str(item["pk"]).startswith("REQ#")]
         databases = [database_of(item) for item in items if str(item["pk"]).startswith("DB#")]
         main_sha = self.git._resolve(f"refs/heads/{self.git.base_branch}")
         if main_sha != self._main_sha:
