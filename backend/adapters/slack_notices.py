@@ -37,7 +37,7 @@ from backend.domain import DatabaseRecord, RequestRecord, RequestStatus, Step, p
 from backend.domain.conversation import Conversation, ConversationKind
 from backend.domain.expiry import ExpiryPolicy
 from backend.domain.kinds import EngineFamily
-from backend.domain.notices import Audience, Happening, Notice, Offer, status_notice
+from backend.domain.notices import Audience, Happening, Notice, Offer
 from backend.domain.policy import capacity_text
 from backend.domain.pricing import change_text
 
@@ -558,12 +558,6 @@ RENDERERS: Mapping[Happening, Callable[[Notice], Message]] = {
 
 def render(notice: Notice) -> Message:
     return RENDERERS[notice.happening](notice)
-
-
-def message_for(record: RequestRecord, outputs: Mapping[str, str] | None = None) -> Message | None:
-    """What ``record``'s requester reads about its status now (None: nothing is said)."""
-    notice = status_notice(record, outputs)
-    return None if notice is None else render(notice)
 
 
 # --- delivering ----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from backend.adapters.slack_notices import message_for
 from backend.domain import (
     Action,
     DatabaseRecord,
@@ -24,6 +23,7 @@ from backend.domain import (
     policy_for,
 )
 from bot import blocks
+from tests.support.block_kit import message_for
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from backend.adapters.slack_blocks import mentioning
-from backend.adapters.slack_notices import message_for, render
+from backend.adapters.slack_notices import render
 from backend.domain import (
     DatabaseRecord,
     Engine,
@@ -23,6 +23,7 @@ from backend.domain.notices import Happening, Notice, Offer, status_notice
 from backend.handlers.http import answer_for
 from backend.services.approvals import decided
 from bot.blocks import home_view, status_message
+from tests.support.block_kit import message_for
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from backend.adapters.slack import SlackSender, build_web_client
-from backend.adapters.slack_notices import SlackNotices, message_for
+from backend.adapters.slack_notices import SlackNotices
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
 from backend.services.notifications import RequesterNotifier
 from local.slack_api import SlackApiStandIn
+from tests.support.block_kit import message_for
 from tests.support.slack_web_api import assert_app_calls_conform
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

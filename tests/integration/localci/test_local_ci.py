@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from backend.adapters.slack_notices import message_for, render
+from backend.adapters.slack_notices import render
 from backend.cli import drift as drift_cli
 from backend.container import Container, set_container
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
@@ -34,6 +34,7 @@ from local.ci import (
     terraform_unavailable,
 )
 from local.slack_api import SlackApiStandIn
+from tests.support.block_kit import message_for
 
 PLAN_TEXT = """
 Terraform will perform the following actions:
