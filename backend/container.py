@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from backend.services.intake import IntakeService
     from backend.services.inventory import InventoryService
     from backend.services.lifecycle import LifecycleService
-    from backend.services.notifications import Notifier
+    from backend.services.notifications import Notices, Notifier
     from backend.services.provisioner import Provisioner
     from backend.services.sweeper import Sweeper
 
@@ -164,11 +164,10 @@ class Container:
         return ExpiryService(
             self.store,
             self.intake,
-            self.chat,
+            self.notices,
             self.lifecycle,
             policy=self.expiry_policy,
             platform_admins=self.settings.platform_admins,
-            api_channel=self.api_channel,
         )
 
     @cached_property
@@ -190,7 +189,7 @@ class Container:
         return ApprovalService(
             self.store,
             self.topic,
-            self.chat,
+            self.notices,
             self.notifier,
             approvers=self.settings.prod_approvers,
             channel=self.settings.approvals_channel,
@@ -203,10 +202,16 @@ class Container:
         return InventoryService(self.store)
 
     @cached_property
-    def notifier(self) -> Notifier:
-        from backend.services.notifications import ChatNotifier
+    def notices(self) -> Notices:
+        from backend.adapters.slack_notices import SlackNotices
 
-        return ChatNotifier(self.chat, api_channel=self.api_channel, outputs=self.terraform_outputs)
+        return SlackNotices(self.chat, api_channel=self.api_channel)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from backend.services.notifications import RequesterNotifier
+
+        return RequesterNotifier(self.notices, outputs=self.terraform_outputs)
 
     @cached_property
     def provisioner(self) -> Provisioner:

@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from backend.adapters.slack import SlackSender
 from backend.domain import RequestRecord
+from backend.domain.conversation import Conversation
 from bot import blocks
 from bot.services import BotServices
 
@@ -23,6 +24,7 @@ def confirm_in_dm(
     try:
         posted = SlackSender(client).post(record.requested_by, blocks.dm_confirmation(record))
         if posted is not None:
-            services.store.set_slack_thread(record.request_id, posted.channel, posted.ts)
+            begun = Conversation(channel=posted.channel, thread_ts=posted.ts, user_id=record.requested_by)
+            services.store.set_conversation(record.request_id, begun)
     except Exception:
         logger.exception("could not post or record the DM confirmation for %s", record.request_id)

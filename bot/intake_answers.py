@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.adapters.slack_blocks import mentioning
 from backend.domain import (
     AlreadyRequested,
     FieldError,
@@ -50,8 +51,8 @@ INTAKE_ANSWERS: tuple[tuple[type[ProvisionerError], IntakeAnswer], ...] = (
     (
         NotAllowed,
         IntakeAnswer(
-            command=lambda error, _text: blocks.not_allowed(error.message),
-            fields=lambda error: [FieldError("environment", error.message)],
+            command=lambda error, _text: blocks.not_allowed(mentioning(error)),
+            fields=lambda error: [FieldError("environment", mentioning(error))],
         ),
     ),
     (
@@ -64,8 +65,8 @@ INTAKE_ANSWERS: tuple[tuple[type[ProvisionerError], IntakeAnswer], ...] = (
     (
         NotFound,
         IntakeAnswer(
-            command=lambda error, _text: blocks.not_found(error.message),
-            fields=lambda error: [FieldError("body", error.message)],
+            command=lambda error, _text: blocks.not_found(mentioning(error)),
+            fields=lambda error: [FieldError("body", mentioning(error))],
         ),
     ),
     (

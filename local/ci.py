@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from backend.cli.drift import drift_of
-from backend.services.drift import Drift
+from backend.domain.drift import Drift
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS_DIR = PACKAGE_ROOT / ".circleci" / "scripts"

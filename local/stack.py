@@ -22,7 +22,7 @@ from backend.container import Container, set_container
 from backend.settings import Settings, set_settings
 
 if TYPE_CHECKING:
-    from backend.services.drift import Drift
+    from backend.domain.drift import Drift
     from local.ci import LocalCI, PlanResult
     from local.gateway import GatewayServer
     from local.poller import DrainResult, QueuePoller
@@ -336,8 +336,9 @@ class LocalStack:
     def _plan_ready(self, pull: Any, plan: PlanResult) -> None:
         """Tell the request's thread its plan is ready, as a PR comment from CI would."""
         from backend.adapters.slack_blocks import context, escape, message, section
+        from backend.adapters.slack_notices import SlackNotices
         from backend.container import get_container
-        from backend.services.notifications import ChatNotifier
+        from backend.domain.notices import requester_of
 
         container = get_container()
         record = container.store.get(pull.request_id) if pull.request_id else None
@@ -352,7 +353,8 @@ class LocalStack:
             text.replace(link, f"#{pull.number}"),
             [section(f":clipboard: {text}"), context(f"Request `{escape(record.request_id)}` · local CI")],
         )
-        ChatNotifier(container.chat, api_channel=container.api_channel).tell(record, built)
+        to = requester_of(record.source, record.requested_by, record.conversation)
+        SlackNotices(container.chat, api_channel=container.api_channel).post(to, built)
 
     def _record_applied(
         self, environment: str, files: Any, read_main: Callable[[str], str | None], _outputs: Any
@@ -366,12 +368,15 @@ class LocalStack:
 
     def _report_drift(self, environment: str, drifts: Sequence[Drift]) -> None:
         from backend.container import get_container
-        from backend.services.drift import drift_message
+        from backend.domain.notices import Audience, Happening, Notice
 
         container = get_container()
         channel = container.settings.drift_channel or container.api_channel
         if channel:
-            container.chat.post(channel, drift_message(environment, drifts))
+            drifted = Notice(
+                Happening.DRIFTED, to=Audience.channel(channel), environment=environment, drifts=tuple(drifts)
+            )
+            container.notices.send(drifted)
 
     def _start_poller(self, settings: Settings) -> None:
         """The event source mappings SAM declares: the worker on the queue, the dead-letter
@@ -473,8 +478,10 @@ class LocalStack:
             if record.source is Source.SLACK:
                 link = slack_link(
                     user=record.requested_by,
-                    channel=record.slack_channel or dm_channel_for(record.requested_by),
-                    thread=record.slack_thread_ts,
+                    channel=record.conversation.channel
+                    if record.conversation
+                    else dm_channel_for(record.requested_by),
+                    thread=record.conversation.thread_ts if record.conversation else None,
                 )
             else:
                 link = slack_link(channel=channel_id_for(LOCAL_API_CHANNEL.lstrip("#")))

@@ -13,6 +13,7 @@ from typing import Any
 
 from backend.adapters.dynamodb import Table, plain, timestamp
 from backend.domain import NotFound, RequestRecord, RequestStatus, Step
+from backend.domain.conversation import Conversation
 
 REQUESTER_INDEX = "by_requester"
 # Requests by status and age (the sweeper finds the ones waiting too long); every request has both.
@@ -98,13 +99,14 @@ class RequestItems:
             ExpressionAttributeValues={":e": reason[:500], ":accepted": RequestStatus.ACCEPTED.value},
         )
 
-    def set_approval_message(self, request_id: str, channel: str, ts: str) -> None:
+    def set_approval_message(self, request_id: str, message: Conversation) -> None:
         """Where the approval request was posted, so the decision updates it in place."""
         self._table.conditional_update(
             Key={"pk": request_key(request_id)},
-            UpdateExpression="SET approval_channel = :c, approval_ts = :t",
+            # Older items kept it in attributes of their own (``RequestRecord`` still reads them).
+            UpdateExpression="SET approval_message = :m REMOVE approval_channel, approval_ts",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":c": channel, ":t": ts},
+            ExpressionAttributeValues={":m": message.model_dump(mode="json", exclude_none=True)},
         )
 
     def undo_approval(self, request_id: str, approved_by: str) -> bool:
@@ -121,13 +123,14 @@ class RequestItems:
             },
         )
 
-    def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
-        """Where the Slack confirmation was posted, so the worker answers in its thread."""
+    def set_conversation(self, request_id: str, conversation: Conversation) -> None:
+        """The conversation begun with the requester (their confirmation), so later messages follow it."""
         found = self._table.conditional_update(
             Key={"pk": request_key(request_id)},
-            UpdateExpression="SET slack_channel = :c, slack_thread_ts = :t",
+            # Older items kept it in attributes of their own (``RequestRecord`` still reads them).
+            UpdateExpression="SET conversation = :c REMOVE slack_channel, slack_thread_ts",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":c": channel, ":t": thread_ts},
+            ExpressionAttributeValues={":c": conversation.model_dump(mode="json", exclude_none=True)},
         )
         if not found:
             raise NotFound(f"no request {request_id}")

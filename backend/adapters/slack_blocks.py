@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from backend.domain import DatabaseRecord, RequestRecord, RequestStatus, Source
+from backend.domain import DatabaseRecord, ProvisionerError, RequestRecord, RequestStatus, Source
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -47,12 +47,36 @@ def escape(text: str) -> str:
 
 # A user mention as the product writes it into its own messages (``<@U...>``, ``<@W...>`` on Grid).
 _MENTION = re.compile(r"(<@[UW][A-Z0-9]{2,20}>)")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def escape_keeping_mentions(text: str) -> str:
     """Escape a message of ours that may quote user-supplied text and mention people: everything is
     escaped (``<!channel>`` and links included) except well-formed user mentions, which render."""
     return "".join(part if _MENTION.fullmatch(part) else escape(part) for part in _MENTION.split(text))
+
+
+def mention(person: str) -> str:
+    """A person named by id, as Slack shows them: a mention when the id is a Slack user's."""
+    return f"<@{person}>" if _USER_ID.fullmatch(person) else escape(person)
+
+
+def mentioning(error: ProvisionerError) -> str:
+    """An error's message with each person it names shown as a mention (the rest stays as is: the
+    callers escape it for mrkdwn with ``escape_keeping_mentions``, or show it as plain text)."""
+    text = error.message
+    for person in error.people:
+        if _USER_ID.fullmatch(person):
+            text = re.sub(rf"(?<![\w@]){re.escape(person)}(?!\w)", f"<@{person}>", text)
+    return text
+
+
+def reason(record: RequestRecord, limit: int | None = None) -> str:
+    """Why ``record`` ended (mrkdwn): its error as text (its first ``limit`` characters), after who
+    denied it (a mention) if someone did."""
+    said = record.error or "no reason was recorded"
+    shown = escape(said if limit is None else truncate(said, limit))
+    return f"denied by {mention(record.denied_by)}: {shown}" if record.denied_by else shown
 
 
 def truncate(text: str, limit: int) -> str:

@@ -41,6 +41,7 @@ from backend.domain import (
     can_transition,
 )
 from backend.domain.actions import database_effects, touches_database
+from backend.domain.conversation import Conversation
 from backend.domain.idempotency import IDEMPOTENCY_TTL, IdempotencyEntry, IdempotencyKeyInUse, fingerprint
 from backend.domain.statuses import predecessors
 from backend.domain.transitions import StatusConflict, Transition
@@ -262,17 +263,17 @@ class RequestStore:
         """Remember why an attempt of a request still ``accepted`` failed (it will be retried)."""
         self._requests.note_failed_attempt(request_id, reason)
 
-    def set_approval_message(self, request_id: str, channel: str, ts: str) -> None:
+    def set_approval_message(self, request_id: str, message: Conversation) -> None:
         """Where the approval request was posted, so the decision updates it in place."""
-        self._requests.set_approval_message(request_id, channel, ts)
+        self._requests.set_approval_message(request_id, message)
 
     def undo_approval(self, request_id: str, approved_by: str) -> bool:
         """Put an approved request back to ``awaiting_approval`` (its message could not be queued)."""
         return self._requests.undo_approval(request_id, approved_by)
 
-    def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None:
-        """Where the Slack confirmation was posted, so the worker answers in its thread."""
-        self._requests.set_slack_thread(request_id, channel, thread_ts)
+    def set_conversation(self, request_id: str, conversation: Conversation) -> None:
+        """The conversation begun with the requester, so later messages follow it."""
+        self._requests.set_conversation(request_id, conversation)
 
     def claim_notification(self, request_id: str, status: RequestStatus) -> bool:
         """True for exactly one caller per (request, status): that caller sends the notification."""

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from backend.cli.record_applied import database_names
-from backend.services.drift import Drift, drift_message, find_drift
+from backend.domain.drift import Drift, find_drift
+from backend.domain.notices import Audience, Happening, Notice
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     container = get_container()
     channel = container.settings.drift_channel or container.api_channel
     if channel:
-        container.chat.post(channel, drift_message(args.environment, drifts))
+        container.notices.send(
+            Notice(
+                Happening.DRIFTED,
+                to=Audience.channel(channel),
+                environment=args.environment,
+                drifts=tuple(drifts),
+            )
+        )
     return 0
 
 

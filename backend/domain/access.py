@@ -39,8 +39,9 @@ def check_may_change(
         and requested_by not in platform_admins
     ):
         raise NotAllowed(
-            f"Only <@{database.requested_by}>, who asked for {database.database_name}, or a platform admin "
-            "may change it."
+            f"Only {database.requested_by}, who asked for {database.database_name}, or a platform admin "
+            "may change it.",
+            people=(database.requested_by,),
         )
 
 

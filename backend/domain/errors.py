@@ -16,11 +16,16 @@ class FieldError:
 
 
 class ProvisionerError(Exception):
-    """Base of every error this product raises on purpose."""
+    """Base of every error this product raises on purpose.
 
-    def __init__(self, message: str) -> None:
+    ``message`` names people by their id (``already approved by U0ALICE``), as the HTTP API says
+    it; ``people`` lists the ids it names, so a chat can show each as a mention.
+    """
+
+    def __init__(self, message: str, *, people: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.people = people
 
 
 class ValidationFailed(ProvisionerError):
@@ -47,8 +52,8 @@ class ChangedMeanwhile(ProvisionerError):
     """The request is no longer what the caller saw (someone else decided or moved it): nothing
     was changed."""
 
-    def __init__(self, message: str, request_id: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, request_id: str | None = None, *, people: tuple[str, ...] = ()) -> None:
+        super().__init__(message, people=people)
         self.request_id = request_id
 
 

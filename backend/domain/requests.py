@@ -23,12 +23,14 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from backend.domain import naming
 from backend.domain.actions import Action, Step, next_step, protection_after, steps_of, undo_of
+from backend.domain.conversation import Conversation, upgrade_legacy_conversations
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.expiry import DEFAULT_POLICY
 from backend.domain.kinds import Engine, Environment, Source
@@ -387,17 +389,16 @@ class RequestRecord(RequestFields):
     # Why the last attempt of a request still ``accepted`` failed (it is being retried); the
     # reason given when the retries run out.
     last_error: str | None = None
-    # Where the Slack confirmation was posted, so the worker replies in its thread.
-    slack_channel: str | None = None
-    slack_thread_ts: str | None = None
+    # The conversation with the requester (their confirmation, or the expiry message), so later
+    # messages about the request follow in it.
+    conversation: Conversation | None = None
     idempotency_key: str | None = None
-    # Who approved (or denied) a prod request, and when; where the approval message is.
+    # Who approved (or denied) a prod request, and when; the approvers' message about it.
     approved_by: str | None = None
     approved_at: datetime | None = None
     denied_by: str | None = None
     denied_at: datetime | None = None
-    approval_channel: str | None = None
-    approval_ts: str | None = None
+    approval_message: Conversation | None = None
     # The size the database has when the request is done (a create: the policy's), and for a
     # resize the size it had when it was asked for (``Sizing``'s fields; storage for DB instances,
     # capacity for Aurora Serverless v2).
@@ -412,6 +413,12 @@ class RequestRecord(RequestFields):
     previous_max_capacity: float | None = None
     # A reprotect: the decommission it undoes.
     undoes_request_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_legacy_conversations(cls, data: Any) -> Any:
+        """Records stored before ``Conversation`` (``slack_channel``, ``approval_ts``, ...) still read."""
+        return upgrade_legacy_conversations(data) if isinstance(data, Mapping) else data
 
     @property
     def sizing(self) -> Sizing | None:

@@ -2,10 +2,10 @@
 request before anything is queued.
 
 With ``PROD_APPROVERS`` and ``APPROVALS_CHANNEL`` set, the intake records a prod request
-``awaiting_approval`` (its name claimed, nothing published) and ``ask`` posts it to the channel with
-Approve and Deny buttons. ``approve`` and ``deny`` are conditional status changes, so a double
-click, or approving a denied request, changes nothing; only the call that moved the request
-queues it (approve) or tells the requester (deny), and updates the message in place with the
+``awaiting_approval`` (its name claimed, nothing published) and ``ask`` sends the approvers' channel
+a notice offering approve and deny. ``approve`` and ``deny`` are conditional status changes, so a
+double click, or approving a denied request, changes nothing; only the call that moved the request
+queues it (approve) or tells the requester (deny), and replaces the approvers' message with the
 outcome and who decided. ``expire`` ends requests nobody decided on in time.
 """
 
@@ -16,18 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from backend.adapters.chat import ChatSender
 from backend.adapters.queue import ProvisionMessage, RequestTopic
-from backend.adapters.slack_blocks import (
-    Message,
-    context,
-    describe,
-    escape,
-    message,
-    plain,
-    requester,
-    section,
-)
 from backend.domain import (
     ChangedMeanwhile,
     Environment,
@@ -38,17 +27,14 @@ from backend.domain import (
     RequestRecord,
     RequestStatus,
     ValidationFailed,
-    policy_for,
 )
-from backend.domain.pricing import change_text
+from backend.domain.notices import Audience, Happening, Notice, Offer
 from backend.domain.transitions import StatusConflict
-from backend.services.notifications import Notifier, notify_once
+from backend.services.notifications import Notices, Notifier, notify_once
 from backend.services.ports import Requests
 
 logger = Logger(child=True)
 
-APPROVE_ACTION_ID = "approve_request"
-DENY_ACTION_ID = "deny_request"
 TIMED_OUT = "no approver decided within {hours} hours"
 
 
@@ -56,71 +42,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _asked(record: RequestRecord) -> str:
-    sizing = record.sizing or policy_for(record.environment).new_sizing(record.database_engine)
-    size = sizing.summary
-    before = record.previous_sizing
-    if before is not None:
-        size = f"{before.summary} -> {size}"
-    figure = record.estimate
-    cost = "" if figure is None else f"\n*Estimated cost:* {change_text(record.previous_estimate, figure)}"
-    return (
-        f"*{record.action.value.capitalize()}* {describe(record)}\n"
-        f"*Size:* {size}{cost}\n*Requested by:* {requester(record)}"
-    )
-
-
-def approval_request(record: RequestRecord) -> Message:
-    """The message approvers decide on: what is asked, by whom, and the two buttons."""
-    return message(
-        f"Approval needed: {record.action.value} of {record.database_name} ({record.environment.value})",
-        [
-            section(f":raised_hand: A prod request waits for an approver.\n{_asked(record)}"),
-            {
-                "type": "actions",
-                "block_id": "approval",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": APPROVE_ACTION_ID,
-                        "value": record.request_id,
-                        "style": "primary",
-                        "text": plain("Approve"),
-                    },
-                    {
-                        "type": "button",
-                        "action_id": DENY_ACTION_ID,
-                        "value": record.request_id,
-                        "style": "danger",
-                        "text": plain("Deny"),
-                    },
-                ],
-            },
-            context(f"Request `{record.request_id}` · the requester cannot approve their own request"),
-        ],
-    )
-
-
-def decided(record: RequestRecord) -> str:
+def decided(record: RequestRecord) -> ChangedMeanwhile:
     """Why a decision on ``record`` comes too late: who decided it, or what became of it."""
     if record.approved_by:
-        return f"This request was already approved by <@{record.approved_by}>."
+        return ChangedMeanwhile(
+            f"This request was already approved by {record.approved_by}.",
+            record.request_id,
+            people=(record.approved_by,),
+        )
     if record.denied_by:
-        return f"This request was already denied by <@{record.denied_by}>."
-    return f"This request is {record.status.value} now: {record.error or 'nobody decided in time'}."
-
-
-def approval_outcome(record: RequestRecord) -> Message:
-    """The approval message once decided: what was asked, the outcome and who, no buttons."""
-    if record.approved_by:
-        outcome = f":white_check_mark: Approved by <@{record.approved_by}>"
-    elif record.denied_by:
-        outcome = f":no_entry: Denied by <@{record.denied_by}>: {escape(record.error or '')}"
-    else:
-        outcome = f":hourglass: Rejected: {escape(record.error or 'no decision')}"
-    return message(
-        f"{outcome} · {record.action.value} of {record.database_name} ({record.environment.value})",
-        [section(_asked(record)), section(outcome), context(f"Request `{record.request_id}`")],
+        return ChangedMeanwhile(
+            f"This request was already denied by {record.denied_by}.",
+            record.request_id,
+            people=(record.denied_by,),
+        )
+    return ChangedMeanwhile(
+        f"This request is {record.status.value} now: {record.error or 'nobody decided in time'}.",
+        record.request_id,
     )
 
 
@@ -129,7 +67,7 @@ class ApprovalService:
         self,
         store: Requests,
         topic: RequestTopic,
-        chat: ChatSender,
+        notices: Notices,
         notifier: Notifier,
         *,
         approvers: Collection[str],
@@ -138,7 +76,7 @@ class ApprovalService:
     ) -> None:
         self._store = store
         self._topic = topic
-        self._chat = chat
+        self._notices = notices
         self._notifier = notifier
         self._approvers = frozenset(approvers)
         self._channel = channel
@@ -156,12 +94,18 @@ class ApprovalService:
         """Post ``record`` to the approvals channel; QueueUnavailable when it cannot be posted."""
         if self._channel is None:  # pragma: no cover - only called when enabled
             raise QueueUnavailable("no approvals channel is configured")
-        posted = self._chat.post(self._channel, approval_request(record))
+        asked = Notice(
+            Happening.APPROVAL_ASKED,
+            to=Audience.channel(self._channel),
+            request=record,
+            offers=(Offer.APPROVE, Offer.DENY),
+        )
+        posted = self._notices.send(asked)
         if posted is None:
             raise QueueUnavailable(
                 "The approvals channel could not be reached; nothing was recorded. Try again shortly."
             )
-        self._store.set_approval_message(record.request_id, posted.channel, posted.ts)
+        self._store.set_approval_message(record.request_id, posted)
 
     def approve(self, request_id: str, approver: str) -> RequestRecord:
         """Approve, queue and update the message; a second click changes nothing.
@@ -176,7 +120,7 @@ class ApprovalService:
         except StatusConflict as stale:
             if stale.record.approved_by == approver:
                 return stale.record  # their own second click
-            raise ChangedMeanwhile(decided(stale.record), request_id) from None
+            raise decided(stale.record) from None
         if not transition.changed:
             return transition.record
         try:
@@ -201,7 +145,7 @@ class ApprovalService:
         try:
             return self._end(seen, reason.strip(), decided_by=approver)
         except StatusConflict as stale:
-            raise ChangedMeanwhile(decided(stale.record), request_id) from None
+            raise decided(stale.record) from None
 
     def expire(self, now: datetime | None = None, *, timeout: timedelta) -> list[RequestRecord]:
         """End every request that waited for an approver longer than ``timeout`` (and still waits)."""
@@ -247,5 +191,5 @@ class ApprovalService:
         return record
 
     def _update_message(self, record: RequestRecord) -> None:
-        if record.approval_channel and record.approval_ts:
-            self._chat.update(record.approval_channel, record.approval_ts, approval_outcome(record))
+        if record.approval_message is not None:
+            self._notices.replace(record.approval_message, Notice(Happening.APPROVAL_DECIDED, request=record))

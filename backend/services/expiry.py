@@ -15,16 +15,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend.adapters.chat import ChatSender, Posted
-from backend.adapters.slack_blocks import (
-    Message,
-    context,
-    database_key,
-    describe,
-    message,
-    plain,
-    section,
-)
 from backend.domain import (
     Action,
     AlreadyRequested,
@@ -43,101 +33,23 @@ from backend.domain import (
     parse_as,
 )
 from backend.domain.access import check_may_change
+from backend.domain.conversation import Conversation
 from backend.domain.expiry import EXPIRY_REQUESTER, ExpiryDue, ExpiryPolicy
+from backend.domain.notices import Happening, Notice, Offer, requester_of
 from backend.services.intake import IntakeService
 from backend.services.lifecycle import LifecycleService
-from backend.services.notifications import requester_channel
+from backend.services.notifications import Notices
 from backend.services.ports import Store
 
 logger = Logger(child=True)
-
-# The reminder's buttons, Keep it and Decommission now (docs/lifecycle.md, "Dev databases expire");
-# each value is ``<environment>/<database_name>``.
-EXTEND_TTL_ACTION_ID = "extend_ttl"
-DECOMMISSION_NOW_ACTION_ID = "decommission_now"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _on(day: date) -> str:
-    return f"{day:%a %d %b %Y}"
-
-
-def reminder(database: DatabaseRecord, today: date, policy: ExpiryPolicy) -> Message:
-    """The DM before a dev database expires: when, what happens then, and the two ways out."""
-    assert database.expires_on is not None
-    days = (database.expires_on - today).days
-    when = "tomorrow" if days == 1 else f"in {days} days"
-    key = database_key(database)
-    return message(
-        f"Your dev database {database.database_name} expires {when}, on {database.expires_on.isoformat()}.",
-        [
-            section(
-                f":hourglass_flowing_sand: Your dev database {describe(database)} expires {when}, on "
-                f"*{_on(database.expires_on)}*. Then I'll open a pull request to decommission it "
-                "(RDS keeps a final snapshot)."
-            ),
-            {
-                "type": "actions",
-                "block_id": "expiry",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": EXTEND_TTL_ACTION_ID,
-                        "value": key,
-                        "style": "primary",
-                        "text": plain(f"Keep it {policy.default_days} more days"),
-                    },
-                    {
-                        "type": "button",
-                        "action_id": DECOMMISSION_NOW_ACTION_ID,
-                        "value": key,
-                        "style": "danger",
-                        "text": plain("Decommission now"),
-                    },
-                ],
-            },
-            context(
-                f"Dev databases live {policy.default_days} days unless extended (at most {policy.max_days})."
-            ),
-        ],
-    )
-
-
-def extended(database: DatabaseRecord, by: str) -> Message:
-    """The reminder once someone extended the database: no buttons, the new date."""
-    assert database.expires_on is not None
-    return message(
-        f"{database.database_name} now expires on {database.expires_on.isoformat()}.",
-        [
-            section(
-                f":white_check_mark: <@{by}> extended {describe(database)}: it now expires on "
-                f"*{_on(database.expires_on)}*."
-            ),
-        ],
-    )
-
-
-def expired(database: DatabaseRecord, request_id: str) -> Message:
-    """The DM when a dev database's expiry asked for its decommission; the PR follows in its thread."""
-    assert database.expires_on is not None
-    return message(
-        f"Your dev database {database.database_name} expired on {database.expires_on.isoformat()}; "
-        "I asked for its decommission.",
-        [
-            section(
-                f":wastebasket: Your dev database {describe(database)} expired on "
-                f"*{_on(database.expires_on)}*, so I asked for its decommission. The pull request "
-                "follows in this thread; RDS keeps a final snapshot."
-            ),
-            context(
-                f"Request `{request_id}` · to keep the database, extend it before that pull request is "
-                "merged (`rdsctl extend`, or `POST /databases/dev/<name>/extend`): it is closed then."
-            ),
-        ],
-    )
+def _key(database: DatabaseRecord) -> str:
+    return f"{database.environment.value}/{database.database_name}"
 
 
 class Outcome(StrEnum):
@@ -165,21 +77,19 @@ class ExpiryService:
         self,
         store: Store,
         intake: IntakeService,
-        chat: ChatSender,
+        notices: Notices,
         lifecycle: LifecycleService,
         *,
         policy: ExpiryPolicy,
         platform_admins: Collection[str] = (),
-        api_channel: str | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._store = store
         self._intake = intake
-        self._chat = chat
+        self._notices = notices
         self._lifecycle = lifecycle
         self.policy = policy
         self._platform_admins = tuple(platform_admins)
-        self._api_channel = api_channel
         self._clock = clock
 
     # --- extending -----------------------------------------------------------------------------
@@ -216,7 +126,7 @@ class ExpiryService:
         updated = self._store.extend_expiry(database, new)
         logger.info(
             "expiry extended",
-            extra={"database": database_key(database), "expires_on": new.isoformat(), "by": requested_by},
+            extra={"database": _key(database), "expires_on": new.isoformat(), "by": requested_by},
         )
         return updated
 
@@ -256,9 +166,9 @@ class ExpiryService:
             try:
                 outcome, detail = act(database, today)
             except Exception as error:  # one database's trouble must not stop the sweep of the rest
-                logger.exception("expiry step failed", extra={"database": database_key(database)})
+                logger.exception("expiry step failed", extra={"database": _key(database)})
                 outcome, detail = Outcome.FAILED, str(error) or type(error).__name__
-            results.append(ExpiryResult(database_key(database), database.expires_on, outcome, detail))
+            results.append(ExpiryResult(_key(database), database.expires_on, outcome, detail))
         return results
 
     def _remind(self, database: DatabaseRecord, today: date) -> tuple[Outcome, str]:
@@ -268,7 +178,12 @@ class ExpiryService:
         if not self._store.claim_reminder(database):
             return Outcome.ALREADY_DONE, "reminded before"
         try:
-            self._tell(database, reminder(database, today, self.policy))
+            self._tell(
+                database,
+                Happening.EXPIRES_SOON,
+                offers=(Offer.EXTEND, Offer.DECOMMISSION_NOW),
+                today=today,
+            )
         except Exception:
             self._store.release_reminder(database)
             raise
@@ -292,22 +207,34 @@ class ExpiryService:
         request_id = submission.request_id
         self._store.record_expiry_request(database, request_id)
         try:
-            posted = self._tell(database, expired(database, request_id))
+            posted = self._tell(database, Happening.EXPIRED, request=submission.record)
         except RetryableError:
             # The request stands; its PR's message still reaches the requester (or the log).
             logger.warning("could not tell the requester", extra={"request_id": request_id})
             return Outcome.DECOMMISSION_REQUESTED, request_id
         if posted is not None:
             # The decommission's own messages (PR opened, done) follow in this conversation.
-            self._store.set_slack_thread(request_id, posted.channel, posted.ts)
+            self._store.set_conversation(request_id, posted)
         return Outcome.DECOMMISSION_REQUESTED, request_id
 
-    def _tell(self, database: DatabaseRecord, built: Message) -> Posted | None:
-        """Send ``built`` to the database's requester: their DM, or the API channel for API requests."""
-        channel = requester_channel(database.source, database.requested_by, self._api_channel)
-        if channel:
-            return self._chat.post(channel, built)
-        logger.info(
-            "expiry message (an API database: nobody to tell in Slack)", extra={"text": built["text"]}
+    def _tell(
+        self,
+        database: DatabaseRecord,
+        happening: Happening,
+        *,
+        request: RequestRecord | None = None,
+        offers: tuple[Offer, ...] = (),
+        today: date | None = None,
+    ) -> Conversation | None:
+        """Tell the database's requester ``happening``; the conversation it began (None: none)."""
+        return self._notices.send(
+            Notice(
+                happening,
+                to=requester_of(database.source, database.requested_by),
+                request=request,
+                database=database,
+                offers=offers,
+                today=today,
+                expiry=self.policy,
+            )
         )
-        return None

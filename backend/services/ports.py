@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from backend.domain import DatabaseRecord, RequestRecord, RequestStatus, Step
+from backend.domain.conversation import Conversation
 from backend.domain.idempotency import IdempotencyEntry
 from backend.domain.transitions import Transition
 from backend.services.notifications import NotificationClaims
@@ -63,11 +64,11 @@ class Requests(RequestReader, NotificationClaims, Protocol):
 
     def note_failed_attempt(self, request_id: str, reason: str) -> None: ...
 
-    def set_approval_message(self, request_id: str, channel: str, ts: str) -> None: ...
+    def set_approval_message(self, request_id: str, message: Conversation) -> None: ...
 
     def undo_approval(self, request_id: str, approved_by: str) -> bool: ...
 
-    def set_slack_thread(self, request_id: str, channel: str, thread_ts: str) -> None: ...
+    def set_conversation(self, request_id: str, conversation: Conversation) -> None: ...
 
 
 class Databases(DatabaseReader, Protocol):

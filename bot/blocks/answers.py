@@ -12,6 +12,7 @@ from backend.adapters.slack_blocks import (
     escape,
     escape_keeping_mentions,
     message,
+    reason,
     requester,
     section,
     status_line,
@@ -194,7 +195,7 @@ def status_message(record: RequestRecord) -> Message:
         f"Requested by {requester(record)} on {record.created_at:%Y-%m-%d %H:%M} UTC",
     ]
     if record.error:
-        lines.append(f"*Reason:* {escape(record.error)}")
+        lines.append(f"*Reason:* {reason(record)}")
     return message("\n".join(lines), [section("\n".join(lines))])
 
 

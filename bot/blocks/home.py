@@ -9,11 +9,10 @@ from backend.adapters.slack_blocks import (
     Block,
     context,
     describe,
-    escape,
     plain,
+    reason,
     section,
     status_line,
-    truncate,
 )
 from backend.domain import RequestRecord
 from backend.services.inventory import InventoryEntry
@@ -48,7 +47,7 @@ def home_view(records: Sequence[RequestRecord], databases: Sequence[InventoryEnt
     for record in records:
         lines = [f"*{describe(record)}* · {record.action.value}", status_line(record)]
         if record.error:
-            lines.append(f"_{escape(truncate(record.error, 300))}_")
+            lines.append(f"_{reason(record, 300)}_")
         blocks.append(section("\n".join(lines)))
         blocks.append(context(f"`{record.request_id}` · {record.created_at:%Y-%m-%d %H:%M} UTC"))
     return {"type": "home", "blocks": blocks}

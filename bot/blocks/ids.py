@@ -6,9 +6,13 @@ import re
 from collections.abc import Mapping
 
 from backend.adapters.slack_blocks import COMMAND
+from backend.adapters.slack_notices import (
+    APPROVE_ACTION_ID,
+    DECOMMISSION_NOW_ACTION_ID,
+    DENY_ACTION_ID,
+    EXTEND_TTL_ACTION_ID,
+)
 from backend.domain import Engine, Environment
-from backend.services.approvals import APPROVE_ACTION_ID, DENY_ACTION_ID
-from backend.services.expiry import DECOMMISSION_NOW_ACTION_ID, EXTEND_TTL_ACTION_ID
 
 __all__ = [
     "APPROVE_ACTION_ID",

@@ -10,6 +10,8 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from backend.adapters.slack_blocks import mentioning
+from backend.adapters.slack_notices import render
 from backend.domain import (
     AlreadyRequested,
     ChangedMeanwhile,
@@ -20,7 +22,7 @@ from backend.domain import (
     Source,
     ValidationFailed,
 )
-from backend.services.expiry import extended
+from backend.domain.notices import Happening, Notice
 from bot import blocks
 from bot.services import services_of
 
@@ -48,7 +50,7 @@ def _open_change(
     try:
         database = services_of(context).changeable(environment, name, body["user"]["id"])
     except NotAllowed as refused:
-        _refuse(client, body, refused.message)
+        _refuse(client, body, mentioning(refused))
         return
     if database is None:
         logger.warning("a button for %s/%s, which is gone", environment, name)
@@ -83,13 +85,12 @@ def extend_ttl(
         )
     except (NotAllowed, NotFound, ValidationFailed, AlreadyRequested) as refused:
         logger.info("extension of %s/%s refused: %s", environment, name, refused.message)
-        _refuse(client, body, refused.message)
+        _refuse(client, body, mentioning(refused))
         return
     container = body.get("container") or {}
     if container.get("channel_id") and container.get("message_ts"):
-        client.chat_update(
-            channel=container["channel_id"], ts=container["message_ts"], **extended(database, by=user)
-        )
+        kept = render(Notice(Happening.EXTENDED, database=database, by=user))
+        client.chat_update(channel=container["channel_id"], ts=container["message_ts"], **kept)
 
 
 def register(app: App) -> None:
@@ -117,7 +118,7 @@ def approve_request(
         services_of(context).approvals.approve(request_id, body["user"]["id"])
     except (NotAllowed, NotFound, QueueUnavailable, ChangedMeanwhile) as refused:
         logger.info("approval of %s refused: %s", request_id, refused.message)
-        _refuse(client, body, refused.message)
+        _refuse(client, body, mentioning(refused))
 
 
 def open_deny_modal(
@@ -128,7 +129,7 @@ def open_deny_modal(
         services_of(context).approvals.check_decider(request_id, body["user"]["id"])
     except (NotAllowed, NotFound) as refused:
         ack()
-        _refuse(client, body, refused.message)
+        _refuse(client, body, mentioning(refused))
         return
     _open(client, body["trigger_id"], blocks.deny_modal(request_id), logger)
     ack()

@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from backend.adapters.slack_blocks import mentioning
 from backend.domain import DatabaseRecord, FieldError, NotAllowed, Source
 from bot import blocks
 from bot.blocks.ids import ENGINE_CHOICES
@@ -91,7 +92,7 @@ def open_change_modal(
     try:
         database = services.changeable(environment, name, command["user_id"])
     except NotAllowed as refused:
-        ack(**blocks.change_refused(refused.message))
+        ack(**blocks.change_refused(mentioning(refused)))
         return
     if database is None:
         ack(**blocks.no_such_database(environment, name))

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from backend.adapters.slack_blocks import mentioning
 from backend.domain import ChangedMeanwhile, NotAllowed, NotFound, Source, ValidationFailed
 from backend.services.intake import IntakeService, Submission
 from bot import blocks
@@ -99,7 +100,7 @@ def deny_submitted(
     except (NotAllowed, NotFound, ValidationFailed, ChangedMeanwhile) as refused:
         # Someone approved (or it timed out) after this form opened: the form says who, nothing changes.
         logger.info("denial refused: %s", refused.message)
-        ack(response_action="errors", errors={blocks.REASON: refused.message})
+        ack(response_action="errors", errors={blocks.REASON: mentioning(refused)})
         return
     ack()
 

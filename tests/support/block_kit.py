@@ -7,13 +7,25 @@ drop); views likewise through ``View``. A message carries a non-empty ``text`` f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from backend.adapters.slack_blocks import Message
+from backend.adapters.slack_notices import render
+from backend.domain import RequestRecord
+from backend.domain.notices import status_notice
+
 # Slack's limit of blocks in a message (views: 100, which View.validate_json checks).
 MESSAGE_BLOCKS_LIMIT = 50
+
+
+def message_for(record: RequestRecord, outputs: Mapping[str, str] | None = None) -> Message | None:
+    """What ``record``'s requester reads in Slack about its status now (None: nothing is said)."""
+    notice = status_notice(record, outputs)
+    return None if notice is None else render(notice)
 
 
 def assert_valid_block(block: dict[str, Any]) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from backend.adapters.slack_notices import OFFERS, RENDERERS
 from backend.domain import Action, RequestStatus, Step
 from backend.domain.actions import FILE_CHANGES, STEPS
+from backend.domain.notices import STATUS_NOTICES, Happening, Offer
 from backend.render.pull_request import COST_LABELS, TEXTS
-from backend.services.notifications import MESSAGES
 from backend.services.provisioner import COMMIT_SUBJECTS
 from bot.blocks.answers import ASKED
 
@@ -25,5 +26,10 @@ def test_every_step_has_its_file_change_commit_subject_pr_text_and_messages(step
     assert step in FILE_CHANGES
     assert step in COMMIT_SUBJECTS
     assert step in TEXTS
-    assert (RequestStatus.PR_OPENED, step) in MESSAGES
+    assert (RequestStatus.PR_OPENED, step) in STATUS_NOTICES
     assert any(step in steps for steps in STEPS.values())
+
+
+def test_every_notice_kind_is_rendered_and_every_offer_is_a_button() -> None:
+    assert set(RENDERERS) == set(Happening)
+    assert set(OFFERS) == set(Offer)

@@ -25,6 +25,7 @@ import pytest
 from slack_sdk.errors import SlackObjectFormationError
 
 import bot.blocks
+from backend.adapters.slack_notices import render
 from backend.domain import (
     Action,
     AlreadyRequested,
@@ -44,9 +45,8 @@ from backend.domain import (
     policy_for,
 )
 from backend.domain.expiry import ExpiryPolicy
-from backend.services.expiry import expired, extended, reminder
+from backend.domain.notices import STATUS_NOTICES, Happening, Notice, Offer, status_notice
 from backend.services.inventory import InventoryEntry
-from backend.services.notifications import MESSAGES
 from bot.blocks import dm_confirmation
 from bot.intake_answers import INTAKE_ANSWERS
 from tests.support.block_kit import (
@@ -216,7 +216,7 @@ def test_every_builder_gives_valid_block_kit(builder: Callable[..., Any]):
         assert_valid_payload(builder(**arguments))
 
 
-@pytest.mark.parametrize("key", list(MESSAGES), ids=lambda key: f"{key[0].value}-{key[1] or 'any'}")
+@pytest.mark.parametrize("key", list(STATUS_NOTICES), ids=lambda key: f"{key[0].value}-{key[1] or 'any'}")
 def test_every_notification_is_valid_block_kit(key: tuple[RequestStatus, Step | None]):
     status, step = key
     changes: dict[str, Any] = {}
@@ -231,7 +231,24 @@ def test_every_notification_is_valid_block_kit(key: tuple[RequestStatus, Step | 
             "previous_allocated_storage": 20,
         }
     for record in _records(status):
-        assert_valid_message(MESSAGES[key](record.model_copy(update=changes)))
+        notice = status_notice(record.model_copy(update=changes))
+        assert notice is not None
+        assert notice.happening is STATUS_NOTICES[key]
+        assert_valid_message(render(notice))
+
+
+@pytest.mark.parametrize("record", _records(RequestStatus.AWAITING_APPROVAL))
+def test_every_approval_message_is_valid_block_kit(record: RequestRecord):
+    asked = Notice(Happening.APPROVAL_ASKED, request=record, offers=(Offer.APPROVE, Offer.DENY))
+    assert_valid_message(render(asked))
+    for decided in (
+        {"approved_by": "U0APPROVER"},
+        {"denied_by": "U0APPROVER", "error": HOSTILE},
+        {"error": "no approver decided within 24 hours"},
+    ):
+        assert_valid_message(
+            render(Notice(Happening.APPROVAL_DECIDED, request=record.model_copy(update=decided)))
+        )
 
 
 REFUSALS = [
@@ -285,7 +302,15 @@ EXPIRING = [
 @pytest.mark.parametrize("database", EXPIRING, ids=lambda d: f"{d.database_name[:8]}-{d.expires_on}")
 def test_every_expiry_message_is_valid_block_kit(database: DatabaseRecord):
     policy = ExpiryPolicy()
-    assert_valid_message(reminder(database, NOW.date(), policy))
-    assert_valid_message(extended(database, "U0REQUESTER"))
-    assert_valid_message(expired(database, "6bb2208b-b125-401e-b678-803282d03f11"))
+    reminder = Notice(
+        Happening.EXPIRES_SOON,
+        database=database,
+        offers=(Offer.EXTEND, Offer.DECOMMISSION_NOW),
+        today=NOW.date(),
+        expiry=policy,
+    )
+    assert_valid_message(render(reminder))
+    assert_valid_message(render(Notice(Happening.EXTENDED, database=database, by="U0REQUESTER")))
+    decommission = _record(RequestStatus.ACCEPTED, request_id="6bb2208b-b125-401e-b678-803282d03f11")
+    assert_valid_message(render(Notice(Happening.EXPIRED, database=database, request=decommission)))
     assert_valid_message(dm_confirmation(_record(RequestStatus.ACCEPTED, expires_on=database.expires_on)))

@@ -22,8 +22,8 @@ from backend.domain import (
     parse_request,
     policy_for,
 )
-from backend.services.notifications import message_for
 from bot import blocks
+from tests.support.block_kit import message_for
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 

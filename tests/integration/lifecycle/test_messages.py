@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from backend.adapters.slack import SlackSender, build_web_client
+from backend.adapters.slack_notices import SlackNotices
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
-from backend.services.notifications import ChatNotifier, message_for
+from backend.services.notifications import RequesterNotifier
 from local.slack_api import SlackApiStandIn
+from tests.support.block_kit import message_for
 from tests.support.slack_web_api import assert_app_calls_conform
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -38,11 +40,15 @@ def record(status: RequestStatus, **changes: object) -> RequestRecord:
         "updated_at": NOW,
         "pr_url": "https://github.example/acme/infra/pull/7",
         "pr_number": 7,
-        "slack_channel": "D0REQUESTER",
-        "slack_thread_ts": "1764000000.000100",
+        "conversation": {"channel": "D0REQUESTER", "thread_ts": "1764000000.000100"},
     }
     data.update(changes)
     return RequestRecord.model_validate(data)
+
+
+def slack_notifier(slack_api: SlackApiStandIn) -> RequesterNotifier:
+    client = build_web_client("xoxb-test", base_url=slack_api.base_url)
+    return RequesterNotifier(SlackNotices(SlackSender(client)))
 
 
 @pytest.fixture
@@ -79,7 +85,7 @@ def test_applied_says_where_the_endpoint_and_the_password_secret_are():
     ],
 )
 def test_slack_notifier_answers_in_the_requesters_thread(slack_api: SlackApiStandIn, status, expected):
-    notifier = ChatNotifier(SlackSender(build_web_client("xoxb-test", base_url=slack_api.base_url)))
+    notifier = slack_notifier(slack_api)
 
     notifier.notify(record(status))
 
@@ -90,6 +96,6 @@ def test_slack_notifier_answers_in_the_requesters_thread(slack_api: SlackApiStan
 
 
 def test_api_requests_have_nobody_to_tell_in_slack(slack_api: SlackApiStandIn):
-    notifier = ChatNotifier(SlackSender(build_web_client("xoxb-test", base_url=slack_api.base_url)))
-    notifier.notify(record(RequestStatus.APPLIED, source=Source.API, slack_channel=None))
+    notifier = slack_notifier(slack_api)
+    notifier.notify(record(RequestStatus.APPLIED, source=Source.API, conversation=None))
     assert [c for c in slack_api.calls if c["method"] == "chat.postMessage"] == []

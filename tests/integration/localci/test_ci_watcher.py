@@ -19,7 +19,7 @@ import pytest
 
 from backend.adapters.gitops.base import ChangeSet
 from backend.adapters.gitops.local_git import LocalGitPublisher
-from backend.services.drift import Drift
+from backend.domain.drift import Drift
 from local.ci import OVERRIDE_FILE, CiHooks, LocalCI, Network, PlanResult
 from tests.integration.deploy.test_ci_scripts import tool
 

@@ -17,10 +17,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from backend.adapters.slack_notices import render
 from backend.cli import drift as drift_cli
+from backend.container import Container, set_container
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, Source
-from backend.services.drift import Drift, drift_message, find_drift
-from backend.services.notifications import message_for
+from backend.domain.drift import Drift, find_drift
+from backend.domain.notices import Happening, Notice
+from backend.settings import Settings
 from local import prs_page
 from local.ci import (
     Network,
@@ -30,6 +33,8 @@ from local.ci import (
     override_text,
     terraform_unavailable,
 )
+from local.slack_api import SlackApiStandIn
+from tests.support.block_kit import message_for
 
 PLAN_TEXT = """
 Terraform will perform the following actions:
@@ -168,7 +173,8 @@ def test_no_changes_is_no_drift() -> None:
 
 
 def test_the_drift_message_names_each_database_and_attribute() -> None:
-    message = drift_message("dev", find_drift(DRIFTED_PLAN, ["orders"]))
+    drifts = tuple(find_drift(DRIFTED_PLAN, ["orders"]))
+    message = render(Notice(Happening.DRIFTED, environment="dev", drifts=drifts))
     text = message["text"] + json.dumps(message["blocks"])
     assert message["text"].startswith("Terraform drift in dev")
     assert "`orders`" in text
@@ -294,3 +300,25 @@ def test_without_the_provider_in_the_mirror_the_local_ci_says_why(tmp_path: Path
     assert reason is not None
     assert "registry.terraform.io/hashicorp/aws" in reason
     assert "TF_PROVIDER_MIRROR" in reason
+
+
+def test_the_nightly_report_posts_the_drift_to_the_drift_channel(tmp_path: Path) -> None:
+    envs = tmp_path / "terraform" / "envs" / "dev"
+    envs.mkdir(parents=True)
+    (envs / "rds_orders.tf").write_text("# orders\n")
+    plan = tmp_path / "drift.json"
+    plan.write_text(json.dumps(DRIFTED_PLAN))
+    with SlackApiStandIn() as slack_api:
+        settings = Settings(
+            slack_bot_token="xoxb-test", slack_api_url=slack_api.base_url, drift_channel="C0DRIFT"
+        )
+        set_container(Container(settings))
+        try:
+            assert drift_cli.main(["--environment", "dev", "--plan", str(plan), "--root", str(tmp_path)]) == 0
+        finally:
+            set_container(None)
+
+    (posted,) = slack_api.calls_to("chat.postMessage")
+    assert posted["channel"] == "C0DRIFT"
+    assert posted["text"].startswith("Terraform drift in dev")
+    assert "`instance_class`" in json.dumps(posted["blocks"])

@@ -9,6 +9,7 @@ import pytest
 
 from backend.adapters.store import IdempotencyEntry, IdempotencyKeyInUse, RequestStore, StatusConflict
 from backend.domain import AlreadyRequested, NotFound, RequestRecord, RequestStatus, Source
+from backend.domain.conversation import Conversation, ConversationKind
 from local.resources import AwsResources
 from tests.support.aws import REGION
 
@@ -200,15 +201,54 @@ def test_list_recent_holds_only_requests_newest_first(store):
     assert [r.request_id for r in store.list_recent(limit=1)] == ["new"]
 
 
-def test_set_slack_thread(store):
+def test_set_conversation(store, table):
     store.accept(record())
 
-    store.set_slack_thread("r1", "D123", "1700000000.000100")
+    begun = Conversation(channel="D123", thread_ts="1700000000.000100", user_id="U1")
+    store.set_conversation("r1", begun)
 
     stored = store.get("r1")
-    assert (stored.slack_channel, stored.slack_thread_ts) == ("D123", "1700000000.000100")
+    assert stored is not None
+    assert stored.conversation == begun
+    assert raw(table, "REQ#r1")["conversation"] == {
+        "channel": "D123",
+        "thread_ts": "1700000000.000100",
+        "user_id": "U1",
+        "kind": "direct",
+    }
     with pytest.raises(NotFound):
-        store.set_slack_thread("ghost", "D1", "1.2")
+        store.set_conversation("ghost", begun)
+
+
+def test_records_written_with_slack_attributes_still_read(store, table):
+    # An item as the store wrote it before conversations were a value of their own.
+    store.accept(record())
+    table.update_item(
+        Key={"pk": "REQ#r1"},
+        UpdateExpression=(
+            "SET slack_channel = :c, slack_thread_ts = :t, approval_channel = :a, approval_ts = :s"
+        ),
+        ExpressionAttributeValues={":c": "D123", ":t": "1700000000.000100", ":a": "C0APPROVALS", ":s": "1.5"},
+    )
+
+    stored = store.get("r1")
+
+    assert stored is not None
+    assert stored.conversation == Conversation(channel="D123", thread_ts="1700000000.000100")
+    assert stored.approval_message == Conversation(
+        channel="C0APPROVALS", thread_ts="1.5", kind=ConversationKind.CHANNEL
+    )
+    # Written again, it takes the new shape: the old attributes go.
+    store.set_conversation("r1", Conversation(channel="D123", thread_ts="1700000000.000200"))
+    store.set_approval_message("r1", Conversation(channel="C0APPROVALS", thread_ts="1.6"))
+    item = raw(table, "REQ#r1")
+    assert not {"slack_channel", "slack_thread_ts", "approval_channel", "approval_ts"} & set(item)
+    again = store.get("r1")
+    assert again is not None
+    assert again.conversation is not None
+    assert again.conversation.thread_ts == "1700000000.000200"
+    assert again.approval_message is not None
+    assert again.approval_message.thread_ts == "1.6"
 
 
 def test_a_notification_is_claimed_once_per_status(store):

@@ -76,8 +76,10 @@ def test_command_submits_records_queues_and_confirms_in_the_dm_thread(harness: S
     [dm] = harness.slack_api.calls_to("chat.postMessage")
     assert dm["channel"] == USER
     assert record.request_id in dm["text"]
-    assert record.slack_channel == dm_channel_for(USER)
-    assert record.slack_thread_ts is not None
+    assert record.conversation is not None
+    assert record.conversation.channel == dm_channel_for(USER)
+    assert record.conversation.thread_ts is not None
+    assert record.conversation.user_id == USER
 
 
 def test_invalid_command_answers_field_errors_and_usage_and_changes_nothing(harness: SlackHarness):
@@ -232,7 +234,8 @@ def test_valid_modal_submission_closes_and_confirms_in_the_dm(harness: SlackHarn
     assert [m.request_id for m in queued(harness)] == [record.request_id]
     [dm] = harness.slack_api.calls_to("chat.postMessage")
     assert dm["channel"] == USER
-    assert record.slack_thread_ts is not None
+    assert record.conversation is not None
+    assert record.conversation.thread_ts is not None
 
 
 @pytest.mark.parametrize(
@@ -385,7 +388,8 @@ def test_lambda_handler_builds_the_app_from_process_settings(
     [record] = harness.container.store.list_by_requester(USER)
     [dm] = harness.slack_api.calls_to("chat.postMessage")
     assert dm["channel"] == USER
-    assert record.slack_thread_ts is not None
+    assert record.conversation is not None
+    assert record.conversation.thread_ts is not None
 
 
 def test_queue_outage_is_answered_clearly_and_leaves_nothing_behind():

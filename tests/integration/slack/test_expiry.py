@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from backend.adapters.slack_notices import DECOMMISSION_NOW_ACTION_ID, EXTEND_TTL_ACTION_ID
 from backend.container import set_container
 from backend.domain import Action, RequestStatus, Source
 from backend.domain.expiry import EXPIRY_REQUESTER
 from backend.handlers.sweeper import SweepFailed, lambda_handler
-from backend.services.expiry import DECOMMISSION_NOW_ACTION_ID, EXTEND_TTL_ACTION_ID, Outcome
+from backend.services.expiry import Outcome
 from local.events import LambdaContext
 from local.slack_api import dm_channel_for
 from tests.integration.slack.driver import USER, SlackHarness, slack_harness
@@ -204,8 +205,8 @@ def test_at_expiry_one_decommission_is_asked_for_by_ttl_even_when_sweeps_repeat_
     assert decommission.request_id in json.dumps(expired[0]["blocks"])
     current = harness.container.store.get(decommission.request_id)
     assert current is not None
-    assert current.slack_channel is not None
-    assert current.slack_thread_ts is not None
+    assert current.conversation is not None
+    assert current.conversation.thread_ts is not None
 
 
 def test_a_change_in_flight_defers_the_expiry_to_the_next_sweep(harness: SlackHarness):

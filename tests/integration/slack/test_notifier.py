@@ -1,4 +1,5 @@
-"""ChatNotifier over SlackSender, against the stand-in: the right channel and thread, 429s retried."""
+"""Status notices through SlackNotices over SlackSender, against the stand-in: the right channel
+and thread, 429s retried."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pytest
 from slack_sdk import WebClient
 
 from backend.adapters.slack import SlackSender, build_web_client
+from backend.adapters.slack_notices import SlackNotices
 from backend.domain import Engine, Environment, RequestRecord, RequestStatus, RetryableError, Source
-from backend.services.notifications import ChatNotifier
+from backend.domain.conversation import Conversation, ConversationKind
+from backend.domain.notices import Audience, Happening, Notice
+from backend.services.notifications import RequesterNotifier
 from local.slack_api import SlackApiStandIn, dm_channel_for
 from tests.integration.slack.driver import BOT_TOKEN, USER, SlackHarness
 from tests.support.slack_web_api import assert_app_calls_conform
@@ -32,8 +36,8 @@ def client(slack_api: SlackApiStandIn) -> WebClient:
     return build_web_client(BOT_TOKEN, base_url=slack_api.base_url, max_rate_limit_wait_seconds=5)
 
 
-def notifier(client: WebClient) -> ChatNotifier:
-    return ChatNotifier(SlackSender(client))
+def notifier(client: WebClient) -> RequesterNotifier:
+    return RequesterNotifier(SlackNotices(SlackSender(client)))
 
 
 def record(**changes: object) -> RequestRecord:
@@ -49,8 +53,7 @@ def record(**changes: object) -> RequestRecord:
         "updated_at": NOW,
         "pr_url": PR_URL,
         "pr_number": 42,
-        "slack_channel": "D0DM",
-        "slack_thread_ts": "1764000000.000100",
+        "conversation": {"channel": "D0DM", "thread_ts": "1764000000.000100"},
     }
     data.update(changes)
     return RequestRecord.model_validate(data)
@@ -69,7 +72,7 @@ def test_pr_opened_is_posted_in_the_confirmation_thread(client: WebClient, slack
 
 
 def test_without_a_confirmation_it_goes_to_the_users_dm(client: WebClient, slack_api: SlackApiStandIn):
-    notifier(client).notify(record(slack_channel=None, slack_thread_ts=None))
+    notifier(client).notify(record(conversation=None))
 
     [posted] = slack_api.calls_to("chat.postMessage")
     assert posted["channel"] == USER
@@ -89,9 +92,9 @@ def test_failure_says_why_and_what_next(client: WebClient, slack_api: SlackApiSt
 
 def test_api_requests_get_no_slack_message(client: WebClient, slack_api: SlackApiStandIn):
     api_notifier = notifier(client)
-    api_notifier.notify(record(source=Source.API, requested_by="api-key:ci", slack_channel=None))
+    api_notifier.notify(record(source=Source.API, requested_by="api-key:ci", conversation=None))
     api_notifier.notify(
-        record(source=Source.API, status=RequestStatus.FAILED, error="boom", slack_channel=None)
+        record(source=Source.API, status=RequestStatus.FAILED, error="boom", conversation=None)
     )
     assert slack_api.calls == []
 
@@ -102,7 +105,11 @@ def test_a_request_whose_conversation_is_known_is_answered_there(
     # The sweeper's decommission of an expired database (requested by "ttl") continues the
     # conversation its expiry message began in the requester's DM.
     notifier(client).notify(
-        record(source=Source.SCHEDULE, requested_by="ttl", slack_channel="D0OWNER", slack_thread_ts="1.2")
+        record(
+            source=Source.SCHEDULE,
+            requested_by="ttl",
+            conversation={"channel": "D0OWNER", "thread_ts": "1.2"},
+        )
     )
 
     [posted] = slack_api.calls_to("chat.postMessage")
@@ -165,5 +172,40 @@ def test_command_then_worker_reply_lands_in_the_dm_thread(harness: SlackHarness)
     reply = harness.slack_api.calls_to("chat.postMessage")[-1]
     assert confirmation["channel"] == USER
     assert reply["channel"] == dm_channel_for(USER)
-    assert reply["thread_ts"] == opened.slack_thread_ts
+    assert opened.conversation is not None
+    assert reply["thread_ts"] == opened.conversation.thread_ts
     assert PR_URL in reply["text"]
+
+
+def test_a_notice_begins_a_conversation_that_later_notices_follow(
+    client: WebClient, slack_api: SlackApiStandIn
+):
+    notices = SlackNotices(SlackSender(client), api_channel="C0API")
+    asked = record(status=RequestStatus.AWAITING_APPROVAL, conversation=None)
+
+    to_approvers = notices.send(
+        Notice(Happening.APPROVAL_ASKED, to=Audience.channel("C0APPROVALS"), request=asked)
+    )
+    to_requester = notices.send(Notice(Happening.MERGED, to=Audience(person=USER), request=asked))
+    to_api = notices.send(Notice(Happening.MERGED, request=asked))
+
+    posted = [call for call in slack_api.calls if call["method"] == "chat.postMessage"]
+    assert [call["args"]["channel"] for call in posted] == ["C0APPROVALS", USER, "C0API"]
+    assert to_approvers is not None
+    assert (to_approvers.kind, to_approvers.thread_ts) == (ConversationKind.CHANNEL, posted[0]["ts"])
+    assert to_requester == Conversation(
+        channel=dm_channel_for(USER), thread_ts=posted[1]["ts"], user_id=USER, kind=ConversationKind.DIRECT
+    )
+    assert to_api is not None
+    assert to_api.kind is ConversationKind.CHANNEL
+    # The approvers' message is replaced in place once decided.
+    decided = asked.model_copy(update={"status": RequestStatus.ACCEPTED, "approved_by": "U0APPROVER"})
+    notices.replace(to_approvers, Notice(Happening.APPROVAL_DECIDED, request=decided))
+    (update,) = slack_api.calls_to("chat.update")
+    assert (update["channel"], update["ts"]) == (to_approvers.channel, to_approvers.thread_ts)
+    assert "Approved by <@U0APPROVER>" in update["text"]
+
+
+def test_with_nobody_to_tell_a_notice_goes_only_to_the_log(client: WebClient, slack_api: SlackApiStandIn):
+    assert SlackNotices(SlackSender(client)).send(Notice(Happening.MERGED, request=record())) is None
+    assert slack_api.calls == []

@@ -119,7 +119,8 @@ def test_a_command_that_submits_posts_the_confirmation_in_the_requesters_dm(page
     shown = page.dm(ALICE)
     confirmation = next(m for m in shown if not m["ephemeral"])
     accepted = next(m for m in shown if m["ephemeral"])
-    assert record.slack_thread_ts == confirmation["ts"]
+    assert record.conversation is not None
+    assert record.conversation.thread_ts == confirmation["ts"]
     assert record.request_id in accepted["text"]
 
 

@@ -3,16 +3,15 @@
 ``terraform plan -detailed-exitcode`` on main exits 2 when the real infrastructure no longer
 matches it (someone resized an instance in the console). The plan's JSON (``terraform show
 -json``) says which resources and attributes; ``find_drift`` turns that into one entry per
-database, and ``drift_message`` into the Slack message the platform team reads.
+database (pure), which the platform team is told as a notice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from backend.adapters.slack_blocks import Message, context, escape, message, section
 from backend.domain import naming
 
 # Attributes that are bookkeeping, not configuration: they differ without anyone changing anything.
@@ -75,24 +74,3 @@ def find_drift(plan: Mapping[str, Any], database_names: Iterable[str]) -> list[D
         Drift(name, tuple(sorted(changed)), tuple(addresses))
         for name, (changed, addresses) in sorted(grouped.items(), key=lambda item: item[0] or "")
     ]
-
-
-def drift_message(environment: str, drifts: Sequence[Drift]) -> Message:
-    """What the drift channel reads: each drifted database and its attributes."""
-    lines = [
-        f"• `{escape(drift.database_name or f'{environment} (shared resources)')}`: "
-        + ", ".join(f"`{escape(attribute)}`" for attribute in drift.attributes)
-        for drift in drifts
-    ]
-    names = ", ".join(drift.database_name or "shared resources" for drift in drifts)
-    return message(
-        f"Terraform drift in {environment}: {names}",
-        [
-            section(f":warning: *Terraform drift in {escape(environment)}*: changed outside Terraform"),
-            section("\n".join(lines)),
-            context(
-                f"The next apply of {environment} changes these back to what main says; "
-                "change main instead if the new values should stay."
-            ),
-        ],
-    )

@@ -1,0 +1,117 @@
+"""Notices and errors name people by id; only Slack turns an id into a mention."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from backend.adapters.slack_blocks import mentioning
+from backend.adapters.slack_notices import render
+from backend.domain import (
+    DatabaseRecord,
+    Engine,
+    Environment,
+    NotAllowed,
+    RequestRecord,
+    RequestStatus,
+    Source,
+)
+from backend.domain.access import check_may_change
+from backend.domain.notices import Happening, Notice, Offer, status_notice
+from backend.handlers.http import answer_for
+from backend.services.approvals import decided
+from bot.blocks import home_view, status_message
+from tests.support.block_kit import message_for
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def _record(**changes: object) -> RequestRecord:
+    data: dict[str, object] = {
+        "request_id": "req-7",
+        "status": RequestStatus.AWAITING_APPROVAL,
+        "database_name": "ledger",
+        "database_engine": Engine.POSTGRES,
+        "environment": Environment.PROD,
+        "requested_by": "U0REQUESTER",
+        "source": Source.SLACK,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return RequestRecord.model_validate(data | changes)
+
+
+def test_a_late_decision_names_the_approver_by_id_and_slack_mentions_them():
+    error = decided(_record(status=RequestStatus.ACCEPTED, approved_by="U0ALICE"))
+
+    _answer, body = answer_for(error)
+
+    assert body["message"] == "This request was already approved by U0ALICE."
+    assert "<@" not in json.dumps(body)
+    assert mentioning(error) == "This request was already approved by <@U0ALICE>."
+
+
+@pytest.mark.parametrize(
+    ("requested_by", "shown"),
+    [("U0ASKER", "Only <@U0ASKER>, who asked"), ("api-key:ci", "Only api-key:ci, who asked")],
+)
+def test_a_refused_change_mentions_its_requester_only_when_they_are_a_slack_user(requested_by, shown):
+    database = DatabaseRecord(
+        database_name="orders",
+        database_engine=Engine.POSTGRES,
+        environment=Environment.DEV,
+        request_id="req-1",
+        requested_by=requested_by,
+        created_at=NOW,
+        instance_class="db.t3.micro",
+    )
+    with pytest.raises(NotAllowed) as refused:
+        check_may_change(database, "U0OTHER", Source.SLACK, platform_admins=())
+
+    assert refused.value.message.startswith(f"Only {requested_by}, who asked")
+    assert mentioning(refused.value).startswith(shown)
+
+
+def test_a_denial_reads_alike_in_the_dm_the_status_and_the_home():
+    # The approver is a mention; what they typed (a mention among it) stays text.
+    denied = _record(status=RequestStatus.REJECTED, denied_by="U0APPROVER", error="ask <@U0BOSS> & retry")
+    expected = "denied by <@U0APPROVER>: ask &lt;@U0BOSS&gt; &amp; retry"
+
+    told = message_for(denied)
+    assert told is not None
+    assert told["text"].endswith(f"was rejected: {expected}")  # the notification pings nobody else
+    for shown in (told["blocks"], status_message(denied)["blocks"], home_view([denied])["blocks"]):
+        assert expected in json.dumps(shown)
+        assert "<@U0BOSS>" not in json.dumps(shown)
+
+
+def test_a_status_notice_says_what_happened_to_whom_with_no_slack_in_it():
+    conversation = {"channel": "D0DM", "thread_ts": "1764000000.000100"}
+    notice = status_notice(_record(status=RequestStatus.MERGED, conversation=conversation))
+
+    assert notice is not None
+    assert notice.happening is Happening.MERGED
+    assert notice.to.person == "U0REQUESTER"
+    assert notice.to.conversation is not None
+    assert notice.to.conversation.channel == "D0DM"
+    assert notice.offers == ()
+    api = status_notice(_record(status=RequestStatus.MERGED, source=Source.API, requested_by="api-key:ci"))
+    assert api is not None
+    assert api.to.person is None  # nobody to reach in a chat: the API channel, if any, hears it
+
+
+def test_offers_become_the_buttons_the_slack_app_listens_to():
+    record = _record()
+    asked = render(Notice(Happening.APPROVAL_ASKED, request=record, offers=(Offer.APPROVE, Offer.DENY)))
+
+    (actions,) = [block for block in asked["blocks"] if block["type"] == "actions"]
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        ("approve_request", "req-7"),
+        ("deny_request", "req-7"),
+    ]
+    decided_message = render(
+        Notice(Happening.APPROVAL_DECIDED, request=record.model_copy(update={"approved_by": "U0A"}))
+    )
+    assert not [block for block in decided_message["blocks"] if block["type"] == "actions"]
