@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from backend.container import get_container
 from backend.domain import DecommissionRequest, Environment, ExtendRequest, ResizeRequest, Source
+from backend.handlers import routes
 from backend.handlers.http import caller, check_envelope
 from backend.handlers.openapi import (
     DATABASES_RESPONSES,
@@ -36,7 +37,7 @@ JSON = content_types.APPLICATION_JSON
 
 
 @router.get(
-    "/databases",
+    routes.DATABASES.rule,
     summary="The databases",
     description=(
         "One item per database whose create reached its pull request, until it is decommissioned, "
@@ -76,7 +77,7 @@ def _change(
 
 
 @router.post(
-    "/databases/<environment>/<database_name>/resize",
+    routes.RESIZE.rule,
     summary="Resize a database",
     description="A new instance class and/or more storage, from the environment policy's values.",
     responses=RESIZE_RESPONSES,
@@ -93,7 +94,7 @@ def resize_database(
 
 
 @router.post(
-    "/databases/<environment>/<database_name>/decommission",
+    routes.DECOMMISSION.rule,
     summary="Decommission a database",
     description=(
         "Confirmed by the database's name typed again. Dev: one pull request deleting its file. "
@@ -115,7 +116,7 @@ def decommission_database(
 
 
 @router.post(
-    "/databases/<environment>/<database_name>/extend",
+    routes.EXTEND.rule,
     summary="Keep a dev database longer",
     description=(
         "Moves its expiry to ttl_days from today (default DEV_TTL_DAYS). No pull request: the expiry "
