@@ -4,7 +4,6 @@ database's expiry, no pull request)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -27,7 +26,7 @@ from backend.handlers.openapi import (
     ExpiryView,
 )
 from backend.handlers.request_routes import IdempotencyKey, accepted, require_json_object
-from backend.services.intake import Submission
+from backend.handlers.routes import Route
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
 
@@ -55,17 +54,19 @@ def list_databases(environment: Annotated[Environment | None, Query()] = None) -
 
 
 def _change(
-    submit: Callable[..., Submission],
+    route: Route,
     environment: str,
     database_name: str,
     body: ResizeRequest | DecommissionRequest,
     idempotency_key: str | None,
 ) -> Response[AcceptedResponse]:
-    """A change of an existing database, through the intake's ``submit`` for that action: the 202."""
+    """A change of an existing database, the action of ``route``, through the intake: the 202."""
+    assert route.action is not None
     check_envelope(router.current_event, get_container().settings)
     require_json_object()
     return accepted(
-        submit(
+        get_container().intake.submit_change(
+            route.action,
             environment,
             database_name,
             body,
@@ -90,7 +91,7 @@ def resize_database(
     change: Annotated[ResizeRequest, Body(embed=False, media_type=JSON)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[AcceptedResponse]:
-    return _change(get_container().intake.submit_resize, environment, database_name, change, idempotency_key)
+    return _change(routes.RESIZE, environment, database_name, change, idempotency_key)
 
 
 @router.post(
@@ -111,8 +112,7 @@ def decommission_database(
     confirmation: Annotated[DecommissionRequest, Body(embed=False, media_type=JSON)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[AcceptedResponse]:
-    intake = get_container().intake
-    return _change(intake.submit_decommission, environment, database_name, confirmation, idempotency_key)
+    return _change(routes.DECOMMISSION, environment, database_name, confirmation, idempotency_key)
 
 
 @router.post(

@@ -16,7 +16,10 @@ from backend.domain import Action, RequestStatus, Step
 from backend.domain.actions import ACTIONS, ASKED_BY_PEOPLE, STEPS, Asker, spec_of, step_spec
 from backend.handlers.routes import ROUTES
 from backend.render.pull_request import TEXTS
+from backend.services.intake import CHANGES
 from backend.services.notifications import MESSAGES
+from bot.blocks.changes import CHANGE_FORMS
+from bot.blocks.ids import COMMAND_WORDS
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -59,3 +62,18 @@ def test_what_people_ask_for_has_one_api_route_and_what_the_tool_does_none(actio
     else:
         assert routes == []
     assert set(ASKED_BY_PEOPLE) == {Action.CREATE, Action.RESIZE, Action.DECOMMISSION}
+
+
+# The changes of an existing database: everything people ask for but a new database.
+CHANGES_ASKED = set(ASKED_BY_PEOPLE) - {Action.CREATE}
+
+
+def test_every_change_people_ask_for_has_its_intake_submit_and_slack_form() -> None:
+    assert set(CHANGES) == CHANGES_ASKED
+    assert set(CHANGE_FORMS) == CHANGES_ASKED
+    forms = list(CHANGE_FORMS.values())
+    # Each form its own button, modal and callback (Slack routes by them).
+    assert len({form.open_action_id for form in forms}) == len(forms)
+    assert len({form.callback_id for form in forms}) == len(forms)
+    # ``/provision-rds <action> <name> <env>`` opens it; a mistyped word is matched against these.
+    assert {action.value for action in CHANGE_FORMS} <= set(COMMAND_WORDS)
