@@ -20,6 +20,7 @@ from backend.services.intake import CHANGES
 from backend.services.notifications import MESSAGES
 from bot.blocks.changes import CHANGE_FORMS
 from bot.blocks.ids import COMMAND_WORDS
+from local import cli
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -68,9 +69,10 @@ def test_what_people_ask_for_has_one_api_route_and_what_the_tool_does_none(actio
 CHANGES_ASKED = set(ASKED_BY_PEOPLE) - {Action.CREATE}
 
 
-def test_every_change_people_ask_for_has_its_intake_submit_and_slack_form() -> None:
+def test_every_change_people_ask_for_has_its_intake_submit_slack_form_and_rdsctl_command() -> None:
     assert set(CHANGES) == CHANGES_ASKED
     assert set(CHANGE_FORMS) == CHANGES_ASKED
+    assert set(cli.CHANGE_ROUTES) == {action.value for action in CHANGES_ASKED}
     forms = list(CHANGE_FORMS.values())
     # Each form its own button, modal and callback (Slack routes by them).
     assert len({form.open_action_id for form in forms}) == len(forms)
