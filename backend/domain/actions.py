@@ -61,6 +61,22 @@ class StepSpec:
     undone_by: Action | None = None
 
 
+class DatabaseEffect(StrEnum):
+    """What a request's status does to the record of its database (besides the status itself)."""
+
+    # The database record goes: the name may be asked for again.
+    FREE_NAME = "free_name"
+    # The database may be changed again (the change in flight has ended).
+    END_CHANGE = "end_change"
+    # The database's size becomes the one the request asked for (a resize took effect).
+    RECORD_SIZING = "record_sizing"
+    # The database's deletion protection becomes what the request's applied file says.
+    RECORD_PROTECTION = "record_protection"
+
+
+_ENDED_CHANGE = (DatabaseEffect.END_CHANGE,)
+
+
 class Asker(StrEnum):
     """Who asks for an action."""
 
@@ -81,6 +97,9 @@ class ActionSpec:
     asked_as: str
     # What its pull request's estimate is: what the database will cost, or what its end saves.
     cost_label: str
+    # What reaching a status does to its database's record; statuses not listed change only the
+    # request. Every action's FAILED and REJECTED release what it holds (the name, the change lock).
+    effects: Mapping[RequestStatus, tuple[DatabaseEffect, ...]]
 
 
 ACTIONS: Mapping[Action, ActionSpec] = {
@@ -89,12 +108,25 @@ ACTIONS: Mapping[Action, ActionSpec] = {
         asked_by=Asker.PEOPLE,
         asked_as="request for",
         cost_label="Estimated cost",
+        effects={
+            RequestStatus.FAILED: (DatabaseEffect.FREE_NAME,),
+            RequestStatus.REJECTED: (DatabaseEffect.FREE_NAME,),
+        },
     ),
     Action.RESIZE: ActionSpec(
         steps=(StepSpec(Step.RESIZE, FileChange.UPDATE, "Resize database {name} ({env})"),),
         asked_by=Asker.PEOPLE,
         asked_as="resize of",
         cost_label="Estimated cost",
+        effects={
+            RequestStatus.APPLIED: (
+                DatabaseEffect.RECORD_SIZING,
+                DatabaseEffect.RECORD_PROTECTION,
+                DatabaseEffect.END_CHANGE,
+            ),
+            RequestStatus.FAILED: _ENDED_CHANGE,
+            RequestStatus.REJECTED: _ENDED_CHANGE,
+        },
     ),
     Action.DECOMMISSION: ActionSpec(
         steps=(
@@ -111,6 +143,11 @@ ACTIONS: Mapping[Action, ActionSpec] = {
         asked_by=Asker.PEOPLE,
         asked_as="decommission of",
         cost_label="Saves",
+        effects={
+            RequestStatus.APPLIED: (DatabaseEffect.FREE_NAME,),
+            RequestStatus.FAILED: _ENDED_CHANGE,
+            RequestStatus.REJECTED: _ENDED_CHANGE,
+        },
     ),
     Action.REPROTECT: ActionSpec(
         steps=(
@@ -123,10 +160,19 @@ ACTIONS: Mapping[Action, ActionSpec] = {
         asked_by=Asker.THE_TOOL,
         asked_as="reprotect of",
         cost_label="Estimated cost",
+        effects={
+            RequestStatus.APPLIED: (DatabaseEffect.RECORD_PROTECTION, DatabaseEffect.END_CHANGE),
+            RequestStatus.FAILED: _ENDED_CHANGE,
+            RequestStatus.REJECTED: _ENDED_CHANGE,
+        },
     ),
 }
 # The actions people ask for (each has its route, Slack modal and rdsctl command).
 ASKED_BY_PEOPLE = tuple(action for action, spec in ACTIONS.items() if spec.asked_by is Asker.PEOPLE)
+# What a request's status does to its database's record, by (what was asked, the status reached).
+DATABASE_EFFECTS: Mapping[tuple[Action, RequestStatus], tuple[DatabaseEffect, ...]] = {
+    (action, status): effects for action, spec in ACTIONS.items() for status, effects in spec.effects.items()
+}
 # Every step, whichever action takes it.
 STEPS: Mapping[Step, StepSpec] = {spec.step: spec for action in ACTIONS.values() for spec in action.steps}
 
@@ -177,39 +223,5 @@ def protection_after(step: Step, *, policy_protection: bool) -> bool | None:
     return policy_protection
 
 
-class DatabaseEffect(StrEnum):
-    """What a request's status does to the record of its database (besides the status itself)."""
-
-    # The database record goes: the name may be asked for again.
-    FREE_NAME = "free_name"
-    # The database may be changed again (the change in flight has ended).
-    END_CHANGE = "end_change"
-    # The database's size becomes the one the request asked for (a resize took effect).
-    RECORD_SIZING = "record_sizing"
-    # The database's deletion protection becomes what the request's applied file says.
-    RECORD_PROTECTION = "record_protection"
-
-
-_ENDED_CHANGE = (DatabaseEffect.END_CHANGE,)
-# Keyed by (what was asked, the status it reached); statuses not listed change only the request.
-DATABASE_EFFECTS: Mapping[tuple[Action, RequestStatus], tuple[DatabaseEffect, ...]] = {
-    (Action.CREATE, RequestStatus.FAILED): (DatabaseEffect.FREE_NAME,),
-    (Action.CREATE, RequestStatus.REJECTED): (DatabaseEffect.FREE_NAME,),
-    (Action.RESIZE, RequestStatus.APPLIED): (
-        DatabaseEffect.RECORD_SIZING,
-        DatabaseEffect.RECORD_PROTECTION,
-        DatabaseEffect.END_CHANGE,
-    ),
-    (Action.RESIZE, RequestStatus.FAILED): _ENDED_CHANGE,
-    (Action.RESIZE, RequestStatus.REJECTED): _ENDED_CHANGE,
-    (Action.DECOMMISSION, RequestStatus.APPLIED): (DatabaseEffect.FREE_NAME,),
-    (Action.DECOMMISSION, RequestStatus.FAILED): _ENDED_CHANGE,
-    (Action.DECOMMISSION, RequestStatus.REJECTED): _ENDED_CHANGE,
-    (Action.REPROTECT, RequestStatus.APPLIED): (DatabaseEffect.RECORD_PROTECTION, DatabaseEffect.END_CHANGE),
-    (Action.REPROTECT, RequestStatus.FAILED): _ENDED_CHANGE,
-    (Action.REPROTECT, RequestStatus.REJECTED): _ENDED_CHANGE,
-}
-
-
 def database_effects(action: Action, status: RequestStatus) -> tuple[DatabaseEffect, ...]:
-    return DATABASE_EFFECTS.get((action, status), ())
+    return spec_of(action).effects.get(status, ())

@@ -12,7 +12,7 @@ from typing import cast
 
 import pytest
 
-from backend.domain import Action, RequestStatus, Step
+from backend.domain import Action, DatabaseEffect, RequestStatus, Step
 from backend.domain.actions import ACTIONS, ASKED_BY_PEOPLE, STEPS, Asker, spec_of, step_spec
 from backend.handlers.routes import ROUTES
 from backend.render.pull_request import TEXTS
@@ -29,6 +29,9 @@ def test_every_action_has_its_row_with_steps(action: Action) -> None:
     assert spec.steps
     assert spec.asked_as
     assert spec.cost_label
+    # A request that ends without its change lets go of what it held: the name, or the change lock.
+    assert spec.effects[RequestStatus.FAILED] == spec.effects[RequestStatus.REJECTED]
+    assert spec.effects[RequestStatus.FAILED] in {(DatabaseEffect.FREE_NAME,), (DatabaseEffect.END_CHANGE,)}
 
 
 def test_every_step_is_taken_by_exactly_one_action() -> None:
