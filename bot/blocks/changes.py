@@ -106,7 +106,9 @@ def list_message(entries: Sequence[InventoryEntry]) -> Message:
             section(f"*{text}*"),
             *database_blocks(entries, with_buttons=False),
             context(
-                f"Change one with `{COMMAND} resize <name> <env>` or `{COMMAND} decommission <name> <env>`."
+                "Change one with "
+                + " or ".join(f"`{COMMAND} {action.value} <name> <env>`" for action in CHANGE_FORMS)
+                + "."
             ),
         ],
     )
