@@ -36,6 +36,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from backend.domain.kinds import Engine
+from backend.domain.policy import ENVIRONMENT_POLICY
+from backend.handlers.routes import ROUTES, Route
+from backend.services.intake import CHANGES
 from backend.settings import Settings
 from local.stack import PACKAGE_ROOT, STACK_FILE
 
@@ -199,23 +202,73 @@ def cmd_databases(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+# The changes of a database people ask for, each through its route: one command per action.
+CHANGE_ROUTES: Mapping[str, Route] = {
+    route.action.value: route for route in ROUTES if route.action is not None and route.action in CHANGES
+}
+
+
+def offered_choices() -> dict[str, tuple[str | int | float, ...]]:
+    """Every value a resize may take in some environment, by field: what the environment policies
+    offer (``resize_choices``) for any engine. The API refuses what this database's policy does not
+    offer (400), naming what it does."""
+    offered: dict[str, list[str | int | float]] = {}
+    for policy in ENVIRONMENT_POLICY.values():
+        for engine in Engine:
+            for field, values in policy.resize_choices(engine).items():
+                known = offered.setdefault(field, [])
+                known.extend(value for value in values if value not in known)
+    return {field: tuple(values) for field, values in offered.items()}
+
+
+def _number(text: str) -> int | float:
+    """A number as typed (``4`` or ``0.5``)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _add_change_command(commands: Commands, action: str, route: Route) -> None:
+    """``rdsctl <action> <database_name> <environment> --<field> ...``: the route's body fields as
+    flags; a field the policies offer choices for takes only those."""
+    assert route.body is not None
+    summary = (route.body.__doc__ or action).strip().splitlines()[0]
+    command = commands.add_parser(action, help=summary[0].lower() + summary[1:].rstrip("."))
+    command.add_argument("database_name")
+    command.add_argument("environment", help="dev or prod")
+    choices = offered_choices()
+    for field, info in route.body.model_fields.items():
+        offered = choices.get(field)
+        numeric = offered is not None and all(isinstance(value, int | float) for value in offered)
+        command.add_argument(
+            _flag(field),
+            dest=field,
+            required=info.is_required(),
+            type=_number if numeric else str,
+            choices=offered,
+            metavar=field.upper(),
+            help=info.description,
+        )
+
+
 def cmd_change(client: Client, args: argparse.Namespace) -> int:
-    """``resize`` or ``decommission``: POST /databases/{environment}/{database_name}/<action>."""
-    if args.command_name == "resize":
-        wanted = {
-            "instance_class": args.instance_class,
-            "allocated_storage": args.allocated_storage,
-            "max_capacity": args.max_capacity,
-        }
-        payload: dict[str, Any] = {field: value for field, value in wanted.items() if value is not None}
-        if not payload:
-            raise CliError(
-                "say what to change: --instance-class CLASS and/or --allocated-storage GIB "
-                "(an Aurora dev cluster: --max-capacity ACU); `rdsctl databases` shows the current size"
-            )
-    else:
-        payload = {"confirm": args.confirm}
-    path = f"/databases/{args.environment}/{args.database_name}/{args.command_name}"
+    """A change of a database (``CHANGE_ROUTES``): POST its route with the flags given."""
+    route = CHANGE_ROUTES[args.command_name]
+    assert route.body is not None
+    fields = list(route.body.model_fields)
+    given = {field: getattr(args, field) for field in fields}
+    payload: dict[str, Any] = {field: value for field, value in given.items() if value is not None}
+    if not payload:
+        raise CliError(
+            f"say what to change: {' and/or '.join(map(_flag, fields))} (what the database's environment "
+            "policy offers for its engine); `rdsctl databases` shows the current size"
+        )
+    path = route.path.format(environment=args.environment, database_name=args.database_name)
     status, data = client.api("POST", path, payload)
     if status != 202:
         raise CliError(_explain_error(status, data))
@@ -624,18 +677,8 @@ def _database_commands(commands: Commands) -> None:
     databases = commands.add_parser("databases", help="the databases (GET /databases)")
     databases.add_argument("--environment", help="only dev or prod")
     databases.add_argument("--json", action="store_true")
-    resize = commands.add_parser("resize", help="resize a database within the environment policy")
-    resize.add_argument("database_name")
-    resize.add_argument("environment", help="dev or prod")
-    resize.add_argument("--instance-class")
-    resize.add_argument("--allocated-storage", type=int, metavar="GIB")
-    resize.add_argument("--max-capacity", type=float, metavar="ACU", help="an Aurora dev cluster's maximum")
-    decommission = commands.add_parser(
-        "decommission", help="decommission a database (its final snapshot stays)"
-    )
-    decommission.add_argument("database_name")
-    decommission.add_argument("environment", help="dev or prod")
-    decommission.add_argument("--confirm", required=True, metavar="NAME", help="the database's name, again")
+    for action, route in CHANGE_ROUTES.items():
+        _add_change_command(commands, action, route)
     extend = commands.add_parser("extend", help="keep a dev database longer (its expiry moves; no PR)")
     extend.add_argument("database_name")
     extend.add_argument("environment", help="dev (prod databases do not expire)")
@@ -742,8 +785,7 @@ HANDLERS: dict[str, Handler] = {
     "status": lambda client, args, _settings: cmd_status(client, args),
     "list": lambda client, args, _settings: cmd_list(client, args),
     "databases": lambda client, args, _settings: cmd_databases(client, args),
-    "resize": lambda client, args, _settings: cmd_change(client, args),
-    "decommission": lambda client, args, _settings: cmd_change(client, args),
+    **{action: lambda client, args, _settings: cmd_change(client, args) for action in CHANGE_ROUTES},
     "extend": lambda client, args, _settings: cmd_extend(client, args),
     "sweep": lambda client, args, _settings: cmd_sweep(client, args),
     "prs": lambda client, args, _settings: cmd_prs(client, args),

@@ -26,6 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from backend.handlers.routes import ROUTES
 from local.events import LambdaContext, apigw_proxy_event
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -97,30 +98,9 @@ class Function:
     timeout_seconds: float = 30.0
 
 
-# (API Gateway resource, function key): the routes SAM declares, in werkzeug's syntax.
-LAMBDA_ROUTES: tuple[tuple[str, str, str], ...] = (
-    ("/provision-rds", "/provision-rds", "api"),
-    ("/requests", "/requests", "api"),
-    ("/requests/<request_id>", "/requests/{request_id}", "api"),
-    ("/openapi.json", "/openapi.json", "api"),
-    ("/slack/events", "/slack/events", "slack"),
-    ("/github/webhook", "/github/webhook", "github_webhook"),
-    ("/databases", "/databases", "api"),
-    (
-        "/databases/<environment>/<database_name>/resize",
-        "/databases/{environment}/{database_name}/resize",
-        "api",
-    ),
-    (
-        "/databases/<environment>/<database_name>/decommission",
-        "/databases/{environment}/{database_name}/decommission",
-        "api",
-    ),
-    (
-        "/databases/<environment>/<database_name>/extend",
-        "/databases/{environment}/{database_name}/extend",
-        "api",
-    ),
+# (werkzeug rule, API Gateway resource, function key): the deployed API's routes.
+LAMBDA_ROUTES: tuple[tuple[str, str, str], ...] = tuple(
+    (route.rule, route.path, route.function.value) for route in ROUTES
 )
 
 

@@ -1,6 +1,6 @@
 """HTTP API Lambda (API Gateway REST proxy): the routes of ``request_routes`` (POST /provision-rds,
-GET /requests[/{id}]) and ``database_routes`` (GET /databases, resize, decommission), and
-GET /openapi.json.
+GET /requests[/{id}]) and ``database_routes`` (GET /databases, resize, decommission, extend), and
+GET /openapi.json; ``routes`` lists them all.
 
 Thin: check the caller and the body's envelope, call the intake or the store, shape the answer.
 Powertools validates bodies against the domain's models and generates the OpenAPI document; its
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -32,17 +32,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend.container import get_container
-from backend.domain import (
-    DecommissionRequest,
-    ExtendRequest,
-    FieldError,
-    ProvisionerError,
-    ProvisionRequest,
-    ResizeRequest,
-    ValidationFailed,
-    parse_as,
-)
-from backend.handlers import database_routes, http, openapi, request_routes
+from backend.domain import FieldError, ProvisionerError, ValidationFailed, parse_as
+from backend.handlers import database_routes, http, openapi, request_routes, routes
 from backend.handlers.http import HttpError, check_envelope, error_body
 from backend.runtime import freeze_heap, frozen_after_first_invocation
 from backend.settings import get_settings
@@ -52,15 +43,6 @@ metrics = Metrics(namespace="RdsProvisioner")
 app = APIGatewayRestResolver(enable_validation=True)
 # A wrong configuration stops the cold start, naming the variable (no network here).
 get_settings()
-
-OPENAPI_PATH = "/openapi.json"
-# The model each route's body is re-validated with for field messages (API Gateway resources).
-BODY_MODELS: dict[str, type[ProvisionRequest | ResizeRequest | DecommissionRequest | ExtendRequest]] = {
-    "/provision-rds": ProvisionRequest,
-    "/databases/{environment}/{database_name}/resize": ResizeRequest,
-    "/databases/{environment}/{database_name}/decommission": DecommissionRequest,
-    "/databases/{environment}/{database_name}/extend": ExtendRequest,
-}
 
 
 ErrorHandler = TypeVar("ErrorHandler", bound=Callable[..., Response[Any]])
@@ -86,7 +68,7 @@ app.include_router(request_routes.router)
 app.include_router(database_routes.router)
 
 
-@app.get(OPENAPI_PATH, include_in_schema=False)
+@app.get(routes.OPENAPI.rule, include_in_schema=routes.OPENAPI.documented)
 def openapi_document() -> Response[Any]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
 
@@ -128,12 +110,17 @@ def _invalid(error: RequestValidationError) -> Response[Any]:
     return _envelope_refusal() or _refused(ValidationFailed(_field_problems(error)))
 
 
+def _body_problems(details: Sequence[Any]) -> bool:
+    return any(tuple(d.get("loc", ()))[:1] == ("body",) for d in details)
+
+
 def _field_problems(error: RequestValidationError) -> list[FieldError]:
     """Body problems in the domain's words (the same as Slack shows); others from pydantic."""
     problems: list[FieldError] = []
     details = error.errors()
-    body_model = BODY_MODELS.get(app.current_event.resource, ProvisionRequest)
-    if any(tuple(d.get("loc", ()))[:1] == ("body",) for d in details):
+    # Only a route with a body model validates a body (KeyError otherwise: a route table defect).
+    body_model = routes.BODY_MODELS[app.current_event.resource] if _body_problems(details) else None
+    if body_model is not None:
         try:
             parse_as(body_model, app.current_event.json_body)
         except ValidationFailed as failed:

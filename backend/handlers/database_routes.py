@@ -4,7 +4,6 @@ database's expiry, no pull request)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -13,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from backend.container import get_container
 from backend.domain import DecommissionRequest, Environment, ExtendRequest, ResizeRequest, Source
+from backend.handlers import routes
 from backend.handlers.http import caller, check_envelope
 from backend.handlers.openapi import (
     DATABASES_RESPONSES,
@@ -26,7 +26,7 @@ from backend.handlers.openapi import (
     ExpiryView,
 )
 from backend.handlers.request_routes import IdempotencyKey, accepted, require_json_object
-from backend.services.intake import Submission
+from backend.handlers.routes import Route
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
 
@@ -36,7 +36,7 @@ JSON = content_types.APPLICATION_JSON
 
 
 @router.get(
-    "/databases",
+    routes.DATABASES.rule,
     summary="The databases",
     description=(
         "One item per database whose create reached its pull request, until it is decommissioned, "
@@ -54,17 +54,19 @@ def list_databases(environment: Annotated[Environment | None, Query()] = None) -
 
 
 def _change(
-    submit: Callable[..., Submission],
+    route: Route,
     environment: str,
     database_name: str,
     body: ResizeRequest | DecommissionRequest,
     idempotency_key: str | None,
 ) -> Response[AcceptedResponse]:
-    """A change of an existing database, through the intake's ``submit`` for that action: the 202."""
+    """A change of an existing database, the action of ``route``, through the intake: the 202."""
+    assert route.action is not None
     check_envelope(router.current_event, get_container().settings)
     require_json_object()
     return accepted(
-        submit(
+        get_container().intake.submit_change(
+            route.action,
             environment,
             database_name,
             body,
@@ -76,7 +78,7 @@ def _change(
 
 
 @router.post(
-    "/databases/<environment>/<database_name>/resize",
+    routes.RESIZE.rule,
     summary="Resize a database",
     description="A new instance class and/or more storage, from the environment policy's values.",
     responses=RESIZE_RESPONSES,
@@ -89,11 +91,11 @@ def resize_database(
     change: Annotated[ResizeRequest, Body(embed=False, media_type=JSON)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[AcceptedResponse]:
-    return _change(get_container().intake.submit_resize, environment, database_name, change, idempotency_key)
+    return _change(routes.RESIZE, environment, database_name, change, idempotency_key)
 
 
 @router.post(
-    "/databases/<environment>/<database_name>/decommission",
+    routes.DECOMMISSION.rule,
     summary="Decommission a database",
     description=(
         "Confirmed by the database's name typed again. Dev: one pull request deleting its file. "
@@ -110,12 +112,11 @@ def decommission_database(
     confirmation: Annotated[DecommissionRequest, Body(embed=False, media_type=JSON)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[AcceptedResponse]:
-    intake = get_container().intake
-    return _change(intake.submit_decommission, environment, database_name, confirmation, idempotency_key)
+    return _change(routes.DECOMMISSION, environment, database_name, confirmation, idempotency_key)
 
 
 @router.post(
-    "/databases/<environment>/<database_name>/extend",
+    routes.EXTEND.rule,
     summary="Keep a dev database longer",
     description=(
         "Moves its expiry to ttl_days from today (default DEV_TTL_DAYS). No pull request: the expiry "

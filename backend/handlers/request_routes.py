@@ -21,6 +21,7 @@ from backend.domain import (
     Source,
     ValidationFailed,
 )
+from backend.handlers import routes
 from backend.handlers.http import IDEMPOTENCY_HEADER, caller, check_envelope
 from backend.handlers.openapi import (
     GET_RESPONSES,
@@ -82,7 +83,7 @@ def require_json_object() -> None:
 
 
 @router.post(
-    "/provision-rds",
+    routes.SUBMIT.rule,
     summary="Request a database",
     description="Validates, records and queues the request; the pull request follows asynchronously.",
     responses=SUBMIT_RESPONSES,
@@ -105,7 +106,7 @@ def provision_rds(
 
 
 @router.get(
-    "/requests/<request_id>",
+    routes.GET_REQUEST.rule,
     summary="A request's status",
     responses=GET_RESPONSES,
     security=SECURITY,
@@ -123,7 +124,7 @@ def get_request(
 
 
 @router.get(
-    "/requests",
+    routes.LIST_REQUESTS.rule,
     summary="Recent requests",
     description="Newest first; only those of `requested_by` when given.",
     responses=LIST_RESPONSES,

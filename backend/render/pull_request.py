@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from backend.domain import Action, RequestRecord, Sizing, Step
+from backend.domain import RequestRecord, Sizing, Step
+from backend.domain.actions import spec_of
 from backend.domain.kinds import ENGINE_LABELS, Engine, EngineFamily, Source
 from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
 from backend.domain.pricing import change_text, source_note
@@ -73,21 +74,12 @@ def _request_rows(record: RequestRecord) -> Table:
     ]
 
 
-# What the estimate means for each action: what it will cost, or what its end saves.
-COST_LABELS: Mapping[Action, str] = {
-    Action.CREATE: "Estimated cost",
-    Action.RESIZE: "Estimated cost",
-    Action.DECOMMISSION: "Saves",
-    Action.REPROTECT: "Estimated cost",
-}
-
-
 def _cost_rows(record: RequestRecord) -> Table:
     after = record.estimate
     if after is None:
         return []
     figure = change_text(record.previous_estimate, after)
-    return [(COST_LABELS[record.action], f"{figure} ({after.basis}; {source_note()})")]
+    return [(spec_of(record.action).cost_label, f"{figure} ({after.basis}; {source_note()})")]
 
 
 def _storage(sizing: Sizing, ceiling: int) -> str:

@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
+from pydantic import BaseModel
 
 from backend.adapters.queue import ProvisionMessage, RequestTopic
 from backend.domain import (
@@ -178,6 +179,29 @@ class IntakeService:
 
         return self._accept(caller, {"decommission": database.request_id}, build)
 
+    def submit_change(
+        self,
+        action: Action,
+        environment: str,
+        database_name: str,
+        data: Mapping[str, Any] | BaseModel,
+        *,
+        requested_by: str,
+        source: Source,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Accept ``action`` (one of ``CHANGES``) of an existing database: its own submit, by action."""
+        submit = CHANGES[action]
+        return submit(
+            self,
+            environment,
+            database_name,
+            data,
+            requested_by=requested_by,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
+
     # --- the one way in ------------------------------------------------------------------------
     def _caller(self, requested_by: str, source: Source, idempotency_key: str | None) -> Caller:
         if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
@@ -314,3 +338,27 @@ class IntakeService:
                     "could not undo an unpublished request", extra={"request_id": record.request_id}
                 )
             raise
+
+
+class ChangeSubmit(Protocol):
+    def __call__(
+        self,
+        intake: IntakeService,
+        environment: str,
+        database_name: str,
+        # Its body: a mapping, or its model (``ResizeRequest`` for a resize, ...).
+        data: Any,
+        /,
+        *,
+        requested_by: str,
+        source: Source,
+        idempotency_key: str | None = None,
+    ) -> Submission: ...
+
+
+# The changes of an existing database people ask for, each its own submit (every entry point takes
+# them from here: an API route per action, a Slack modal per action, an rdsctl command per action).
+CHANGES: Mapping[Action, ChangeSubmit] = {
+    Action.RESIZE: IntakeService.submit_resize,
+    Action.DECOMMISSION: IntakeService.submit_decommission,
+}

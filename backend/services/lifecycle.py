@@ -44,7 +44,7 @@ from backend.domain import (
     RetryableError,
     Step,
 )
-from backend.domain.actions import FILE_CHANGES
+from backend.domain.actions import step_spec
 from backend.domain.transitions import StatusConflict, Transition
 from backend.services.notifications import Notifier, notify_once
 from backend.services.ports import Store
@@ -183,7 +183,7 @@ class LifecycleService:
             return LifecycleResult(LifecycleOutcome.NEXT_STEP, record, detail="queued again")
         if record.status not in {RequestStatus.PR_OPENED, RequestStatus.MERGED}:
             return LifecycleResult(LifecycleOutcome.UNCHANGED, record)
-        deleting = FILE_CHANGES[record.step] is FileChange.DELETE
+        deleting = step_spec(record.step).file_change is FileChange.DELETE
         done = on_main is None if deleting else on_main is not None and written_by(on_main, record.request_id)
         if not done:
             return LifecycleResult(

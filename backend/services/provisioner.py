@@ -12,7 +12,6 @@ the request ``failed`` (or ``rejected`` when the database already exists) and is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -31,7 +30,7 @@ from backend.domain import (
     Sizing,
     Step,
 )
-from backend.domain.actions import FILE_CHANGES
+from backend.domain.actions import step_spec
 from backend.domain.transitions import StatusConflict
 from backend.services.lifecycle import LifecycleService
 from backend.services.ports import Requests
@@ -64,16 +63,6 @@ class Renderer(Protocol):
     ) -> RenderedFileLike: ...
 
     def pull_request_text(self, record: RequestRecord) -> tuple[str, str]: ...
-
-
-# The commit's first line, per step.
-COMMIT_SUBJECTS: Mapping[Step, str] = {
-    Step.CREATE: "Add {engine} database {name} ({env})",
-    Step.RESIZE: "Resize database {name} ({env})",
-    Step.UNPROTECT: "Turn deletion protection off for database {name} ({env}) before its decommission",
-    Step.DECOMMISSION: "Decommission database {name} ({env})",
-    Step.REPROTECT: "Turn deletion protection on again for database {name} ({env}): its decommission failed",
-}
 
 
 class ProvisionOutcome(StrEnum):
@@ -209,7 +198,8 @@ class Provisioner:
 
     def _change_set(self, record: RequestRecord, message: ProvisionMessage) -> ChangeSet:
         request = record.request
-        change = FILE_CHANGES[record.step]
+        spec = step_spec(record.step)
+        change = spec.file_change
         content = None
         if change is not FileChange.DELETE:
             rendered = self.renderer.render_database(
@@ -223,7 +213,7 @@ class Provisioner:
                 raise PermanentError(f"renderer wrote {rendered.path}, expected {request.file_path}")
             content = rendered.content
         title, body = self.renderer.pull_request_text(record)
-        subject = COMMIT_SUBJECTS[record.step].format(
+        subject = spec.commit_subject.format(
             engine=request.database_engine.value, name=request.database_name, env=request.environment.value
         )
         return ChangeSet(

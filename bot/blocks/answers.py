@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from backend.adapters.slack_blocks import (
     COMMAND,
@@ -17,7 +17,8 @@ from backend.adapters.slack_blocks import (
     section,
     status_line,
 )
-from backend.domain import Action, Environment, FieldError, RequestRecord, RequestStatus, policy_for
+from backend.domain import Environment, FieldError, RequestRecord, RequestStatus, policy_for
+from backend.domain.actions import spec_of
 from backend.domain.pricing import change_text
 from bot.blocks.ids import ENGINE_CHOICES, ENVIRONMENT_CHOICES, FIELD_LABELS, USAGE, with_labels
 
@@ -42,19 +43,10 @@ def submitted(record: RequestRecord) -> Message:
     )
 
 
-# What the confirmation calls each action: "Your <noun> <database> is queued".
-ASKED: Mapping[Action, str] = {
-    Action.CREATE: "request for",
-    Action.RESIZE: "resize of",
-    Action.DECOMMISSION: "decommission of",
-    Action.REPROTECT: "reprotect of",
-}
-
-
 def dm_confirmation(record: RequestRecord) -> Message:
     """The message in the requester's DM whose thread the later messages go into."""
     sizing = record.sizing or policy_for(record.environment).new_sizing(record.database_engine)
-    asked = ASKED[record.action]
+    asked = spec_of(record.action).asked_as
     text = f"Your {asked} {describe(record)} is queued (request `{record.request_id}`)."
     details = [
         f"*Database:* `{record.database_name}`",

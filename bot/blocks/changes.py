@@ -1,11 +1,15 @@
-"""Day 2 in Slack: the databases a user has, and the resize and decommission modals (pure)."""
+"""Day 2 in Slack: the databases a user has, and the resize and decommission modals (pure).
+
+``CHANGE_FORMS`` holds one row per change people ask for: App Home's button, the modal it (and
+``/provision-rds <action> <name> <env>``) opens, and how a submitted modal is read; the listeners
+register from it."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from backend.adapters.slack_blocks import (
@@ -21,7 +25,7 @@ from backend.adapters.slack_blocks import (
     section,
     status_line,
 )
-from backend.domain import DatabaseRecord, policy_for
+from backend.domain import Action, DatabaseRecord, policy_for
 from backend.domain.naming import rds_identifier
 from backend.domain.policy import capacity_text
 from backend.domain.pricing import priced
@@ -68,14 +72,14 @@ def _buttons(database: DatabaseRecord) -> Block:
         "type": "actions",
         "block_id": f"database:{key}",
         "elements": [
-            {"type": "button", "action_id": RESIZE_ACTION_ID, "value": key, "text": plain("Resize")},
             {
                 "type": "button",
-                "action_id": DECOMMISSION_ACTION_ID,
+                "action_id": form.open_action_id,
                 "value": key,
-                "style": "danger",
-                "text": plain("Decommission"),
-            },
+                "text": plain(form.button),
+                **({"style": "danger"} if form.danger else {}),
+            }
+            for form in CHANGE_FORMS.values()
         ],
     }
 
@@ -102,7 +106,9 @@ def list_message(entries: Sequence[InventoryEntry]) -> Message:
             section(f"*{text}*"),
             *database_blocks(entries, with_buttons=False),
             context(
-                f"Change one with `{COMMAND} resize <name> <env>` or `{COMMAND} decommission <name> <env>`."
+                "Change one with "
+                + " or ".join(f"`{COMMAND} {action.value} <name> <env>`" for action in CHANGE_FORMS)
+                + "."
             ),
         ],
     )
@@ -276,3 +282,46 @@ def change_refused(reason: str) -> Message:
 def no_such_database(environment: str, database_name: str) -> Message:
     text = f"There is no {escape(environment)} database `{escape(database_name)}`."
     return message(text, [section(f":grey_question: {text}")])
+
+
+StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ChangeForm:
+    """A change of a database people ask for in Slack."""
+
+    # App Home's button that opens the modal (its value: "<environment>/<database_name>").
+    button: str
+    open_action_id: str
+    callback_id: str
+    modal: Callable[[DatabaseRecord], dict[str, Any]]
+    # The request body a submitted modal carries.
+    values: Callable[[StateValues], dict[str, Any]]
+    # The modal's blocks an error may land on, from the view Slack sends back.
+    block_ids: Callable[[Mapping[str, Any]], Sequence[str]]
+    # The request's field names -> the modal's blocks, where they differ.
+    fields: Mapping[str, str] | None = None
+    danger: bool = False
+
+
+CHANGE_FORMS: Mapping[Action, ChangeForm] = {
+    Action.RESIZE: ChangeForm(
+        button="Resize",
+        open_action_id=RESIZE_ACTION_ID,
+        callback_id=RESIZE_CALLBACK_ID,
+        modal=resize_modal,
+        values=resize_values,
+        block_ids=resize_block_ids,
+    ),
+    Action.DECOMMISSION: ChangeForm(
+        button="Decommission",
+        open_action_id=DECOMMISSION_ACTION_ID,
+        callback_id=DECOMMISSION_CALLBACK_ID,
+        modal=decommission_modal,
+        values=decommission_values,
+        block_ids=lambda _view: DECOMMISSION_BLOCK_IDS,
+        fields=DECOMMISSION_FIELDS,
+        danger=True,
+    ),
+}

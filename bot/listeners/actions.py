@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from backend.adapters.slack_blocks import mentioning
 from backend.adapters.slack_notices import render
 from backend.domain import (
+    Action,
     AlreadyRequested,
     ChangedMeanwhile,
     DatabaseRecord,
@@ -24,6 +25,7 @@ from backend.domain import (
 )
 from backend.domain.notices import Happening, Notice
 from bot import blocks
+from bot.blocks.changes import CHANGE_FORMS
 from bot.services import services_of
 
 
@@ -58,18 +60,16 @@ def _open_change(
     _open(client, body["trigger_id"], modal(database), logger)
 
 
-def open_resize_modal(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
-) -> None:
-    _open_change(body, client, context, logger, blocks.resize_modal)
-    ack()
+def _opener(modal: Callable[[DatabaseRecord], dict[str, Any]]) -> Callable[..., None]:
+    """The listener of a button that opens ``modal`` for the database its value names."""
 
+    def open_change_modal(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+    ) -> None:
+        _open_change(body, client, context, logger, modal)
+        ack()
 
-def open_decommission_modal(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
-) -> None:
-    _open_change(body, client, context, logger, blocks.decommission_modal)
-    ack()
+    return open_change_modal
 
 
 def extend_ttl(
@@ -95,11 +95,11 @@ def extend_ttl(
 
 def register(app: App) -> None:
     app.action(blocks.OPEN_MODAL_ACTION_ID)(open_provision_modal)
-    app.action(blocks.RESIZE_ACTION_ID)(open_resize_modal)
-    app.action(blocks.DECOMMISSION_ACTION_ID)(open_decommission_modal)
+    for form in CHANGE_FORMS.values():
+        app.action(form.open_action_id)(_opener(form.modal))
     # The expiry reminder's buttons: keep it longer, or the decommission form right away.
     app.action(blocks.EXTEND_TTL_ACTION_ID)(extend_ttl)
-    app.action(blocks.DECOMMISSION_NOW_ACTION_ID)(open_decommission_modal)
+    app.action(blocks.DECOMMISSION_NOW_ACTION_ID)(_opener(CHANGE_FORMS[Action.DECOMMISSION].modal))
     register_approvals(app)
 
 

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from backend.adapters.slack_blocks import mentioning
 from backend.domain import DatabaseRecord, FieldError, NotAllowed, Source
 from bot import blocks
+from bot.blocks.changes import CHANGE_FORMS
 from bot.blocks.ids import ENGINE_CHOICES
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
@@ -23,8 +24,7 @@ from bot.services import BotServices, services_of
 POSITIONAL_FIELDS = (blocks.DATABASE_NAME, blocks.DATABASE_ENGINE, blocks.ENVIRONMENT)
 # ``/provision-rds resize|decommission <database_name> <environment>``: the modal each opens.
 CHANGE_MODALS: dict[str, Callable[[DatabaseRecord], dict[str, Any]]] = {
-    "resize": blocks.resize_modal,
-    "decommission": blocks.decommission_modal,
+    action.value: form.modal for action, form in CHANGE_FORMS.items()
 }
 
 

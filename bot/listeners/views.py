@@ -4,17 +4,17 @@ through the intake and answers its refusals on the block they belong to."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from backend.adapters.slack_blocks import mentioning
-from backend.domain import ChangedMeanwhile, NotAllowed, NotFound, Source, ValidationFailed
+from backend.domain import Action, ChangedMeanwhile, NotAllowed, NotFound, Source, ValidationFailed
 from backend.services.intake import IntakeService, Submission
 from bot import blocks
-from bot.blocks.changes import DECOMMISSION_BLOCK_IDS, DECOMMISSION_FIELDS
+from bot.blocks.changes import CHANGE_FORMS, ChangeForm
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import services_of
@@ -31,7 +31,7 @@ def _submitted(
     *,
     submit: Submit,
     block_ids: Sequence[str] | Callable[[dict[str, Any]], Sequence[str]],
-    fields: dict[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> None:
     services = services_of(context)
     try:
@@ -52,43 +52,28 @@ def _create(intake: IntakeService, view: dict[str, Any], user: str) -> Submissio
     return intake.submit(data, requested_by=user, source=Source.SLACK)
 
 
-def _resize(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
-    environment, name = blocks.modal_database(view)
-    data = blocks.resize_values(view.get("state", {}).get("values", {}))
-    return intake.submit_resize(environment, name, data, requested_by=user, source=Source.SLACK)
-
-
-def _decommission(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
-    environment, name = blocks.modal_database(view)
-    data = blocks.decommission_values(view.get("state", {}).get("values", {}))
-    return intake.submit_decommission(environment, name, data, requested_by=user, source=Source.SLACK)
-
-
 def provision_modal_submitted(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     _submitted(ack, body, client, context, logger, submit=_create, block_ids=blocks.MODAL_BLOCK_IDS)
 
 
-def resize_modal_submitted(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
-) -> None:
-    _submitted(ack, body, client, context, logger, submit=_resize, block_ids=blocks.resize_block_ids)
+def _change_submitted(action: Action, form: ChangeForm) -> Callable[..., None]:
+    """The listener of ``form``'s modal: its values, as ``action`` of the database it names."""
 
+    def submit(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
+        environment, name = blocks.modal_database(view)
+        data = form.values(view.get("state", {}).get("values", {}))
+        return intake.submit_change(action, environment, name, data, requested_by=user, source=Source.SLACK)
 
-def decommission_modal_submitted(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
-) -> None:
-    _submitted(
-        ack,
-        body,
-        client,
-        context,
-        logger,
-        submit=_decommission,
-        block_ids=DECOMMISSION_BLOCK_IDS,
-        fields=DECOMMISSION_FIELDS,
-    )
+    def change_modal_submitted(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
+    ) -> None:
+        _submitted(
+            ack, body, client, context, logger, submit=submit, block_ids=form.block_ids, fields=form.fields
+        )
+
+    return change_modal_submitted
 
 
 def deny_submitted(
@@ -108,5 +93,5 @@ def deny_submitted(
 def register(app: App) -> None:
     app.view(blocks.DENY_CALLBACK_ID)(deny_submitted)
     app.view(blocks.MODAL_CALLBACK_ID)(provision_modal_submitted)
-    app.view(blocks.RESIZE_CALLBACK_ID)(resize_modal_submitted)
-    app.view(blocks.DECOMMISSION_CALLBACK_ID)(decommission_modal_submitted)
+    for action, form in CHANGE_FORMS.items():
+        app.view(form.callback_id)(_change_submitted(action, form))

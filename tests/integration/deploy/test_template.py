@@ -16,6 +16,7 @@ from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 from backend.adapters.store import DATABASES_INDEX, EXPIRY_INDEX, REQUESTER_INDEX, STATUS_INDEX
+from backend.handlers.routes import ROUTES, Function
 from backend.settings import REQUIRED_IN_AWS, Settings
 from tests.integration.deploy.conftest import (
     FUNCTION_ROLES,
@@ -188,18 +189,9 @@ def test_only_the_slack_and_github_endpoints_skip_the_api_key(template):
         for path, methods in paths.items()
         for method, operation in methods.items()
     }
-    assert keyed == {
-        ("/provision-rds", "post"): True,
-        ("/requests", "get"): True,
-        ("/requests/{request_id}", "get"): True,
-        ("/openapi.json", "get"): True,
-        ("/databases", "get"): True,
-        ("/databases/{environment}/{database_name}/resize", "post"): True,
-        ("/databases/{environment}/{database_name}/decommission", "post"): True,
-        ("/databases/{environment}/{database_name}/extend", "post"): True,
-        ("/slack/events", "post"): False,
-        ("/github/webhook", "post"): False,
-    }
+    # Every route of the API function carries the key; the Slack and GitHub functions' do not.
+    assert keyed == {(route.path, route.method.lower()): route.function is Function.API for route in ROUTES}
+    assert keyed[("/slack/events", "post")] is False
     plan = translated["Resources"]["ProvisionerApiUsagePlan"]["Properties"]
     assert plan["Throttle"]
     assert plan["Quota"]["Period"] == "DAY"
@@ -412,24 +404,20 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(tmp_path):
         assert len(reason) > 40, f"{check['check_id']} on {check['resource']} is skipped without a reason"
 
 
-def test_the_local_gateway_serves_every_route_the_template_declares(template):
-    """The local stack's gateway serves every route the template declares, through the
-    same functions (by handler), so a route added to one cannot be missing from the other."""
-    from local.gateway import LAMBDA_ROUTES
-
-    handlers = {
-        "api": "backend.handlers.api",
-        "slack": "bot.app",
-        "github_webhook": "backend.handlers.github_webhook",
-    }
+def test_the_templates_api_events_are_the_route_table(template):
+    """The template's ``Api`` events are ``backend.handlers.routes.ROUTES``, each served by the
+    function the table names (by handler): the API's routers and the local gateway are built from
+    that table, so a route added to it or to the template alone fails here."""
     declared = {
-        (event["Properties"]["Path"], resource["Properties"]["Handler"].rpartition(".")[0])
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"], handler.rpartition(".")[0])
         for resource in functions(template).values()
         for event in resource["Properties"].get("Events", {}).values()
         if event["Type"] == "Api"
+        for handler in [resource["Properties"]["Handler"]]
     }
-    served = {(resource, handlers[key]) for _path, resource, key in LAMBDA_ROUTES}
-    assert served == declared
+    table = {(route.method, route.path, route.function.handler_module) for route in ROUTES}
+    assert len(table) == len(ROUTES)
+    assert declared == table
 
 
 def test_an_undelivered_sweep_lands_in_a_dead_letter_queue_with_an_alarm(template):

@@ -23,6 +23,7 @@ from backend.domain.requests import OWNER_MAX_LENGTH, PURPOSE_MAX_LENGTH, tag_va
 from backend.domain.reserved import RESERVED_NAMES
 from backend.handlers import api
 from backend.handlers.openapi import EXAMPLE_REQUEST_ID
+from backend.handlers.routes import ROUTES, Function, Route
 from local.events import LambdaContext, apigw_proxy_event
 from local.openapi import PUBLISHED
 from tests.integration.lifecycle.test_day2 import created, databases
@@ -608,16 +609,46 @@ def test_an_aurora_request_is_accepted_and_conforms(pipeline: Pipeline, openapi)
         )
 
 
-def test_every_route_with_a_body_words_its_errors_with_its_own_model(openapi):
-    bodies = {
-        path: operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+def test_the_document_is_the_route_table(openapi):
+    # Each operation of the document, with its body's model, is a documented route of the table.
+    documented = {
+        (method.upper(), path, _body_model_of(operation))
         for path, operations in openapi["paths"].items()
-        for operation in operations.values()
-        if "requestBody" in operation
+        for method, operation in operations.items()
     }
+    table = {
+        (route.method, route.path, route.body.__name__ if route.body else None)
+        for route in ROUTES
+        if route.function is Function.API and route.documented
+    }
+    assert len(table) >= 7
+    assert documented == table
 
-    assert bodies
-    assert {path: model.__name__ for path, model in api.BODY_MODELS.items()} == bodies
+
+def _body_model_of(operation: dict[str, Any]) -> str | None:
+    if "requestBody" not in operation:
+        return None
+    reference: str = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return reference.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.function is Function.API], ids=str)
+def test_every_api_route_of_the_table_is_served(pipeline: Pipeline, route: Route):
+    answer = call(f"{route.method} {route.path}")
+
+    assert not answer.json.get("message", "").startswith("No route"), answer.body
+    assert answer.status in {200, 202, 404}, answer.body  # 404: no such request or database here
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.body is not None], ids=str)
+def test_each_route_with_a_body_lists_its_own_models_fields_in_its_400(pipeline: Pipeline, route: Route):
+    assert route.body is not None
+    answer = call(f"{route.method} {route.path}", body={"no_such_field": 1})
+
+    assert answer.status == 400, answer.body
+    (unknown,) = [error for error in answer.json["errors"] if error["field"] == "no_such_field"]
+    assert unknown["message"].endswith("allowed fields are " + ", ".join(route.body.model_fields))
+    assert pipeline.receive() == []
 
 
 @pytest.mark.parametrize(
