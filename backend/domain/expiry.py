@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from backend.domain.errors import FieldError, ValidationFailed
-from backend.domain.kinds import Environment
+from backend.domain.policy import Environment, environment_policies, policy_for
 
 # Who asks for the decommission of an expired database (``requested_by`` of that request).
 EXPIRY_REQUESTER = "ttl"
@@ -32,13 +32,16 @@ class ExpiryPolicy:
     reminder_days: int = 3
 
     def expires_on(self, environment: Environment, created_on: date, ttl_days: int | None) -> date | None:
-        """The expiry of a new database asked for on ``created_on``; None in prod (it never expires)."""
-        if environment is not Environment.DEV:
+        """The expiry of a new database asked for on ``created_on``; None where databases never expire
+        (prod)."""
+        if not policy_for(environment).expires:
             if ttl_days is not None:
                 raise ValidationFailed(
                     [
                         FieldError(
-                            "ttl_days", "ttl_days applies to dev databases only: prod databases do not expire"
+                            "ttl_days",
+                            f"ttl_days applies to {expiring_environments()} databases only: "
+                            f"{environment} databases do not expire",
                         )
                     ]
                 )
@@ -84,6 +87,11 @@ class ExpiryPolicy:
                 [FieldError("ttl_days", f"ttl_days must be between 1 and {self.max_days} (got {days})")]
             )
         return days
+
+
+def expiring_environments() -> str:
+    """``dev``: the environments whose databases expire, as a message names them."""
+    return ", ".join(name for name, policy in environment_policies().items() if policy.expires) or "no"
 
 
 # The settings' defaults (DEV_TTL_DAYS, MAX_DEV_TTL_DAYS, REMINDER_DAYS); the API's document states them.

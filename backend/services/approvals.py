@@ -148,8 +148,9 @@ class ApprovalService:
         return bool(self._approvers and self._channel)
 
     def needed_for(self, environment: Environment) -> bool:
-        """Whether requests about ``environment`` wait for an approver (prod, when configured)."""
-        return self.enabled and environment is Environment.PROD
+        """Whether requests about ``environment`` wait for an approver (its policy's say, prod's, when
+        approvers and their channel are configured)."""
+        return self.enabled and policy_for(environment).approvals.required
 
     def ask(self, record: RequestRecord) -> None:
         """Post ``record`` to the approvals channel; QueueUnavailable when it cannot be posted."""

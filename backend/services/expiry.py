@@ -31,7 +31,6 @@ from backend.domain import (
     AlreadyRequested,
     DatabaseRecord,
     DecommissionRequest,
-    Environment,
     ExtendRequest,
     FieldError,
     NotFound,
@@ -41,6 +40,7 @@ from backend.domain import (
     RetryableError,
     Source,
     ValidationFailed,
+    environment_policies,
     parse_as,
 )
 from backend.domain.access import check_may_change
@@ -245,8 +245,11 @@ class ExpiryService:
     def sweep(self, today: date) -> list[ExpiryResult]:
         """Remind and decommission what is due on ``today``; one result per database looked at."""
         results = []
-        for database in self._store.list_expiring(
-            Environment.DEV.value, on_or_before=self.policy.horizon(today)
+        expiring = [name for name, policy in environment_policies().items() if policy.expires]
+        for database in (
+            found
+            for environment in expiring
+            for found in self._store.list_expiring(environment, on_or_before=self.policy.horizon(today))
         ):
             assert database.expires_on is not None
             due = self.policy.due(database.expires_on, today)
