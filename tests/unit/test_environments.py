@@ -10,6 +10,7 @@ import pytest
 from backend.adapters.environments import EnvironmentsFileError, load_environments
 from backend.domain import configure_environments, environment_policies, parse_request, policy_for
 from backend.domain.errors import ValidationFailed
+from backend.domain.naming import ENVIRONMENT_NAME_PATTERN
 from backend.settings import DEFAULT_ENVIRONMENTS_FILE, Settings
 
 SHIPPED = DEFAULT_ENVIRONMENTS_FILE.read_text()
@@ -77,3 +78,10 @@ def test_an_unknown_environment_is_refused_naming_the_configured_ones(tmp_path: 
         load_environments(_file(tmp_path, SHIPPED.replace("[environments.dev", "[environments.staging")))
     )
     assert parse_request(request).environment == "staging"
+
+
+def test_terraform_accepts_the_names_the_file_does() -> None:
+    variables = (
+        DEFAULT_ENVIRONMENTS_FILE.parents[1] / "terraform/modules/environment/variables.tf"
+    ).read_text()
+    assert f'can(regex("{ENVIRONMENT_NAME_PATTERN}", var.environment))' in variables
