@@ -99,12 +99,13 @@ class ExpiryRule:
 
 @dataclass(frozen=True)
 class ApprovalRule:
-    """Whether a request about the environment waits for an approver (one of PROD_APPROVERS, in
-    APPROVALS_CHANNEL; with neither set nobody waits)."""
+    """Whether a request about the environment waits for an approver, in APPROVALS_CHANNEL (unset:
+    nobody waits), and who approves: ``approvers`` (Slack user ids), else PROD_APPROVERS."""
 
     __pydantic_config__ = _FILE_TABLE
 
     required: bool = False
+    approvers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

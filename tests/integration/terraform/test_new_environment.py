@@ -20,11 +20,11 @@ from moto import mock_aws
 
 from backend.adapters.gitops.local_git import LocalGitPublisher
 from backend.container import set_container
-from backend.domain import policy_for
+from backend.domain import RequestStatus, policy_for
 from backend.settings import DEFAULT_ENVIRONMENTS_FILE
 from local import cli
 from local.resources import ensure_resources
-from tests.integration.slack.driver import slack_harness
+from tests.integration.slack.driver import USER, slack_harness
 from tests.integration.terraform.cases import plans_file_header
 from tests.integration.terraform.conftest import TERRAFORM_DIR
 from tests.support.aws import REGION, Pipeline, RecordingNotifier, call_api, make_container
@@ -163,3 +163,32 @@ def test_an_unknown_environment_is_a_400_naming_the_configured_ones(
     with slack_harness(environments_file=environments_file) as harness:
         text = json.loads(harness.driver.command("billing mysql qa")["body"])["text"]
         assert said.replace("environment", "*Environment*", 1) in text
+
+
+def test_an_environment_names_its_own_approvers(tmp_path: Path) -> None:
+    """A staging whose requests wait for its own approver: PROD_APPROVERS still approve prod, not it."""
+    shipped = DEFAULT_ENVIRONMENTS_FILE.read_text()
+    approved = '\n[environments.staging.approvals]\nrequired = true\napprovers = ["U0STAGING"]\n'
+    path = tmp_path / "environments.toml"
+    path.write_text(_with_staging(shipped) + approved)
+    channel = "C0APPROVALS"
+    with slack_harness(
+        environments_file=path, prod_approvers=("U0PROD",), approvals_channel=channel
+    ) as harness:
+        answer = harness.driver.command("billing mysql staging")
+        assert "approver" in json.loads(answer["body"])["text"]
+        (record,) = harness.container.store.list_by_requester(USER)
+        assert record.status is RequestStatus.AWAITING_APPROVAL
+        for clicker in ("U0PROD", "U0STAGING"):
+            harness.driver.block_action(
+                "approve_request", user_id=clicker, value=record.request_id, channel=channel
+            )
+        decided = harness.container.store.get(record.request_id)
+        assert decided is not None
+        assert (decided.status, decided.approved_by) == (RequestStatus.ACCEPTED, "U0STAGING")
+        (refused,) = harness.slack_api.calls_to("chat.postEphemeral")
+        assert (refused["user"], "Only the staging approvers" in refused["text"]) == ("U0PROD", True)
+        # dev's requests still wait for nobody.
+        harness.driver.command("orders postgres dev")
+        (dev,) = [r for r in harness.container.store.list_by_requester(USER) if r.environment == "dev"]
+        assert dev.status is RequestStatus.ACCEPTED
