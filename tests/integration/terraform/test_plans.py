@@ -418,7 +418,7 @@ def test_aurora_topologies_are_what_each_environment_gives(tested: Tested) -> No
         for cluster in clusters:
             name = cluster["cluster_identifier"]
             members = [i for i in instances if i["identifier"].startswith(f"{name}-")]
-            if environment == "dev":
+            if policy_for(environment).aurora.serverless:
                 (capacity,) = cluster["serverlessv2_scaling_configuration"]
                 assert capacity["min_capacity"] <= 1
                 assert [m["instance_class"] for m in members] == ["db.serverless"]
