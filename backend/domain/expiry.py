@@ -7,7 +7,7 @@ databases never expire.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -31,6 +31,17 @@ class ExpiryPolicy:
     max_days: int = 90
     reminder_days: int = 3
 
+    def of(self, environment: str) -> ExpiryPolicy:
+        """This policy with the days ``environment``'s expiry sets (its table's, else these)."""
+        rule = policy_for(environment).expiry
+        if rule is None:
+            return self
+        return replace(
+            self,
+            default_days=rule.default_days or self.default_days,
+            max_days=rule.max_days or self.max_days,
+        )
+
     def expires_on(self, environment: Environment, created_on: date, ttl_days: int | None) -> date | None:
         """The expiry of a new database asked for on ``created_on``; None where databases never expire
         (prod)."""
@@ -46,7 +57,7 @@ class ExpiryPolicy:
                     ]
                 )
             return None
-        return created_on + timedelta(days=self._days(ttl_days))
+        return created_on + timedelta(days=self.of(environment)._days(ttl_days))
 
     def extended(self, current: date, today: date, ttl_days: int | None) -> date:
         """The expiry after extending one that is ``current`` by ``ttl_days`` (default ``default_days``)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -91,10 +91,18 @@ class AuroraPolicy:
 
 @dataclass(frozen=True)
 class ExpiryRule:
-    """An environment whose databases expire (dev): how long they live comes from the settings
-    (DEV_TTL_DAYS, MAX_DEV_TTL_DAYS, REMINDER_DAYS)."""
+    """An environment whose databases expire (dev): after ``default_days`` unless a request asks
+    for other days, at most ``max_days`` (each, unset: the settings' DEV_TTL_DAYS, MAX_DEV_TTL_DAYS).
+    The sweep reminds the requester REMINDER_DAYS before."""
 
     __pydantic_config__ = _FILE_TABLE
+
+    default_days: Annotated[int, Field(ge=1)] | None = None
+    max_days: Annotated[int, Field(ge=1)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.default_days is not None and self.max_days is not None and self.default_days > self.max_days:
+            raise ValueError(f"default_days ({self.default_days}) must not exceed max_days ({self.max_days})")
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,8 @@ class ExpiryService:
                 [FieldError("ttl_days", f"{database_name} is a {environment} database: it does not expire")]
             )
         doomed = self._decommission_in_flight(database)
-        new = self.policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
+        policy = self.policy.of(database.environment)
+        new = policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
         if doomed is not None:
             # Kept longer, so not deleted: the decommission its expiry asked for is cancelled.
             self._lifecycle.cancel(
@@ -271,7 +272,7 @@ class ExpiryService:
         if not self._store.claim_reminder(database):
             return Outcome.ALREADY_DONE, "reminded before"
         try:
-            self._tell(database, reminder(database, today, self.policy))
+            self._tell(database, reminder(database, today, self.policy.of(database.environment)))
         except Exception:
             self._store.release_reminder(database)
             raise

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from backend.adapters.environments import EnvironmentsFileError, load_environments
-from backend.domain import configure_environments, environment_policies, parse_request, policy_for
+from backend.domain import (
+    Environment,
+    configure_environments,
+    environment_policies,
+    parse_request,
+    policy_for,
+)
 from backend.domain.errors import ValidationFailed
+from backend.domain.expiry import ExpiryPolicy
 from backend.domain.naming import ENVIRONMENT_NAME_PATTERN
 from backend.settings import DEFAULT_ENVIRONMENTS_FILE, Settings
 
@@ -85,3 +93,28 @@ def test_terraform_accepts_the_names_the_file_does() -> None:
         DEFAULT_ENVIRONMENTS_FILE.parents[1] / "terraform/modules/environment/variables.tf"
     ).read_text()
     assert f'can(regex("{ENVIRONMENT_NAME_PATTERN}", var.environment))' in variables
+
+
+def test_an_environment_may_set_its_own_expiry_days(tmp_path: Path) -> None:
+    dev = SHIPPED[SHIPPED.index("[environments.dev]") : SHIPPED.index("[environments.prod]")]
+    staging = dev.replace("[environments.dev", "[environments.staging").replace(
+        "[environments.staging.expiry]", "[environments.staging.expiry]\ndefault_days = 7\nmax_days = 14"
+    )
+    configure_environments(load_environments(_file(tmp_path, SHIPPED + staging)))
+    policy = ExpiryPolicy(default_days=30, max_days=90)
+    today = date(2026, 12, 1)
+    assert policy.expires_on(Environment("staging"), today, None) == date(2026, 12, 8)
+    assert policy.expires_on(Environment("dev"), today, None) == date(2026, 12, 31)  # the settings' days
+    with pytest.raises(ValidationFailed, match="between 1 and 14"):
+        policy.expires_on(Environment("staging"), today, 30)
+    assert policy.of("staging").extended(date(2026, 12, 8), today, 14) == date(2026, 12, 15)
+
+
+def test_an_expiry_longer_by_default_than_at_most_is_refused(tmp_path: Path) -> None:
+    text = SHIPPED.replace(
+        "[environments.dev.expiry]", "[environments.dev.expiry]\ndefault_days = 30\nmax_days = 7"
+    )
+    with pytest.raises(
+        EnvironmentsFileError, match=r"environments\.dev\.expiry.*default_days \(30\) must not exceed"
+    ):
+        load_environments(_file(tmp_path, text))
