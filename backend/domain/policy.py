@@ -267,17 +267,22 @@ def configure_environments(
     global _policies, _source  # noqa: PLW0603 - one configuration per process is the point
     if source is not None:
         _source = source
-    _policies = None if policies is None else {Environment(name): p for name, p in policies.items()}
+    _policies = None if policies is None else _table(policies)
 
 
 def environment_policies() -> Mapping[Environment, EnvironmentPolicy]:
     """Every configured environment's policy, in the order of the configuration."""
-    if _policies is None:
+    global _policies  # noqa: PLW0603 - filled on first use
+    policies = _policies  # one read: another thread may configure the process meanwhile
+    if policies is None:
         if _source is None:
             raise RuntimeError("no environments are configured (backend.container configures them)")
-        configure_environments(_source())
-    assert _policies is not None
-    return _policies
+        policies = _policies = _table(_source())
+    return policies
+
+
+def _table(policies: Mapping[str, EnvironmentPolicy]) -> Mapping[Environment, EnvironmentPolicy]:
+    return {Environment(name): policy for name, policy in policies.items()}
 
 
 def environment_choices() -> str:
