@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from backend.domain.policy import EnvironmentPolicy, configure_environments
 from backend.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -33,6 +34,17 @@ if TYPE_CHECKING:
     from backend.services.sweeper import Sweeper
 
 
+def environments_of(settings: Settings) -> Mapping[str, EnvironmentPolicy]:
+    """The environments file of ``settings``, read and validated (once per file)."""
+    from backend.adapters.environments import load_environments
+
+    return load_environments(settings.environments_file)
+
+
+# Until a container is built, the process's environments are those of its settings.
+configure_environments(source=lambda: environments_of(get_settings()))
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -40,6 +52,10 @@ class Container:
     api_channel: str | None = None
     # An environment's `terraform output` values, where this process knows them (the local CI).
     terraform_outputs: Callable[[str], Mapping[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        # The environments of these settings become the process's (read on first use).
+        configure_environments(source=lambda: environments_of(self.settings))
 
     # --- AWS clients -------------------------------------------------------------------------
     @cached_property

@@ -29,6 +29,8 @@ GitOpsBackend = Literal["local", "github"]
 LocalCiMode = Literal["terraform", "manual"]
 
 DEFAULT_TABLE_NAME = "rds-provisioner-requests"
+# Every environment and its policy (a deployment package carries it at the same place).
+DEFAULT_ENVIRONMENTS_FILE = Path(__file__).resolve().parents[1] / "deploy" / "environments.toml"
 
 
 def _comma_separated(value: Any) -> Any:
@@ -81,6 +83,10 @@ class Settings(BaseModel):
     aws_region: str = _env("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION", "aws_region")
     # Endpoint for every AWS client (the moto server locally); None means the real AWS endpoints.
     aws_endpoint_url: str | None = None
+
+    # The environments databases can be asked for and each one's policy (a TOML file,
+    # backend.adapters.environments reads it); deploy/environments.toml unless set.
+    environments_file: Path = DEFAULT_ENVIRONMENTS_FILE
 
     requests_table_name: str = DEFAULT_TABLE_NAME
     requests_topic_arn: str = ""

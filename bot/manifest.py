@@ -33,7 +33,7 @@ def for_request_url(url: str, *, name: str | None = None) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in url):
         raise ManifestError(f"the request URL must be an https:// URL (Slack sends to no other), got {url!r}")
-    manifest = _renamed(load(), name)
+    manifest = _renamed(_with_environments(load()), name)
     for command in manifest["features"]["slash_commands"]:
         command["url"] = url
     settings = manifest["settings"]
@@ -45,7 +45,7 @@ def for_request_url(url: str, *, name: str | None = None) -> dict[str, Any]:
 
 def for_socket_mode(*, name: str | None = None) -> dict[str, Any]:
     """The manifest for Socket Mode: no URLs at all, Slack delivers over the app's WebSocket."""
-    manifest = _renamed(load(), name)
+    manifest = _renamed(_with_environments(load()), name)
     for command in manifest["features"]["slash_commands"]:
         command.pop("url", None)
     settings = manifest["settings"]
@@ -62,6 +62,15 @@ def request_urls(manifest: dict[str, Any]) -> list[str]:
     urls += [settings.get("interactivity", {}).get("request_url")]
     urls += [settings.get("event_subscriptions", {}).get("request_url")]
     return [url for url in urls if url]
+
+
+def _with_environments(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` whose command usage names the configured environments (the committed one: dev|prod)."""
+    from bot.blocks.ids import environment_choices
+
+    for command in manifest["features"]["slash_commands"]:
+        command["usage_hint"] = command["usage_hint"].replace("<dev|prod>", f"<{environment_choices()}>")
+    return manifest
 
 
 def _renamed(manifest: dict[str, Any], name: str | None) -> dict[str, Any]:

@@ -77,7 +77,7 @@ class BotServices:
         return RequestLookup(
             self.store,
             platform_admins=self.settings.platform_admins,
-            approvers=self.settings.prod_approvers,
+            approvers=self.container.approvals.everyone,
         )
 
     def changeable(self, environment: str, database_name: str, user_id: str) -> DatabaseRecord | None:

@@ -6,6 +6,7 @@ run:
 
 - ``backend/`` (never ``local/``: the local stack, this builder, test event builders),
 - ``bot/`` for the Slack function only,
+- ``deploy/environments.toml``, the environments and their policy (where settings look for it),
 - ``requirements.txt``: the runtime requirements that artifact needs, never the AWS SDK (see
   ``RUNTIME_PROVIDED``). The API carries only slack-sdk (to ask approvers), no Bolt, GitHub or
   jinja2; only the worker carries PyGithub (with its native ``cryptography`` and ``nacl``) and jinja2.
@@ -135,6 +136,8 @@ def stage(root: Path = REPO_ROOT, destination: Path | None = None) -> Path:
         target.mkdir(parents=True)
         for package in artifact.packages:
             shutil.copytree(root / package, target / package, ignore=shutil.ignore_patterns(*IGNORED_NAMES))
+        (target / "deploy").mkdir()
+        shutil.copy2(root / "deploy" / "environments.toml", target / "deploy" / "environments.toml")
         (target / "requirements.txt").write_text(
             runtime_requirements(requirements, artifact.requirements), encoding="utf-8"
         )

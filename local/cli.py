@@ -10,14 +10,16 @@
     rdsctl drift dev
     rdsctl slack "/provision-rds billing mysql dev"
     rdsctl slack-manifest --request-url https://.../v1/slack/events
+    rdsctl new-environment staging  (its Terraform root, once deploy/environments.toml has it)
 
 rdsctl finds the stack ``make run`` started from ``.local/stack.json`` (in the current directory,
 else in this repository); ``RDSCTL_URL``, ``PORT`` or ``--url`` point it elsewhere.
 
-Every command but ``slack-manifest`` goes through the stack's HTTP endpoints (standard library
-only); ``slack`` signs its request with the signing secret exactly as Slack does, so the Slack
-path can be tried without a workspace. ``slack-manifest`` prints the Slack app's manifest filled
-in, to paste into "Create an app -> From a manifest".
+Every command but ``slack-manifest`` and ``new-environment`` goes through the stack's HTTP
+endpoints (standard library only); ``slack`` signs its request with the signing secret exactly as
+Slack does, so the Slack path can be tried without a workspace. ``slack-manifest`` prints the Slack
+app's manifest filled in, to paste into "Create an app -> From a manifest". ``new-environment``
+writes an environment's Terraform root from the shared one (docs/environments.md).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from backend.domain.kinds import Engine
-from backend.domain.policy import ENVIRONMENT_POLICY
+from backend.domain.policy import environment_policies
 from backend.handlers.routes import ROUTES, Route
 from backend.services.intake import CHANGES
 from backend.settings import Settings
@@ -213,7 +215,7 @@ def offered_choices() -> dict[str, tuple[str | int | float, ...]]:
     offer (``resize_choices``) for any engine. The API refuses what this database's policy does not
     offer (400), naming what it does."""
     offered: dict[str, list[str | int | float]] = {}
-    for policy in ENVIRONMENT_POLICY.values():
+    for policy in environment_policies().values():
         for engine in Engine:
             for field, values in policy.resize_choices(engine).items():
                 known = offered.setdefault(field, [])
@@ -760,6 +762,32 @@ def _slack_commands(commands: Commands) -> None:
     slack_manifest.add_argument("--name", help="the app's name in Slack (default rds-provisioner)")
 
 
+def cmd_new_environment(args: argparse.Namespace, settings: Settings) -> int:
+    from local.environments import TERRAFORM_DIR, NewEnvironmentRefused, write_environment
+
+    terraform_dir = args.terraform_dir or TERRAFORM_DIR
+    try:
+        written = write_environment(args.environment, settings, terraform_dir=terraform_dir, force=args.force)
+    except NewEnvironmentRefused as exc:
+        raise CliError(str(exc)) from None
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _environment_commands(commands: Commands) -> None:
+    new = commands.add_parser(
+        "new-environment",
+        help="write terraform/envs/<name> from the shared root terraform/root, for an environment of "
+        "the environments file (ENVIRONMENTS_FILE, default deploy/environments.toml)",
+    )
+    new.add_argument("environment")
+    new.add_argument(
+        "--terraform-dir", type=Path, metavar="DIR", help="default: this repository's terraform/"
+    )
+    new.add_argument("--force", action="store_true", help="rewrite the shared files of an existing one")
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdsctl", description="Drive the local rds-provisioner stack.")
     parser.add_argument(
@@ -773,7 +801,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="X-Api-Key (default: $API_KEY or local-dev-key)",
     )
     commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
-    for add in (_requests_commands, _database_commands, _review_commands, _slack_commands):
+    for add in (
+        _requests_commands,
+        _database_commands,
+        _review_commands,
+        _slack_commands,
+        _environment_commands,
+    ):
         add(commands)
     return parser
 
@@ -797,6 +831,7 @@ HANDLERS: dict[str, Handler] = {
     "approve": cmd_approve,
     "deny": cmd_approve,
     "slack-manifest": lambda _client, args, _settings: cmd_slack_manifest(args),
+    "new-environment": lambda _client, args, settings: cmd_new_environment(args, settings),
 }
 
 

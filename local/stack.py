@@ -556,9 +556,9 @@ class LocalStack:
             return answer(400, {"message": 'send JSON {"environment": "dev"}'})
         if self.ci is None:
             return answer(409, {"message": f"the local CI does not run terraform here: {self.ci_note}"})
-        from backend.domain import Environment
+        from backend.domain import environment_policies
 
-        known = [e.value for e in Environment]
+        known = list(environment_policies())
         if environment not in known:
             return answer(
                 400, {"message": f"unknown environment {environment!r} (one of: {', '.join(known)})"}

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from backend.adapters.environments import load_environments
+from backend.domain import configure_environments
+from backend.settings import DEFAULT_ENVIRONMENTS_FILE
+
+configure_environments(source=lambda: load_environments(DEFAULT_ENVIRONMENTS_FILE))
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run the lifecycle model with this many sequences of moves (make soak)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _shipped_environments() -> Iterator[None]:
+    """Every test starts with the environments of deploy/environments.toml (a test that configures
+    others, through its container's settings, leaves no trace on the next)."""
+    yield
+    configure_environments(source=lambda: load_environments(DEFAULT_ENVIRONMENTS_FILE))

@@ -16,8 +16,18 @@ from backend.domain.errors import (
     RetryableError,
     ValidationFailed,
 )
-from backend.domain.kinds import Engine, EngineFamily, Environment, Source
-from backend.domain.policy import ENGINE_DEFAULTS, ENVIRONMENT_POLICY, Sizing, engine_defaults, policy_for
+from backend.domain.kinds import Engine, EngineFamily, Source
+from backend.domain.policy import (
+    ENGINE_DEFAULTS,
+    Environment,
+    EnvironmentPolicy,
+    Sizing,
+    UnknownEnvironment,
+    configure_environments,
+    engine_defaults,
+    environment_policies,
+    policy_for,
+)
 from backend.domain.requests import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
@@ -36,7 +46,6 @@ from backend.domain.statuses import ALLOWED_TRANSITIONS, RequestStatus, can_tran
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "ENGINE_DEFAULTS",
-    "ENVIRONMENT_POLICY",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "IDEMPOTENCY_KEY_PATTERN",
     "Action",
@@ -49,6 +58,7 @@ __all__ = [
     "Engine",
     "EngineFamily",
     "Environment",
+    "EnvironmentPolicy",
     "ExtendRequest",
     "FieldError",
     "FileChange",
@@ -67,10 +77,13 @@ __all__ = [
     "Sizing",
     "Source",
     "Step",
+    "UnknownEnvironment",
     "ValidationFailed",
     "can_transition",
     "check_prod_access",
+    "configure_environments",
     "engine_defaults",
+    "environment_policies",
     "may_see",
     "parse_as",
     "parse_request",

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from backend.domain.errors import NotAllowed
-from backend.domain.kinds import Environment, Source
+from backend.domain.kinds import Source
+from backend.domain.policy import policy_for
 from backend.domain.requests import DatabaseRecord, ProvisionRequest, RequestRecord
 
 
 def check_prod_access(
     request: ProvisionRequest, requested_by: str, source: Source, prod_allowed_slack_users: Collection[str]
 ) -> None:
-    """Raise NotAllowed when a Slack user off the prod allowlist asks for a prod database.
+    """Raise NotAllowed when a Slack user off the prod allowlist asks for a database of a restricted
+    environment (prod).
 
     An empty allowlist means the guard is off. API callers are authorised by their API key.
     """
     if (
-        request.environment is Environment.PROD
+        policy_for(request.environment).restricted
         and source is Source.SLACK
         and prod_allowed_slack_users
         and requested_by not in prod_allowed_slack_users

@@ -7,12 +7,12 @@ databases never expire.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
 from backend.domain.errors import FieldError, ValidationFailed
-from backend.domain.kinds import Environment
+from backend.domain.policy import Environment, environment_policies, policy_for
 
 # Who asks for the decommission of an expired database (``requested_by`` of that request).
 EXPIRY_REQUESTER = "ttl"
@@ -31,19 +31,33 @@ class ExpiryPolicy:
     max_days: int = 90
     reminder_days: int = 3
 
+    def of(self, environment: str) -> ExpiryPolicy:
+        """This policy with the days ``environment``'s expiry sets (its table's, else these)."""
+        rule = policy_for(environment).expiry
+        if rule is None:
+            return self
+        return replace(
+            self,
+            default_days=rule.default_days or self.default_days,
+            max_days=rule.max_days or self.max_days,
+        )
+
     def expires_on(self, environment: Environment, created_on: date, ttl_days: int | None) -> date | None:
-        """The expiry of a new database asked for on ``created_on``; None in prod (it never expires)."""
-        if environment is not Environment.DEV:
+        """The expiry of a new database asked for on ``created_on``; None where databases never expire
+        (prod)."""
+        if not policy_for(environment).expires:
             if ttl_days is not None:
                 raise ValidationFailed(
                     [
                         FieldError(
-                            "ttl_days", "ttl_days applies to dev databases only: prod databases do not expire"
+                            "ttl_days",
+                            f"ttl_days applies to {expiring_environments()} databases only: "
+                            f"{environment} databases do not expire",
                         )
                     ]
                 )
             return None
-        return created_on + timedelta(days=self._days(ttl_days))
+        return created_on + timedelta(days=self.of(environment)._days(ttl_days))
 
     def extended(self, current: date, today: date, ttl_days: int | None) -> date:
         """The expiry after extending one that is ``current`` by ``ttl_days`` (default ``default_days``)
@@ -84,6 +98,11 @@ class ExpiryPolicy:
                 [FieldError("ttl_days", f"ttl_days must be between 1 and {self.max_days} (got {days})")]
             )
         return days
+
+
+def expiring_environments() -> str:
+    """``dev``: the environments whose databases expire, as a message names them."""
+    return ", ".join(name for name, policy in environment_policies().items() if policy.expires) or "no"
 
 
 # The settings' defaults (DEV_TTL_DAYS, MAX_DEV_TTL_DAYS, REMINDER_DAYS); the API's document states them.

@@ -1,4 +1,5 @@
-"""The closed sets of values a request names: engines, environments, where it came from (pure)."""
+"""The closed sets of values a request names: engines, where it came from (pure). Environments are
+configuration: ``backend.domain.policy``."""
 
 from __future__ import annotations
 
@@ -33,11 +34,6 @@ ENGINE_LABELS: dict[Engine, str] = {
     Engine.AURORA_POSTGRESQL: "Aurora PostgreSQL",
     Engine.AURORA_MYSQL: "Aurora MySQL",
 }
-
-
-class Environment(StrEnum):
-    DEV = "dev"
-    PROD = "prod"
 
 
 class Source(StrEnum):

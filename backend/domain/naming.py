@@ -11,6 +11,9 @@ DATABASE_NAME_MAX_LENGTH = 50
 # letter, then lowercase letters, digits and single underscores, never last. It means the same in
 # Python and in ECMA-262 (the dialect of JSON Schema's "pattern"), so the OpenAPI document states it.
 DATABASE_NAME_PATTERN = r"^[a-z](?:_?[a-z0-9])*$"
+# An environment's name (a directory, a branch, a suffix of RDS identifiers): a lowercase letter,
+# then at most 15 lowercase letters and digits.
+ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9]{0,15}$"
 _ALLOWED_CHARS = re.compile(r"[a-z0-9_]*")
 _VALID_NAME = re.compile(DATABASE_NAME_PATTERN)
 # The line every pull request body of ours ends with: which request the PR belongs to. Webhook

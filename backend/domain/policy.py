@@ -1,4 +1,8 @@
-"""Environment policy and engine defaults: the one place to change what each environment gets.
+"""Environment policy and engine defaults.
+
+What each environment gets is configuration (deploy/environments.toml, or ENVIRONMENTS_FILE):
+``backend.adapters.environments`` reads it into the ``EnvironmentPolicy`` table this module keeps
+for the process, and every question about an environment is a question to its policy.
 
 Values are passed explicitly into each generated module call so a reviewer sees, in the pull
 request itself, exactly what the database will be.
@@ -6,10 +10,15 @@ request itself, exactly what the database will be.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Annotated, Any
 
-from backend.domain.kinds import Engine, EngineFamily, Environment
+from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from backend.domain.kinds import Engine, EngineFamily
 
 # The instance class of Aurora Serverless v2: its size is a capacity range, not a class.
 SERVERLESS_INSTANCE_CLASS = "db.serverless"
@@ -39,9 +48,17 @@ class Sizing:
         return text
 
 
+# Aurora capacity units, as the environments file writes them (a whole number stays one: 2, not 2.0).
+Acu = int | float
+
+
 def capacity_text(acu: float) -> str:
     """ACU as people write them: 0.5, 2, 8."""
     return f"{acu:g}"
+
+
+# The policy's parts are read from the environments file: a key they do not know is a typo.
+_FILE_TABLE = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -49,16 +66,18 @@ class AuroraPolicy:
     """What an environment gives an Aurora cluster (terraform/modules/aurora), beside the settings it
     shares with DB instances (backups, deletion protection, Performance Insights, monitoring)."""
 
+    __pydantic_config__ = _FILE_TABLE
+
     instance_class: str  # SERVERLESS_INSTANCE_CLASS: Serverless v2, sized by its capacity range
     instance_count: int  # a writer, then readers, each in the next availability zone
     # What a resize may choose from (the create's values among them): classes for provisioned
     # instances, capacity maxima for Serverless v2; the other is empty.
     instance_classes: tuple[str, ...]
-    min_capacity: float | None  # ACU, Serverless v2 only
-    max_capacity: float | None  # ACU, Serverless v2 only
-    max_capacities: tuple[float, ...]
+    max_capacities: tuple[Acu, ...]
     backtrack_window: int  # seconds (aurora-mysql only; 0 is off)
     aws_backup: bool  # join the environment's AWS Backup plan
+    min_capacity: Acu | None = None  # Serverless v2 only
+    max_capacity: Acu | None = None  # Serverless v2 only
 
     @property
     def serverless(self) -> bool:
@@ -71,7 +90,38 @@ class AuroraPolicy:
 
 
 @dataclass(frozen=True)
+class ExpiryRule:
+    """An environment whose databases expire (dev): after ``default_days`` unless a request asks
+    for other days, at most ``max_days`` (each, unset: the settings' DEV_TTL_DAYS, MAX_DEV_TTL_DAYS).
+    The sweep reminds the requester REMINDER_DAYS before."""
+
+    __pydantic_config__ = _FILE_TABLE
+
+    default_days: Annotated[int, Field(ge=1)] | None = None
+    max_days: Annotated[int, Field(ge=1)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.default_days is not None and self.max_days is not None and self.default_days > self.max_days:
+            raise ValueError(f"default_days ({self.default_days}) must not exceed max_days ({self.max_days})")
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """Whether a request about the environment waits for an approver, in APPROVALS_CHANNEL (unset:
+    nobody waits), and who approves: ``approvers`` (Slack user ids), else PROD_APPROVERS."""
+
+    __pydantic_config__ = _FILE_TABLE
+
+    required: bool = False
+    approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EnvironmentPolicy:
+    """What an environment gives its databases: one table of the environments file."""
+
+    __pydantic_config__ = _FILE_TABLE
+
     # DB instances (mysql, postgres: terraform/modules/rds).
     instance_class: str
     allocated_storage: int  # GiB
@@ -90,6 +140,15 @@ class EnvironmentPolicy:
     monitoring_interval: int  # seconds between enhanced monitoring samples; 0 turns it off
     # Aurora clusters (aurora-mysql, aurora-postgresql).
     aurora: AuroraPolicy
+    # None: its databases never expire.
+    expiry: ExpiryRule | None = None
+    approvals: ApprovalRule = ApprovalRule()
+    # Only the Slack users of PROD_ALLOWED_SLACK_USERS (when set) may ask for its databases.
+    restricted: bool = False
+
+    @property
+    def expires(self) -> bool:
+        return self.expiry is not None
 
     def new_sizing(self, engine: Engine) -> Sizing:
         """What a new database of ``engine`` gets."""
@@ -104,59 +163,6 @@ class EnvironmentPolicy:
         if self.aurora.serverless:
             return {"max_capacity": self.aurora.max_capacities}
         return {"instance_class": self.aurora.instance_classes}
-
-
-ENVIRONMENT_POLICY: Mapping[Environment, EnvironmentPolicy] = {
-    Environment.DEV: EnvironmentPolicy(
-        instance_class="db.t3.micro",
-        allocated_storage=20,
-        max_allocated_storage=200,
-        instance_classes=("db.t3.micro", "db.t3.small", "db.t3.medium"),
-        storage_sizes=(20, 50, 100),
-        backup_retention_period=7,
-        multi_az=False,
-        deletion_protection=False,
-        performance_insights_enabled=False,
-        performance_insights_retention_period=7,
-        monitoring_interval=0,
-        aurora=AuroraPolicy(
-            instance_class=SERVERLESS_INSTANCE_CLASS,
-            instance_count=1,
-            instance_classes=(),
-            # 0.5 ACU is the lowest Serverless v2 minimum that every supported engine version takes.
-            min_capacity=0.5,
-            max_capacity=2,
-            max_capacities=(2, 4, 8),
-            # Backtrack also stands in the way of binlog replication; dev does without it.
-            backtrack_window=0,
-            aws_backup=False,
-        ),
-    ),
-    Environment.PROD: EnvironmentPolicy(
-        instance_class="db.t3.medium",
-        allocated_storage=50,
-        max_allocated_storage=1000,
-        instance_classes=("db.t3.medium", "db.t3.large", "db.m5.large", "db.m5.xlarge", "db.r5.large"),
-        storage_sizes=(50, 100, 200, 500),
-        backup_retention_period=30,
-        multi_az=True,
-        deletion_protection=True,
-        performance_insights_enabled=True,
-        performance_insights_retention_period=7,
-        monitoring_interval=60,
-        aurora=AuroraPolicy(
-            instance_class="db.r6g.large",
-            # A writer and a reader, in different availability zones.
-            instance_count=2,
-            instance_classes=("db.r6g.large", "db.r6g.xlarge", "db.r6g.2xlarge"),
-            min_capacity=None,
-            max_capacity=None,
-            max_capacities=(),
-            backtrack_window=86400,
-            aws_backup=True,
-        ),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -210,8 +216,93 @@ ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
 }
 
 
-def policy_for(environment: Environment) -> EnvironmentPolicy:
-    return ENVIRONMENT_POLICY[environment]
+class Environment(str):
+    """An environment's name: one of the environments configured (the policy table is the authority).
+
+    A plain string once validated (``.value`` is the name, as for the other kinds); pydantic
+    refuses a name the table does not hold, and documents the names it holds.
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            known_environment, core_schema.str_schema(), ref="Environment"
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "enum": list(environment_policies()), "title": "Environment"}
+
+
+class UnknownEnvironment(LookupError):
+    """A name that is not one of the configured environments."""
+
+    def __init__(self, name: object) -> None:
+        self.name = name
+        super().__init__(f"environment must be one of {environment_choices()} (got {name!r})")
+
+
+# The process's environments and their policy, given by its configuration (deploy/environments.toml
+# or ENVIRONMENTS_FILE, read by backend.adapters.environments); or where to get them on first use.
+_policies: Mapping[Environment, EnvironmentPolicy] | None = None
+_source: Callable[[], Mapping[str, EnvironmentPolicy]] | None = None
+
+
+def configure_environments(
+    policies: Mapping[str, EnvironmentPolicy] | None = None,
+    *,
+    source: Callable[[], Mapping[str, EnvironmentPolicy]] | None = None,
+) -> None:
+    """Make ``policies`` this process's environments, or ``source`` what gives them on first use."""
+    global _policies, _source  # noqa: PLW0603 - one configuration per process is the point
+    if source is not None:
+        _source = source
+    _policies = None if policies is None else _table(policies)
+
+
+def environment_policies() -> Mapping[Environment, EnvironmentPolicy]:
+    """Every configured environment's policy, in the order of the configuration."""
+    global _policies  # noqa: PLW0603 - filled on first use
+    policies = _policies  # one read: another thread may configure the process meanwhile
+    if policies is None:
+        if _source is None:
+            raise RuntimeError("no environments are configured (backend.container configures them)")
+        policies = _policies = _table(_source())
+    return policies
+
+
+def _table(policies: Mapping[str, EnvironmentPolicy]) -> Mapping[Environment, EnvironmentPolicy]:
+    return {Environment(name): policy for name, policy in policies.items()}
+
+
+def environment_choices() -> str:
+    """``dev, prod``: the configured environments, as an error names them."""
+    return ", ".join(environment_policies())
+
+
+def known_environment(name: str) -> Environment:
+    """``name`` as an Environment; a pydantic error naming the configured ones when it is not one."""
+    if name not in environment_policies():
+        raise PydanticCustomError("environment", str(UnknownEnvironment(name)))
+    return Environment(name)
+
+
+def policy_for(environment: str) -> EnvironmentPolicy:
+    """The policy of ``environment``; UnknownEnvironment when it is not configured."""
+    try:
+        return environment_policies()[Environment(environment)]
+    except KeyError:
+        raise UnknownEnvironment(environment) from None
 
 
 def engine_defaults(engine: Engine) -> EngineDefaults:

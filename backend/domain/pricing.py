@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from backend.domain.errors import ProvisionerError
-from backend.domain.kinds import Engine, EngineFamily, Environment
-from backend.domain.policy import Sizing, capacity_text, policy_for
+from backend.domain.kinds import Engine, EngineFamily
+from backend.domain.policy import Environment, Sizing, capacity_text, policy_for
 
 PRICES_REGION = "us-east-1"
 PRICES_AS_OF = "as published in 2025"

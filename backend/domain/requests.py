@@ -8,7 +8,7 @@ validation rules, the record adds how far the request has got, and the HTTP API'
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
@@ -33,8 +33,15 @@ from backend.domain.actions import Action, Step, next_step, protection_after, st
 from backend.domain.conversation import Conversation, upgrade_legacy_conversations
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.expiry import DEFAULT_POLICY
-from backend.domain.kinds import Engine, Environment, Source
-from backend.domain.policy import ENVIRONMENT_POLICY, EnvironmentPolicy, Sizing, policy_for
+from backend.domain.kinds import Engine, Source
+from backend.domain.policy import (
+    Environment,
+    EnvironmentPolicy,
+    Sizing,
+    environment_choices,
+    environment_policies,
+    policy_for,
+)
 from backend.domain.pricing import Estimate, priced
 from backend.domain.reserved import RESERVED_NAMES
 from backend.domain.statuses import RequestStatus
@@ -53,11 +60,13 @@ PURPOSE_MAX_LENGTH = 256
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
 
+# The names are configuration: the schema of the Environment type lists those of the process.
+ENVIRONMENT_DESCRIPTION = "One of the environments the API offers (the Environment schema lists them)"
+
 _TAG_CHARACTERS_IN_WORDS = "letters, digits, spaces and _ . : / = + - @"
 _TRIMMING_IN_WORDS = "Spaces, tabs and line breaks around it are trimmed; blank means none."
 
 _ENGINE_CHOICES = ", ".join(e.value for e in Engine)
-_ENVIRONMENT_CHOICES = ", ".join(e.value for e in Environment)
 
 
 def tag_value_pattern(max_length: int) -> str:
@@ -106,7 +115,7 @@ class RequestFields(BaseModel):
         "cluster: Serverless v2 in dev, a writer and a reader in prod)",
         examples=["postgres"],
     )
-    environment: Environment = Field(description="dev or prod", examples=["dev"])
+    environment: Environment = Field(description=ENVIRONMENT_DESCRIPTION, examples=["dev"])
     owner: StrictStr | None = Field(
         default=None,
         description=(
@@ -125,22 +134,33 @@ class RequestFields(BaseModel):
     )
 
 
-def _documented(rules: dict[str, JsonDict], whole: JsonDict | None = None) -> Callable[[JsonDict], None]:
+def _one_of(names: Sequence[str]) -> JsonDict:
+    return {"const": names[0]} if len(names) == 1 else {"enum": [*names]}
+
+
+def _documented(
+    rules: Callable[[], dict[str, JsonDict]], whole: Callable[[], JsonDict] | None = None
+) -> Callable[[JsonDict], None]:
     """A model's ``json_schema_extra`` stating, in JSON Schema, the rules its validators enforce.
 
     For the OpenAPI document only: pydantic does not check these keywords, so every refusal still
-    comes from the validators, in the words every frontend shows. Each rule goes on its field's
-    own schema (beside ``null`` when the field is optional). Only what is asked for carries them:
-    answers show what was accepted then, and a word reserved later must not make them invalid.
+    comes from the validators, in the words every frontend shows. ``rules`` and ``whole`` are asked
+    for when a schema is made, so it follows the configured environments. Each rule goes on its
+    field's own schema (beside ``null`` when the field is optional; a description on the field).
+    Only what is asked for carries them: answers show what was accepted then, and a word reserved
+    later must not make them invalid.
     """
 
     def document(schema: JsonDict) -> None:
         properties = cast(JsonDict, schema["properties"])
-        for name, rule in rules.items():
+        for name, rule in rules().items():
             field = cast(JsonDict, properties[name])
+            described = {key: value for key, value in rule.items() if key != "description"}
+            if "description" in rule:
+                field["description"] = rule["description"]
             branches = cast(list[JsonDict], field.get("anyOf", [field]))
-            next(branch for branch in branches if branch != {"type": "null"}).update(rule)
-        schema.update(whole or {})
+            next(branch for branch in branches if branch != {"type": "null"}).update(described)
+        schema.update(whole() if whole else {})
 
     return document
 
@@ -152,6 +172,18 @@ DATABASE_NAME_RULE: JsonDict = {
 }
 
 
+def _no_ttl_where_nothing_expires() -> JsonDict:
+    """ttl_days is for environments whose databases expire (dev): a request for another that gives
+    one is refused."""
+    lasting = [name for name, policy in environment_policies().items() if not policy.expires]
+    if not lasting:
+        return {}
+    return {
+        "if": {"properties": {"environment": _one_of(lasting)}},
+        "then": {"properties": {"ttl_days": {"type": "null"}}},
+    }
+
+
 class ProvisionRequest(RequestFields):
     """What a person asks for. Strict: unknown fields, wrong types and invalid values are rejected."""
 
@@ -159,17 +191,13 @@ class ProvisionRequest(RequestFields):
         extra="forbid",
         frozen=True,
         json_schema_extra=_documented(
-            {
+            lambda: {
                 "database_name": DATABASE_NAME_RULE,
                 "owner": {"pattern": tag_value_pattern(OWNER_MAX_LENGTH)},
                 "purpose": {"pattern": tag_value_pattern(PURPOSE_MAX_LENGTH)},
                 "ttl_days": {"minimum": 1, "maximum": DEFAULT_POLICY.max_days},
             },
-            # ttl_days is for dev only: a prod request that gives one is refused.
-            {
-                "if": {"properties": {"environment": {"const": Environment.PROD.value}}},
-                "then": {"properties": {"ttl_days": {"type": "null"}}},
-            },
+            _no_ttl_where_nothing_expires,
         ),
     )
 
@@ -217,12 +245,12 @@ class ProvisionRequest(RequestFields):
 def _per_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) -> str:
     return "; ".join(
         f"{environment.value}: {', '.join(str(v) for v in values(policy))}"
-        for environment, policy in ENVIRONMENT_POLICY.items()
+        for environment, policy in environment_policies().items()
     )
 
 
 def _in_any_environment(values: Callable[[EnvironmentPolicy], tuple[Any, ...]]) -> list[JsonValue]:
-    return sorted({value for policy in ENVIRONMENT_POLICY.values() for value in values(policy)})
+    return sorted({value for policy in environment_policies().values() for value in values(policy)})
 
 
 def _classes(policy: EnvironmentPolicy) -> tuple[str, ...]:
@@ -246,40 +274,33 @@ class ResizeRequest(BaseModel):
         extra="forbid",
         frozen=True,
         json_schema_extra=_documented(
-            {
-                "instance_class": {"enum": _in_any_environment(_classes)},
-                "allocated_storage": {"enum": _in_any_environment(_sizes)},
-                "max_capacity": {"enum": _in_any_environment(_capacities)},
+            lambda: {
+                "instance_class": {
+                    "enum": _in_any_environment(_classes),
+                    "description": "The new instance class, one of the environment policy's "
+                    f"({_per_environment(_classes)}); GET /databases shows the current one. For Aurora, "
+                    "the class of every instance of a prod cluster.",
+                },
+                "allocated_storage": {
+                    "enum": _in_any_environment(_sizes),
+                    "description": "The new storage in GiB, one of the environment policy's "
+                    f"({_per_environment(_sizes)}), more than now (it only grows). Not for Aurora: its "
+                    "storage grows by itself.",
+                },
+                "max_capacity": {
+                    "enum": _in_any_environment(_capacities),
+                    "description": "Aurora Serverless v2 (dev aurora-mysql, aurora-postgresql) only: the new "
+                    "capacity maximum in ACU, one of the environment policy's "
+                    f"({_per_environment(_capacities)}).",
+                },
             }
         ),
     )
 
-    instance_class: StrictStr | None = Field(
-        default=None,
-        description=(
-            "The new instance class, one of the environment policy's "
-            f"({_per_environment(_classes)}); GET /databases shows the current one. For Aurora, the "
-            "class of every instance of a prod cluster."
-        ),
-        examples=["db.t3.small"],
-    )
-    allocated_storage: StrictInt | None = Field(
-        default=None,
-        description=(
-            "The new storage in GiB, one of the environment policy's "
-            f"({_per_environment(_sizes)}), more than now (it only grows). Not for Aurora: its "
-            "storage grows by itself."
-        ),
-        examples=[50],
-    )
-    max_capacity: StrictFloat | None = Field(
-        default=None,
-        description=(
-            "Aurora Serverless v2 (dev aurora-mysql, aurora-postgresql) only: the new capacity maximum in "
-            f"ACU, one of the environment policy's ({_per_environment(_capacities)})."
-        ),
-        examples=[4],
-    )
+    # Described with the configured environments' values when a schema is asked for.
+    instance_class: StrictStr | None = Field(default=None, examples=["db.t3.small"])
+    allocated_storage: StrictInt | None = Field(default=None, examples=[50])
+    max_capacity: StrictFloat | None = Field(default=None, examples=[4])
 
 
 class DecommissionRequest(BaseModel):
@@ -289,7 +310,7 @@ class DecommissionRequest(BaseModel):
         defer_build=True,
         extra="forbid",
         frozen=True,
-        json_schema_extra=_documented({"confirm": DATABASE_NAME_RULE}),
+        json_schema_extra=_documented(lambda: {"confirm": DATABASE_NAME_RULE}),
     )
 
     confirm: StrictStr = Field(
@@ -304,7 +325,9 @@ class ExtendRequest(BaseModel):
         defer_build=True,
         extra="forbid",
         frozen=True,
-        json_schema_extra=_documented({"ttl_days": {"minimum": 1, "maximum": DEFAULT_POLICY.max_days}}),
+        json_schema_extra=_documented(
+            lambda: {"ttl_days": {"minimum": 1, "maximum": DEFAULT_POLICY.max_days}}
+        ),
     )
 
     ttl_days: StrictInt | None = Field(
@@ -318,7 +341,10 @@ class ExtendRequest(BaseModel):
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
-_FIELD_CHOICES = {"database_engine": _ENGINE_CHOICES, "environment": _ENVIRONMENT_CHOICES}
+_FIELD_CHOICES: dict[str, Callable[[], str]] = {
+    "database_engine": lambda: _ENGINE_CHOICES,
+    "environment": environment_choices,
+}
 
 
 def _friendly(error: Mapping[str, Any], allowed_fields: str) -> FieldError:
@@ -332,7 +358,7 @@ def _friendly(error: Mapping[str, Any], allowed_fields: str) -> FieldError:
     if field in _FIELD_CHOICES:
         got = error.get("input")
         shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) else ""
-        return FieldError(field, f"{field} must be one of {_FIELD_CHOICES[field]}{shown}")
+        return FieldError(field, f"{field} must be one of {_FIELD_CHOICES[field]()}{shown}")
     if kind in {"string_type", "is_instance_of"}:
         return FieldError(field, f"{field} must be a string")
     if kind in {"int_type", "int_parsing"}:

@@ -132,7 +132,8 @@ def _field_problems(error: RequestValidationError) -> list[FieldError]:
         if location[:1] == ("body",):
             continue
         name = location[-1] if location else "request"
-        problems.append(FieldError(name, f"{name}: {detail.get('msg', 'is invalid')}"))
+        said = str(detail.get("msg", "is invalid"))
+        problems.append(FieldError(name, said if said.startswith(f"{name} ") else f"{name}: {said}"))
     return problems or [FieldError("body", "the request is invalid")]
 
 

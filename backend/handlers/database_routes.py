@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from backend.container import get_container
 from backend.domain import DecommissionRequest, Environment, ExtendRequest, ResizeRequest, Source
+from backend.domain.requests import ENVIRONMENT_DESCRIPTION
 from backend.handlers import routes
 from backend.handlers.http import caller, check_envelope
 from backend.handlers.openapi import (
@@ -30,7 +31,7 @@ from backend.handlers.routes import Route
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
 
-EnvironmentPath = Annotated[str, Path(description="dev or prod", max_length=16)]
+EnvironmentPath = Annotated[str, Path(description=ENVIRONMENT_DESCRIPTION, max_length=16)]
 DatabaseNamePath = Annotated[str, Path(description="The database's name", max_length=64)]
 JSON = content_types.APPLICATION_JSON
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from pydantic import BaseModel, ConfigDict, Field
 
+import backend.container  # noqa: F401 - it configures the process's environments, which the examples price
 from backend.domain import (
     Action,
     Engine,
@@ -275,14 +276,19 @@ _ACCEPTED = AcceptedResponse(
 )
 
 
+# The examples are of the shipped dev environment, priced by the process's environments (which
+# backend.container configures before the first route is declared).
+_EXAMPLE_ENVIRONMENT = Environment("dev")
+
+
 def _example_estimate(sizing: Sizing) -> float:
     """The estimate of the examples' database (dev postgres orders) at ``sizing``."""
-    return estimate(Engine.POSTGRES, Environment.DEV, sizing).amount
+    return estimate(Engine.POSTGRES, _EXAMPLE_ENVIRONMENT, sizing).amount
 
 
 # The examples' database: a new dev one expires (DEV_TTL_DAYS after the request); a change's
 # answer has no expiry, and says what the database will cost (a resize) or costs now (the end).
-_NEW_DEV = policy_for(Environment.DEV).new_sizing(Engine.POSTGRES)
+_NEW_DEV = policy_for(_EXAMPLE_ENVIRONMENT).new_sizing(Engine.POSTGRES)
 _ACCEPTED_DEV_CREATE = _ACCEPTED.model_copy(
     update={"expires_on": date(2026, 12, 26), "estimated_monthly_usd": _example_estimate(_NEW_DEV)}
 )
@@ -458,7 +464,7 @@ DATABASES_RESPONSES: dict[int, OpenAPIResponse] = {
         environment=_refusal(
             "environment=staging",
             "Invalid request",
-            ("environment", "environment: Input should be 'dev' or 'prod'"),
+            ("environment", "environment must be one of dev, prod (got 'staging')"),
         ),
     ),
     **AUTH_ERRORS,

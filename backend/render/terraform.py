@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from backend.domain.kinds import Engine, EngineFamily, Environment
+from backend.domain.kinds import Engine, EngineFamily
 from backend.domain.policy import EnvironmentPolicy, Sizing, engine_defaults, policy_for
 from backend.domain.requests import ProvisionRequest
 from backend.render import hcl
@@ -148,14 +148,17 @@ def unprotect_check(engine: Engine) -> CheckovSkip:
 
 
 def checkov_skips(request: ProvisionRequest, *, unprotecting: bool = False) -> tuple[CheckovSkip, ...]:
-    if request.environment is not Environment.DEV:
-        return (unprotect_check(request.database_engine),) if unprotecting else ()
+    """The checks a file may skip: those its environment's policy turns off on purpose (dev's), and
+    deletion protection while a protected database's decommission takes it off."""
     policy = policy_for(request.environment)
-    return tuple(
+    skips = tuple(
         CheckovSkip(check.check_id, check.reason)
         for check in DEV_ONLY_CHECKS[request.database_engine.family]
         if check.applies(policy)
     )
+    if unprotecting and policy.deletion_protection:
+        return (*skips, unprotect_check(request.database_engine))
+    return skips
 
 
 Pairs = list[tuple[str, HclValue]]

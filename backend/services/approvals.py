@@ -27,6 +27,8 @@ from backend.domain import (
     RequestRecord,
     RequestStatus,
     ValidationFailed,
+    environment_policies,
+    policy_for,
 )
 from backend.domain.notices import Audience, Happening, Notice, Offer
 from backend.domain.transitions import StatusConflict
@@ -78,17 +80,26 @@ class ApprovalService:
         self._topic = topic
         self._notices = notices
         self._notifier = notifier
+        # PROD_APPROVERS: who approves where the environment's policy names nobody.
         self._approvers = frozenset(approvers)
         self._channel = channel
         self._clock = clock
 
+    def approvers_of(self, environment: str) -> frozenset[str]:
+        """Who approves requests about ``environment``: its policy's approvers, else PROD_APPROVERS."""
+        return frozenset(policy_for(environment).approvals.approvers) or self._approvers
+
     @property
-    def enabled(self) -> bool:
-        return bool(self._approvers and self._channel)
+    def everyone(self) -> frozenset[str]:
+        """Whoever approves in some environment (they may see every request)."""
+        named = (set(policy.approvals.approvers) for policy in environment_policies().values())
+        return self._approvers.union(*named)
 
     def needed_for(self, environment: Environment) -> bool:
-        """Whether requests about ``environment`` wait for an approver (prod, when configured)."""
-        return self.enabled and environment is Environment.PROD
+        """Whether requests about ``environment`` wait for an approver: its policy says so (prod's),
+        and the approvals channel and someone to approve are configured."""
+        required = policy_for(environment).approvals.required
+        return required and self._channel is not None and bool(self.approvers_of(environment))
 
     def ask(self, record: RequestRecord) -> None:
         """Post ``record`` to the approvals channel; QueueUnavailable when it cannot be posted."""
@@ -178,8 +189,8 @@ class ApprovalService:
     def check_decider(self, request_id: str, approver: str) -> RequestRecord:
         """The request, if ``approver`` may decide on it (NotAllowed, NotFound otherwise)."""
         record = self._current(request_id)
-        if approver not in self._approvers:
-            raise NotAllowed("Only the prod approvers may approve or deny requests.")
+        if approver not in self.approvers_of(record.environment):
+            raise NotAllowed(f"Only the {record.environment} approvers may approve or deny requests.")
         if approver == record.requested_by:
             raise NotAllowed("You asked for this; another approver has to decide on it.")
         return record

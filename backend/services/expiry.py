@@ -20,7 +20,6 @@ from backend.domain import (
     AlreadyRequested,
     DatabaseRecord,
     DecommissionRequest,
-    Environment,
     ExtendRequest,
     FieldError,
     NotFound,
@@ -30,6 +29,7 @@ from backend.domain import (
     RetryableError,
     Source,
     ValidationFailed,
+    environment_policies,
     parse_as,
 )
 from backend.domain.access import check_may_change
@@ -117,7 +117,8 @@ class ExpiryService:
                 [FieldError("ttl_days", f"{database_name} is a {environment} database: it does not expire")]
             )
         doomed = self._decommission_in_flight(database)
-        new = self.policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
+        policy = self.policy.of(database.environment)
+        new = policy.extended(database.expires_on, self._clock().date(), wanted.ttl_days)
         if doomed is not None:
             # Kept longer, so not deleted: the decommission its expiry asked for is cancelled.
             self._lifecycle.cancel(
@@ -155,8 +156,11 @@ class ExpiryService:
     def sweep(self, today: date) -> list[ExpiryResult]:
         """Remind and decommission what is due on ``today``; one result per database looked at."""
         results = []
-        for database in self._store.list_expiring(
-            Environment.DEV.value, on_or_before=self.policy.horizon(today)
+        expiring = [name for name, policy in environment_policies().items() if policy.expires]
+        for database in (
+            found
+            for environment in expiring
+            for found in self._store.list_expiring(environment, on_or_before=self.policy.horizon(today))
         ):
             assert database.expires_on is not None
             due = self.policy.due(database.expires_on, today)
@@ -235,6 +239,6 @@ class ExpiryService:
                 database=database,
                 offers=offers,
                 today=today,
-                expiry=self.policy,
+                expiry=self.policy.of(database.environment),
             )
         )

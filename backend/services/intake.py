@@ -27,7 +27,6 @@ from backend.domain import (
     Action,
     DatabaseRecord,
     DecommissionRequest,
-    Environment,
     FieldError,
     IdempotencyConflict,
     NotFound,
@@ -38,8 +37,10 @@ from backend.domain import (
     ResizeRequest,
     Sizing,
     Source,
+    UnknownEnvironment,
     ValidationFailed,
     check_prod_access,
+    environment_policies,
     parse_as,
     parse_request,
     policy_for,
@@ -217,10 +218,8 @@ class IntakeService:
         return Caller(requested_by, source, idempotency_key)
 
     def _changeable(self, environment: str, database_name: str, caller: Caller) -> DatabaseRecord:
-        try:
-            environment = Environment(environment).value
-        except ValueError:
-            raise NotFound(f"There is no environment {environment!r}") from None
+        if environment not in environment_policies():
+            raise ValidationFailed([FieldError("environment", str(UnknownEnvironment(environment)))])
         database = self._store.get_database(environment, database_name)
         if database is None:
             raise NotFound(f"There is no {environment} database {database_name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.domain import DatabaseRecord, Environment, RequestRecord, RequestStatus
+from backend.domain import DatabaseRecord, Environment, RequestRecord, RequestStatus, environment_policies
 from backend.services.ports import RecordReader
 
 # A database shows from the moment its pull request is open (a reviewer can see it coming).
@@ -30,7 +30,7 @@ class InventoryService:
         self, environment: Environment | None = None, *, requested_by: str | None = None
     ) -> list[InventoryEntry]:
         """The databases (of ``environment``, of ``requested_by``'s requests), by environment and name."""
-        environments = [environment] if environment is not None else list(Environment)
+        environments = [environment] if environment is not None else list(environment_policies())
         databases = [
             database
             for env in environments

@@ -58,7 +58,7 @@ from bot.blocks.ids import (
     REASON,
     RESIZE_ACTION_ID,
     RESIZE_CALLBACK_ID,
-    USAGE,
+    usage,
 )
 from bot.blocks.modal import modal_errors, modal_values, provision_modal
 
@@ -87,7 +87,6 @@ __all__ = [
     "REASON",
     "RESIZE_ACTION_ID",
     "RESIZE_CALLBACK_ID",
-    "USAGE",
     "Message",
     "already_requested",
     "change_refused",
@@ -121,5 +120,6 @@ __all__ = [
     "submitted",
     "try_again_later",
     "unknown_command",
+    "usage",
     "usage_error",
 ]

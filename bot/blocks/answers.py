@@ -17,10 +17,17 @@ from backend.adapters.slack_blocks import (
     section,
     status_line,
 )
-from backend.domain import Environment, FieldError, RequestRecord, RequestStatus, policy_for
+from backend.domain import (
+    EnvironmentPolicy,
+    FieldError,
+    RequestRecord,
+    RequestStatus,
+    environment_policies,
+    policy_for,
+)
 from backend.domain.actions import spec_of
 from backend.domain.pricing import change_text
-from bot.blocks.ids import ENGINE_CHOICES, ENVIRONMENT_CHOICES, FIELD_LABELS, USAGE, with_labels
+from bot.blocks.ids import ENGINE_CHOICES, FIELD_LABELS, environment_choices, usage, with_labels
 
 
 def submitted(record: RequestRecord) -> Message:
@@ -93,8 +100,8 @@ def invalid_command(errors: Sequence[FieldError], *, text: str = "") -> Message:
     if text:
         summary = f"`{COMMAND} {escape(text)}` is not valid:\n" + "\n".join(lines)
     return message(
-        summary + "\n" + USAGE,
-        [section(":warning: " + summary), context(USAGE)],
+        summary + "\n" + usage(),
+        [section(":warning: " + summary), context(usage())],
     )
 
 
@@ -112,11 +119,11 @@ def _error_line(error: FieldError) -> str:
 def unknown_command(word: str, meant: str) -> Message:
     """``/provision-rds lst``: the closest command, rather than a request for a database ``lst``."""
     problem = f"Unknown command `{escape(word)}`. Did you mean `{meant}`?"
-    return message(f"{problem}\n{USAGE}", [section(f":grey_question: {problem}"), context(USAGE)])
+    return message(f"{problem}\n{usage()}", [section(f":grey_question: {problem}"), context(usage())])
 
 
 def usage_error(problem: str) -> Message:
-    return message(f"{problem}\n{USAGE}", [section(f":warning: {escape(problem)}"), context(USAGE)])
+    return message(f"{problem}\n{usage()}", [section(f":warning: {escape(problem)}"), context(usage())])
 
 
 def not_allowed(reason: str) -> Message:
@@ -150,32 +157,49 @@ def try_again_later() -> Message:
 def modal_open_failed() -> Message:
     reason = (
         "I could not open the form. Try again, or pass the fields directly: "
-        f"`{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`."
+        f"`{COMMAND} <database_name> <{ENGINE_CHOICES}> <{environment_choices()}>`."
     )
     return message(reason, [section(f":warning: {reason}")])
 
 
+def _gets(environment: str, policy: EnvironmentPolicy) -> str:
+    """``prod gets db.t3.medium with Multi-AZ and deletion protection; Aurora a writer and a reader of
+    db.r6g.large``: what a new database gets there."""
+    extras = [
+        part
+        for part, on in (("Multi-AZ", policy.multi_az), ("deletion protection", policy.deletion_protection))
+        if on
+    ]
+    aurora = policy.aurora
+    if aurora.serverless:
+        cluster = f"Serverless v2 ({aurora.capacity_range()})"
+    else:
+        readers = {0: "", 1: " and a reader"}.get(
+            aurora.instance_count - 1, f" and {aurora.instance_count - 1} readers"
+        )
+        apart = " in different availability zones" if readers else ""
+        cluster = f"a writer{readers} of `{aurora.instance_class}`{apart}"
+    with_ = f" with {' and '.join(extras)}" if extras else ""
+    aurora_engines = "Aurora (aurora-mysql, aurora-postgresql)"
+    return f"{environment} gets `{policy.instance_class}`{with_}; {aurora_engines} {cluster}."
+
+
 def help_message() -> Message:
-    dev, prod = policy_for(Environment.DEV), policy_for(Environment.PROD)
     lines = [
         "*Request an AWS RDS database.* Each request becomes a reviewed Terraform pull request.",
         f"• `{COMMAND}`: open the request form",
-        f"• `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`: request directly, "
+        f"• `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{environment_choices()}>`: request directly, "
         f"e.g. `{COMMAND} orders postgres dev`",
         f"• `{COMMAND} list`: your databases, with their size, cost and expiry",
-        f"• `{COMMAND} resize <database_name> <{ENVIRONMENT_CHOICES}>`: a form of the sizes its "
+        f"• `{COMMAND} resize <database_name> <{environment_choices()}>`: a form of the sizes its "
         "environment allows, each priced",
-        f"• `{COMMAND} decommission <database_name> <{ENVIRONMENT_CHOICES}>`: remove it (a final "
+        f"• `{COMMAND} decommission <database_name> <{environment_choices()}>`: remove it (a final "
         "snapshot is kept), once you type its name again",
         f"• `{COMMAND} status <request_id>`: where one of your requests is",
         f"• `{COMMAND} help`: this message",
         "Database names: a lowercase letter, then lowercase letters, digits and single underscores "
         "(at most 50 characters), not a reserved word.",
-        f"dev gets `{dev.instance_class}`, prod gets `{prod.instance_class}` with Multi-AZ and "
-        "deletion protection.",
-        f"Aurora (aurora-mysql, aurora-postgresql): dev gets Serverless v2 "
-        f"({dev.aurora.capacity_range()}), prod a writer and a reader of `{prod.aurora.instance_class}` "
-        "in different availability zones, with deletion protection.",
+        *(_gets(name, policy) for name, policy in environment_policies().items()),
     ]
     return message("\n".join(lines), [section("\n".join(lines))])
 

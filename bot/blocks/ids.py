@@ -12,7 +12,7 @@ from backend.adapters.slack_notices import (
     DENY_ACTION_ID,
     EXTEND_TTL_ACTION_ID,
 )
-from backend.domain import Engine, Environment
+from backend.domain import Engine, environment_policies
 
 __all__ = [
     "APPROVE_ACTION_ID",
@@ -24,7 +24,12 @@ __all__ = [
 
 # What the slash command takes, as its usage lines show it.
 ENGINE_CHOICES = "|".join(engine.value for engine in Engine)
-ENVIRONMENT_CHOICES = "|".join(environment.value for environment in Environment)
+
+
+def environment_choices() -> str:
+    """``dev|prod``: the configured environments, as the usage lines show them."""
+    return "|".join(environment_policies())
+
 
 MODAL_CALLBACK_ID = "provision_rds"
 OPEN_MODAL_ACTION_ID = "open_provision_modal"
@@ -81,8 +86,10 @@ def with_labels(field: str, message: str) -> str:
     return _FIELD_IDS.sub(lambda match: FIELD_LABELS[match.group(1)], message)
 
 
-USAGE = (
-    f"Usage: `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{ENVIRONMENT_CHOICES}>`, "
-    f"`{COMMAND}` alone for a form, `{COMMAND} list`, `{COMMAND} resize <database_name> <env>`, "
-    f"`{COMMAND} decommission <database_name> <env>`, `{COMMAND} status <request_id>`, `{COMMAND} help`."
-)
+def usage() -> str:
+    """The slash command's usage line (with the configured environments)."""
+    return (
+        f"Usage: `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{environment_choices()}>`, "
+        f"`{COMMAND}` alone for a form, `{COMMAND} list`, `{COMMAND} resize <database_name> <env>`, "
+        f"`{COMMAND} decommission <database_name> <env>`, `{COMMAND} status <request_id>`, `{COMMAND} help`."
+    )

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from backend.adapters.slack_blocks import option, plain, truncate
-from backend.domain import Engine, Environment, FieldError, policy_for
+from backend.domain import Engine, Environment, FieldError, environment_policies, policy_for
 from backend.domain.kinds import ENGINE_LABELS
 from backend.domain.pricing import estimate, source_note
 from bot.blocks.ids import (
@@ -45,7 +45,7 @@ def _estimates_line(environment: Environment) -> str:
 
 def _estimates() -> dict[str, Any]:
     """What a new database costs a month in each environment (the form cannot know the choice)."""
-    lines = "\n".join(_estimates_line(environment) for environment in Environment)
+    lines = "\n".join(_estimates_line(environment) for environment in environment_policies())
     return {
         "type": "context",
         "block_id": "estimates",
@@ -62,7 +62,7 @@ def _estimates() -> dict[str, Any]:
 def provision_modal() -> dict[str, Any]:
     """The request form; its input ``block_id``s are the request's field names."""
     engine_options = [option(engine.value, label) for engine, label in ENGINE_LABELS.items()]
-    environment_options = [option(env.value, _environment_label(env)) for env in Environment]
+    environment_options = [option(env.value, _environment_label(env)) for env in environment_policies()]
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,

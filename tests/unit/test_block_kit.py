@@ -72,6 +72,9 @@ NOT_PAYLOADS = {
     "modal_database",
     "database_key",
     "parse_key",
+    # Text: the command's usage line and its environments.
+    "usage",
+    "environment_choices",
     # Blocks that App Home and the list message carry (checked through them).
     "database_blocks",
 }
@@ -83,7 +86,7 @@ def _record(status: RequestStatus, **changes: Any) -> RequestRecord:
         "status": status,
         "database_name": "orders",
         "database_engine": Engine.POSTGRES,
-        "environment": Environment.DEV,
+        "environment": Environment("dev"),
         "requested_by": "U0REQUESTER",
         "source": Source.SLACK,
         "created_at": NOW,
@@ -98,7 +101,7 @@ def _records(status: RequestStatus) -> list[RequestRecord]:
         _record(status),
         _record(
             status,
-            environment=Environment.PROD,
+            environment=Environment("prod"),
             database_engine=Engine.MYSQL,
             pr_url="https://github.example/acme/infra/pull/7",
             pr_number=7,
@@ -113,7 +116,7 @@ def _records(status: RequestStatus) -> list[RequestRecord]:
 ALL_RECORDS = [record for status in RequestStatus for record in _records(status)]
 
 
-def _database(environment: Environment = Environment.DEV, **changes: Any) -> DatabaseRecord:
+def _database(environment: str = "dev", **changes: Any) -> DatabaseRecord:
     data: dict[str, Any] = {
         "database_name": "orders",
         "database_engine": Engine.POSTGRES,
@@ -129,7 +132,7 @@ def _database(environment: Environment = Environment.DEV, **changes: Any) -> Dat
 
 DATABASES = [
     _database(),
-    _database(Environment.PROD, database_name="a" * 50, owner="payments-team"),
+    _database(Environment("prod"), database_name="a" * 50, owner="payments-team"),
     # The largest size the policy has: nothing left to grow into.
     _database(instance_class="db.t3.medium", allocated_storage=100),
     # Aurora: a Serverless v2 cluster in dev (a capacity maximum), writer + reader in prod (a class).
@@ -140,7 +143,7 @@ DATABASES = [
         max_capacity=2,
     ),
     _database(
-        Environment.PROD,
+        Environment("prod"),
         database_engine=Engine.AURORA_POSTGRESQL,
         instance_class="db.r6g.large",
         allocated_storage=None,

@@ -41,7 +41,7 @@ def record(**changes: object) -> RequestRecord:
         "status": RequestStatus.ACCEPTED,
         "database_name": "orders",
         "database_engine": Engine.POSTGRES,
-        "environment": Environment.DEV,
+        "environment": Environment("dev"),
         "requested_by": "U123",
         "source": Source.SLACK,
         "created_at": NOW,
@@ -132,8 +132,8 @@ def test_invalid_command_lists_every_field_error_and_the_usage_line():
         text="orders oracle dev",
     )
     assert "*Engine* must be one of mysql, postgres (got 'oracle')" in message["text"]
-    assert blocks.USAGE in message["text"]
-    assert blocks.USAGE in all_text(message["blocks"])
+    assert blocks.usage() in message["text"]
+    assert blocks.usage() in all_text(message["blocks"])
 
 
 def test_slack_names_fields_by_their_form_labels():
@@ -180,7 +180,8 @@ def test_submitted_names_the_request_id_and_how_to_follow_it():
 
 
 @pytest.mark.parametrize(
-    ("environment", "instance_class"), [(Environment.DEV, "db.t3.micro"), (Environment.PROD, "db.t3.medium")]
+    ("environment", "instance_class"),
+    [(Environment("dev"), "db.t3.micro"), (Environment("prod"), "db.t3.medium")],
 )
 def test_pr_opened_has_link_database_engine_environment_and_instance_class(environment, instance_class):
     message = notification(
@@ -280,13 +281,13 @@ def selects(view: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def test_resize_modal_of_aurora_dev_offers_only_other_capacity_maxima():
-    view = blocks.resize_modal(aurora_database(Environment.DEV))
+    view = blocks.resize_modal(aurora_database(Environment("dev")))
     assert selects(view) == {"max_capacity": ["4", "8"]}  # not the 2 it has, no class, no storage
     assert "db.serverless up to 2 ACU" in json.dumps(view["blocks"][0])
 
 
 def test_resize_modal_of_aurora_prod_offers_only_other_classes():
-    view = blocks.resize_modal(aurora_database(Environment.PROD))
+    view = blocks.resize_modal(aurora_database(Environment("prod")))
     assert selects(view) == {"instance_class": ["db.r6g.xlarge", "db.r6g.2xlarge"]}
 
 
@@ -345,13 +346,13 @@ def test_aurora_resize_messages_say_the_capacity_change():
 def test_help_and_usage_name_every_engine():
     help_text = blocks.help_message()["text"]
     for engine in Engine:
-        assert engine.value in blocks.USAGE
+        assert engine.value in blocks.usage()
         assert engine.value in help_text
     assert "Serverless v2 (0.5-2 ACU)" in help_text
 
 
 def test_a_resize_refusal_goes_on_a_block_the_modal_shows():
-    aurora = blocks.resize_modal(aurora_database(Environment.DEV))
+    aurora = blocks.resize_modal(aurora_database(Environment("dev")))
     assert blocks.resize_block_ids(aurora) == ("max_capacity",)
     assert blocks.resize_block_ids({"blocks": []}) == ("instance_class", "allocated_storage", "max_capacity")
 

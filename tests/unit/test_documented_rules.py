@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from backend.domain import (
-    ENVIRONMENT_POLICY,
     DecommissionRequest,
     ProvisionRequest,
     ResizeRequest,
     Sizing,
     ValidationFailed,
+    environment_policies,
     parse_request,
 )
 from backend.domain.changes import resized
@@ -166,7 +166,7 @@ def test_the_resize_enums_are_the_values_some_environment_allows(field: str, out
         return Sizing("db.none")
 
     def allowed_somewhere(value: Any) -> bool:
-        for policy in ENVIRONMENT_POLICY.values():
+        for policy in environment_policies().values():
             for engine in Engine:
                 try:
                     resized(

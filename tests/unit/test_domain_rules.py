@@ -15,6 +15,7 @@ from backend.domain import (
     ValidationFailed,
     can_transition,
     check_prod_access,
+    environment_policies,
     may_see,
     parse_as,
     parse_request,
@@ -61,7 +62,7 @@ def test_a_request_shows_to_its_requester_platform_admins_and_approvers(viewer: 
         status=RequestStatus.PR_OPENED,
         database_name="orders",
         database_engine=Engine.MYSQL,
-        environment=Environment.PROD,
+        environment=Environment("prod"),
         requested_by="U0REQUESTER",
         source=Source.SLACK,
         created_at=now,
@@ -92,11 +93,11 @@ def test_longest_name_gives_a_valid_rds_identifier() -> None:
 
 
 def test_policy_matches_the_seed_readme() -> None:
-    assert policy_for(Environment.DEV).instance_class == "db.t3.micro"
-    assert policy_for(Environment.PROD).instance_class == "db.t3.medium"
-    assert policy_for(Environment.PROD).multi_az
-    assert policy_for(Environment.PROD).deletion_protection
-    assert not policy_for(Environment.DEV).deletion_protection
+    assert policy_for(Environment("dev")).instance_class == "db.t3.micro"
+    assert policy_for(Environment("prod")).instance_class == "db.t3.medium"
+    assert policy_for(Environment("prod")).multi_az
+    assert policy_for(Environment("prod")).deletion_protection
+    assert not policy_for(Environment("dev")).deletion_protection
 
 
 # --- Aurora -------------------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def test_aurora_engines_reserve_the_words_of_the_engine_they_speak() -> None:
 
 
 def test_aurora_policy_is_what_each_environment_gives() -> None:
-    dev, prod = policy_for(Environment.DEV).aurora, policy_for(Environment.PROD).aurora
+    dev, prod = policy_for(Environment("dev")).aurora, policy_for(Environment("prod")).aurora
     # dev: Serverless v2, one db.serverless instance, a low minimum, a ceiling from a list.
     assert dev.serverless
     assert dev.instance_count == 1
@@ -133,10 +134,10 @@ def test_aurora_policy_is_what_each_environment_gives() -> None:
     assert (prod.min_capacity, prod.max_capacity, prod.max_capacities) == (None, None, ())
     assert prod.aws_backup
     assert not dev.aws_backup
-    assert policy_for(Environment.PROD).performance_insights_enabled
+    assert policy_for(Environment("prod")).performance_insights_enabled
 
 
-@pytest.mark.parametrize("environment", list(Environment), ids=str)
+@pytest.mark.parametrize("environment", list(environment_policies()), ids=str)
 @pytest.mark.parametrize("engine", list(Engine), ids=str)
 def test_a_new_database_gets_its_kinds_sizing(engine: Engine, environment: Environment) -> None:
     policy = policy_for(environment)
@@ -168,49 +169,49 @@ def _refusal(engine: Engine, environment: Environment, current: Sizing, **wanted
 
 
 def test_aurora_dev_resizes_its_capacity_maximum_up_and_down() -> None:
-    bigger = _resize(Engine.AURORA_MYSQL, Environment.DEV, DEV_CLUSTER, max_capacity=8)
+    bigger = _resize(Engine.AURORA_MYSQL, Environment("dev"), DEV_CLUSTER, max_capacity=8)
     assert bigger == Sizing("db.serverless", max_capacity=8)
-    assert _resize(Engine.AURORA_POSTGRESQL, Environment.DEV, bigger, max_capacity=4).max_capacity == 4
+    assert _resize(Engine.AURORA_POSTGRESQL, Environment("dev"), bigger, max_capacity=4).max_capacity == 4
 
 
 def test_aurora_prod_resizes_the_class_of_its_instances() -> None:
     assert _resize(
-        Engine.AURORA_POSTGRESQL, Environment.PROD, PROD_CLUSTER, instance_class="db.r6g.xlarge"
+        Engine.AURORA_POSTGRESQL, Environment("prod"), PROD_CLUSTER, instance_class="db.r6g.xlarge"
     ) == (Sizing("db.r6g.xlarge"))
 
 
 def test_aurora_refuses_what_does_not_apply_to_it_saying_why() -> None:
-    storage = _refusal(Engine.AURORA_MYSQL, Environment.PROD, PROD_CLUSTER, allocated_storage=100)
+    storage = _refusal(Engine.AURORA_MYSQL, Environment("prod"), PROD_CLUSTER, allocated_storage=100)
     assert storage == {
         "allocated_storage": "allocated_storage does not apply to an aurora-mysql database here: Aurora "
         "storage grows by itself (what can change: instance_class)"
     }
-    dev = _refusal(Engine.AURORA_POSTGRESQL, Environment.DEV, DEV_CLUSTER, instance_class="db.r6g.large")
+    dev = _refusal(Engine.AURORA_POSTGRESQL, Environment("dev"), DEV_CLUSTER, instance_class="db.r6g.large")
     assert "runs on db.serverless" in dev["instance_class"]
     assert "what can change: max_capacity" in dev["instance_class"]
-    prod = _refusal(Engine.AURORA_POSTGRESQL, Environment.PROD, PROD_CLUSTER, max_capacity=4)
+    prod = _refusal(Engine.AURORA_POSTGRESQL, Environment("prod"), PROD_CLUSTER, max_capacity=4)
     assert "only Aurora Serverless v2 databases" in prod["max_capacity"]
-    instance = _refusal(Engine.MYSQL, Environment.DEV, Sizing("db.t3.micro", 20), max_capacity=4)
+    instance = _refusal(Engine.MYSQL, Environment("dev"), Sizing("db.t3.micro", 20), max_capacity=4)
     assert "what can change: instance_class, allocated_storage" in instance["max_capacity"]
 
 
 def test_aurora_resize_stays_within_the_policy() -> None:
-    outside = _refusal(Engine.AURORA_MYSQL, Environment.DEV, DEV_CLUSTER, max_capacity=3)
+    outside = _refusal(Engine.AURORA_MYSQL, Environment("dev"), DEV_CLUSTER, max_capacity=3)
     assert outside == {"max_capacity": "max_capacity must be one of 2, 4, 8 (ACU) in this environment"}
     assert (
         "must be one of db.r6g.large"
-        in _refusal(Engine.AURORA_MYSQL, Environment.PROD, PROD_CLUSTER, instance_class="db.t3.micro")[
+        in _refusal(Engine.AURORA_MYSQL, Environment("prod"), PROD_CLUSTER, instance_class="db.t3.micro")[
             "instance_class"
         ]
     )
-    same = _refusal(Engine.AURORA_MYSQL, Environment.DEV, DEV_CLUSTER, max_capacity=2.0)
+    same = _refusal(Engine.AURORA_MYSQL, Environment("dev"), DEV_CLUSTER, max_capacity=2.0)
     assert same == {"body": "nothing to change: it is already db.serverless up to 2 ACU"}
-    assert _refusal(Engine.AURORA_MYSQL, Environment.DEV, DEV_CLUSTER, max_capacity="4") == {
+    assert _refusal(Engine.AURORA_MYSQL, Environment("dev"), DEV_CLUSTER, max_capacity="4") == {
         "max_capacity": "max_capacity must be a number"
     }
 
 
-@pytest.mark.parametrize("environment", list(Environment), ids=str)
+@pytest.mark.parametrize("environment", list(environment_policies()), ids=str)
 def test_every_storage_size_leaves_autoscaling_room_to_grow(environment: Environment) -> None:
     """modules/rds refuses max_allocated_storage <= allocated_storage, so the largest size a resize
     offers must stay below the ceiling (the day-2 plans found 100 GiB = 100 GiB in dev)."""

@@ -23,21 +23,23 @@ def _refusal(call: Callable[[], object]) -> str:
 
 
 def test_a_dev_database_lives_the_default_or_the_days_asked():
-    assert POLICY.expires_on(Environment.DEV, TODAY, None) == date(2026, 12, 26)
-    assert POLICY.expires_on(Environment.DEV, TODAY, 1) == date(2026, 11, 27)
-    assert POLICY.expires_on(Environment.DEV, TODAY, 90) == TODAY + timedelta(days=90)
+    assert POLICY.expires_on(Environment("dev"), TODAY, None) == date(2026, 12, 26)
+    assert POLICY.expires_on(Environment("dev"), TODAY, 1) == date(2026, 11, 27)
+    assert POLICY.expires_on(Environment("dev"), TODAY, 90) == TODAY + timedelta(days=90)
 
 
 @pytest.mark.parametrize("days", [0, -5, 91, 10_000])
 def test_days_out_of_range_are_refused_with_the_range(days: int):
-    assert _refusal(lambda: POLICY.expires_on(Environment.DEV, TODAY, days)) == (
+    assert _refusal(lambda: POLICY.expires_on(Environment("dev"), TODAY, days)) == (
         f"ttl_days must be between 1 and 90 (got {days})"
     )
 
 
 def test_prod_never_expires_and_refuses_ttl_days():
-    assert POLICY.expires_on(Environment.PROD, TODAY, None) is None
-    assert "prod databases do not expire" in _refusal(lambda: POLICY.expires_on(Environment.PROD, TODAY, 7))
+    assert POLICY.expires_on(Environment("prod"), TODAY, None) is None
+    assert "prod databases do not expire" in _refusal(
+        lambda: POLICY.expires_on(Environment("prod"), TODAY, 7)
+    )
 
 
 def test_an_extension_counts_from_today_and_must_reach_past_the_current_expiry():

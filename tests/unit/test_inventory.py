@@ -56,7 +56,7 @@ def test_lists_databases_from_their_pull_request_on_with_their_newest_request() 
     )
     inventory = InventoryService(store)
 
-    entries = inventory.databases(Environment.DEV)
+    entries = inventory.databases(Environment("dev"))
 
     # ``users`` is only accepted: no pull request yet, so not listed.
     assert [(e.database.database_name, e.create, e.last_request) for e in entries] == [
@@ -72,9 +72,9 @@ def test_a_database_outlives_its_requests_records() -> None:
     # DynamoDB's TTL removed the create's record; the database's own record remains.
     store = MemoryRecords(databases=[database_of(create, last_request_id="r-old-resize")])
 
-    entry = InventoryService(store).database(Environment.DEV, "orders")
+    entry = InventoryService(store).database(Environment("dev"), "orders")
 
     assert entry is not None
     assert (entry.create, entry.last_request) == (None, None)
     assert entry.database.request_id == "r-gone"
-    assert InventoryService(store).database(Environment.DEV, "carts") is None
+    assert InventoryService(store).database(Environment("dev"), "carts") is None

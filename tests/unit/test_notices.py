@@ -34,7 +34,7 @@ def _record(**changes: object) -> RequestRecord:
         "status": RequestStatus.AWAITING_APPROVAL,
         "database_name": "ledger",
         "database_engine": Engine.POSTGRES,
-        "environment": Environment.PROD,
+        "environment": Environment("prod"),
         "requested_by": "U0REQUESTER",
         "source": Source.SLACK,
         "created_at": NOW,
@@ -61,7 +61,7 @@ def test_a_refused_change_mentions_its_requester_only_when_they_are_a_slack_user
     database = DatabaseRecord(
         database_name="orders",
         database_engine=Engine.POSTGRES,
-        environment=Environment.DEV,
+        environment=Environment("dev"),
         request_id="req-1",
         requested_by=requested_by,
         created_at=NOW,

@@ -66,7 +66,7 @@ def test_valid_inputs_are_accepted_unchanged(data: dict[str, Any]) -> None:
 
     assert request.database_name == data["database_name"]
     assert request.database_engine is Engine(data["database_engine"])
-    assert request.environment is Environment(data["environment"])
+    assert request.environment == Environment(data["environment"])
     assert request.owner == data.get("owner")
     assert request.purpose == data.get("purpose")
 

@@ -1,3 +1,5 @@
+# Written by `rdsctl new-environment` from terraform/root/providers.tf.j2, the root every environment shares:
+# change it there and rewrite each environment (docs/environments.md).
 provider "aws" {
   region = var.aws_region
 

@@ -1,5 +1,7 @@
+# Written by `rdsctl new-environment` from terraform/root/network.tf.j2, the root every environment shares:
+# change it there and rewrite each environment (docs/environments.md).
 # The foundation every generated rds_<name>.tf builds on: the environment's subnet group and
-# KMS key, from one module shared with the other environment so the two cannot drift apart.
+# KMS key, from one module shared with every environment so they cannot drift apart.
 module "environment" {
   source = "../../modules/environment"
 

@@ -1,3 +1,5 @@
+# Written by `rdsctl new-environment` from terraform/root/variables.tf.j2, the root every environment shares:
+# change it there and rewrite each environment (docs/environments.md).
 # The network the prod databases live in. Values come from terraform.tfvars (or TF_VAR_* in CI);
 # each generated rds_<name>.tf only references these, so one change here moves every database.
 

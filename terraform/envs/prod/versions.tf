@@ -1,3 +1,5 @@
+# Written by `rdsctl new-environment` from terraform/root/versions.tf.j2, the root every environment shares:
+# change it there and rewrite each environment (docs/environments.md).
 terraform {
   # 1.10 is the first release with S3 native state locking (use_lockfile).
   required_version = ">= 1.10, < 2.0"

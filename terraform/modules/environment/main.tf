@@ -1,4 +1,4 @@
-# The foundation every database of one environment shares. It lives in a module so dev and prod
+# The foundation every database of one environment shares. It lives in a module so environments
 # cannot drift apart; the root modules only say which environment and which network.
 
 data "aws_caller_identity" "current" {}

@@ -1,10 +1,12 @@
 variable "environment" {
-  description = "The environment these databases belong to (dev or prod)."
+  description = "The environment these databases belong to: a name of deploy/environments.toml (dev, prod, ...)."
   type        = string
 
   validation {
-    condition     = contains(["dev", "prod"], var.environment)
-    error_message = "environment must be dev or prod."
+    # The names the environments file accepts: part of every resource name here and of the
+    # databases' identifiers.
+    condition     = can(regex("^[a-z][a-z0-9]{0,15}$", var.environment))
+    error_message = "environment must be a lowercase letter, then at most 15 lowercase letters and digits."
   }
 }
 

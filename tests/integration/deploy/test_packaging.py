@@ -43,7 +43,9 @@ def test_every_function_builds_from_a_staged_artifact():
 def test_artifact_has_runtime_code_and_nothing_else(staged, name):
     artifact = staged / name
     top_level = {path.name for path in artifact.iterdir()}
-    assert top_level == {*build.ARTIFACTS[name].packages, "requirements.txt"}
+    assert top_level == {*build.ARTIFACTS[name].packages, "deploy", "requirements.txt"}
+    # The environments file, where settings look for it (deploy/ beside backend/).
+    assert [path.name for path in (artifact / "deploy").iterdir()] == ["environments.toml"]
     assert (artifact / "backend" / "handlers").is_dir()
     assert build.forbidden_entries(artifact) == []
     assert not (artifact / "backend" / "local").exists()

@@ -205,7 +205,11 @@ def test_storage_can_only_grow(pipeline: Pipeline):
 
 def test_changes_of_a_database_that_is_not_there_or_not_created_yet(pipeline: Pipeline):
     assert change(pipeline, "resize", "dev", "nothing_here", {"allocated_storage": 50}).status == 404
-    assert change(pipeline, "resize", "staging", "orders", {"allocated_storage": 50}).status == 404
+    unknown = change(pipeline, "resize", "staging", "orders", {"allocated_storage": 50})
+    assert (unknown.status, unknown.json["errors"]) == (
+        400,
+        [{"field": "environment", "message": "environment must be one of dev, prod (got 'staging')"}],
+    )
     create(pipeline)  # its PR is open, not merged
 
     answer = change(pipeline, "decommission", "dev", "orders", {"confirm": "orders"})

@@ -47,6 +47,7 @@ from backend.container import Container, set_container
 from backend.domain import (
     Action,
     DatabaseRecord,
+    Environment,
     ProvisionerError,
     RequestRecord,
     RequestStatus,
@@ -54,7 +55,6 @@ from backend.domain import (
     Step,
     policy_for,
 )
-from backend.domain.kinds import Environment
 from local.events import LambdaContext, QueueMessage, sqs_event
 from local.resources import AwsResources, ensure_resources
 from tests.support.aws import REGION, Pipeline, RecordingNotifier, make_container

@@ -33,7 +33,7 @@ def record(status: RequestStatus, **changes: object) -> RequestRecord:
         "status": status,
         "database_name": "billing_ledger",
         "database_engine": Engine.POSTGRES,
-        "environment": Environment.PROD,
+        "environment": Environment("prod"),
         "requested_by": "U0REQUESTER",
         "source": Source.SLACK,
         "created_at": NOW,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from backend.domain import Action, Engine
-from backend.domain.policy import ENVIRONMENT_POLICY
+from backend.domain.policy import environment_policies
 from backend.handlers import api
 from backend.settings import Settings
 from local import cli
@@ -59,7 +59,7 @@ def test_rdsctl_resize_takes_every_value_a_policy_offers_and_nothing_else() -> N
         "environment",
     }
     offered: dict[str, set[object]] = {}
-    for environment, policy in ENVIRONMENT_POLICY.items():
+    for environment, policy in environment_policies().items():
         for engine in Engine:
             for field, values in policy.resize_choices(engine).items():
                 offered.setdefault(field, set()).update(values)

@@ -267,7 +267,7 @@ def test_the_ready_message_gives_the_endpoint_terraform_output_gave() -> None:
             "status": RequestStatus.APPLIED,
             "database_name": "orders",
             "database_engine": Engine.POSTGRES,
-            "environment": Environment.DEV,
+            "environment": Environment("dev"),
             "requested_by": "api",
             "source": Source.API,
             "created_at": now,

@@ -88,9 +88,9 @@ def test_invalid_command_answers_field_errors_and_usage_and_changes_nothing(harn
     # Fields are named by the form's labels, never by their ids.
     assert "*Database name* must start with a lowercase letter" in text
     assert "*Engine* must be one of mysql, postgres, aurora-mysql, aurora-postgresql (got 'oracle')" in text
-    assert "database_name" not in text.replace(blocks.USAGE, "")
-    assert "database_engine" not in text.replace(blocks.USAGE, "")
-    assert blocks.USAGE in text
+    assert "database_name" not in text.replace(blocks.usage(), "")
+    assert "database_engine" not in text.replace(blocks.usage(), "")
+    assert blocks.usage() in text
     assert_nothing_happened(harness)
 
 
@@ -104,7 +104,7 @@ def test_invalid_command_answers_field_errors_and_usage_and_changes_nothing(harn
 def test_wrong_word_count_is_explained(harness: SlackHarness, command_text: str, expected: str):
     text = ack_text(harness.driver.command(command_text))
     assert expected in text
-    assert blocks.USAGE in text
+    assert blocks.usage() in text
     assert_nothing_happened(harness)
 
 

@@ -46,7 +46,7 @@ def record(**changes: object) -> RequestRecord:
         "status": RequestStatus.PR_OPENED,
         "database_name": "orders",
         "database_engine": Engine.POSTGRES,
-        "environment": Environment.PROD,
+        "environment": Environment("prod"),
         "requested_by": USER,
         "source": Source.SLACK,
         "created_at": NOW,

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from backend.domain import Engine, EngineFamily, Environment, engine_defaults, policy_for
+from backend.domain import (
+    Engine,
+    EngineFamily,
+    Environment,
+    engine_defaults,
+    environment_policies,
+    policy_for,
+)
 from tests.integration.terraform.cases import (
     ALLOWED_CIDR_BLOCKS,
     ALLOWED_SECURITY_GROUP_IDS,
@@ -35,7 +42,7 @@ from tests.integration.terraform.cases import (
 from tests.integration.terraform.conftest import TerraformTest
 from tests.support.terraform import RunResult
 
-ENVIRONMENTS = list(Environment)
+ENVIRONMENTS = list(environment_policies())
 # The parameter that makes an engine refuse unencrypted connections (RDS and Aurora families).
 TLS_PARAMETERS = {"rds.force_ssl", "require_secure_transport"}
 # What modules/aurora's cluster parameter groups must hold for each engine.
@@ -388,8 +395,8 @@ def test_many_databases_share_the_environment(tested: Tested, environment: Envir
 
 def test_prod_databases_get_the_prod_hardening(tested: Tested) -> None:
     """Prod adds Multi-AZ, deletion protection, Performance Insights and enhanced monitoring."""
-    case = case_named(Environment.PROD, "many_databases")
-    changes = environment_plans(tested, Environment.PROD)[case.run].changes()
+    case = case_named(Environment("prod"), "many_databases")
+    changes = environment_plans(tested, Environment("prod"))[case.run].changes()
     instances = planned_of_type(changes, "aws_db_instance")
     assert len(instances) == len(of_family(case, EngineFamily.INSTANCE))
     for instance in instances:
@@ -397,7 +404,7 @@ def test_prod_databases_get_the_prod_hardening(tested: Tested) -> None:
         assert instance["deletion_protection"] is True
         assert instance["performance_insights_enabled"] is True
         assert instance["monitoring_interval"] > 0
-        assert instance["backup_retention_period"] > policy_for(Environment.DEV).backup_retention_period
+        assert instance["backup_retention_period"] > policy_for(Environment("dev")).backup_retention_period
 
 
 def test_aurora_topologies_are_what_each_environment_gives(tested: Tested) -> None:
@@ -411,7 +418,7 @@ def test_aurora_topologies_are_what_each_environment_gives(tested: Tested) -> No
         for cluster in clusters:
             name = cluster["cluster_identifier"]
             members = [i for i in instances if i["identifier"].startswith(f"{name}-")]
-            if environment is Environment.DEV:
+            if policy_for(environment).aurora.serverless:
                 (capacity,) = cluster["serverlessv2_scaling_configuration"]
                 assert capacity["min_capacity"] <= 1
                 assert [m["instance_class"] for m in members] == ["db.serverless"]
@@ -504,7 +511,7 @@ def test_a_resize_updates_only_the_resized_databases_in_place(
 
 def test_an_unprotect_turns_only_deletion_protection_off(tested: Tested) -> None:
     """A prod decommission's first pull request: deletion protection off, nothing else changes."""
-    environment = Environment.PROD
+    environment = Environment("prod")
     assert policy_for(environment).deletion_protection
     _, changes = day2_plan(tested, environment, "unprotect")
     check_only_updates_in_place(changes, environment)

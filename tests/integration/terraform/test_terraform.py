@@ -20,7 +20,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from backend.domain import Engine, EngineFamily, Environment, parse_request
+from backend.domain import Engine, EngineFamily, environment_policies, parse_request
 from backend.render import render_database
 
 REPO = Path(__file__).resolve().parents[3]
@@ -364,7 +364,7 @@ def test_module_variables_and_outputs_are_typed_and_described() -> None:
     assert not any("password" in name for name in variables)
 
 
-@pytest.mark.parametrize("env", [e.value for e in Environment])
+@pytest.mark.parametrize("env", list(environment_policies()))
 def test_root_module_backend_versions_and_tags(env: str) -> None:
     backend = load(f"envs/{env}/backend.tf")["terraform"][0]["backend"][0]["s3"]
     versions = load(f"envs/{env}/versions.tf")["terraform"][0]

@@ -94,11 +94,11 @@ run "an_existing_key_is_used_as_is" {
   }
 }
 
-run "only_dev_and_prod" {
+run "only_names_the_environments_file_accepts" {
   command = plan
 
   variables {
-    environment = "staging"
+    environment = "Staging-1"
   }
 
   expect_failures = [var.environment]
