@@ -60,7 +60,7 @@ pytest: tools
 # Real applies against the local AWS take minutes each (the AWS provider's own waits), so they
 # run here, after `make test`, not inside its budget.
 test-apply: $(STAMP)
-	$(BIN)/python -m pytest -m terraform_apply tests/e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m terraform_apply tests/e2e tests/integration/terraform/test_moved.py $(PYTEST_ARGS)
 
 # Debian's chromium, for Playwright to drive (it never downloads a browser of its own here).
 # Without root or apt-get nothing is installed and the browser tests say why they skip. The emoji

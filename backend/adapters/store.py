@@ -44,7 +44,7 @@ from backend.domain.actions import database_effects, touches_database
 from backend.domain.conversation import Conversation
 from backend.domain.idempotency import IDEMPOTENCY_TTL, IdempotencyEntry, IdempotencyKeyInUse, fingerprint
 from backend.domain.statuses import predecessors
-from backend.domain.transitions import StatusConflict, Transition
+from backend.domain.transitions import StatusConflict, Transition, decision
 
 __all__ = [
     "DATABASES_INDEX",
@@ -198,8 +198,7 @@ class RequestStore:
             "error": error,
         }
         if decided_by is not None:
-            # An approver's decision: ``accepted`` approves, ``rejected`` denies.
-            who = "approved" if status is RequestStatus.ACCEPTED else "denied"
+            who = decision(status)
             details |= {f"{who}_by": decided_by, f"{who}_at": timestamp(self._clock())}
         update = self._requests.status_update(
             request_id,

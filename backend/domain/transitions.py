@@ -17,6 +17,12 @@ class Transition:
     changed: bool
 
 
+def decision(status: RequestStatus) -> str:
+    """An approver's decision, named by the status it moves the request to: ``accepted`` approves,
+    ``rejected`` denies. The request records who and when as ``<decision>_by``, ``<decision>_at``."""
+    return "approved" if status is RequestStatus.ACCEPTED else "denied"
+
+
 class StatusConflict(ProvisionerError):
     """The request is not what the caller saw, or in a status the wanted one may not follow: the
     caller's view is stale, nothing was written. ``record`` is the request as it is now."""

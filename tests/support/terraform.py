@@ -183,7 +183,7 @@ class Terraform:
             temporary.replace(cli_config)
         return cls(binary, cli_config, hermetic_environment(cli_config))
 
-    def run(self, cwd: Path, *args: str) -> Completed:
+    def run(self, cwd: Path, *args: str, timeout: int = COMMAND_TIMEOUT_SECONDS) -> Completed:
         started = time.monotonic()
         completed = subprocess.run(
             [self.binary, *args],
@@ -192,7 +192,7 @@ class Terraform:
             capture_output=True,
             text=True,
             check=False,
-            timeout=COMMAND_TIMEOUT_SECONDS,
+            timeout=timeout,
         )
         return Completed(
             list(args),

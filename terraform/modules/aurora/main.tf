@@ -1,9 +1,6 @@
 locals {
-  # count and for_each read only inputs known at plan time: the environment's subnet group (and
-  # its backup plan) are created in the same apply as the first database, so their names and ids
-  # are unknown until then.
-  create_monitoring_role = var.monitoring_interval > 0
-
+  # count and for_each read only inputs known at plan time: the environment's backup plan is
+  # created in the same apply as the first database, so its id is unknown until then.
   standard_log_exports = {
     aurora-mysql      = ["audit", "error", "slowquery"]
     aurora-postgresql = ["postgresql"]
@@ -23,7 +20,7 @@ locals {
     }
   }
 
-  db_subnet_group_name = var.create_db_subnet_group ? aws_db_subnet_group.this[0].name : var.db_subnet_group_name
+  db_subnet_group_name = module.base.db_subnet_group_name
 }
 
 ################################################################################
@@ -144,19 +141,12 @@ resource "aws_rds_cluster_parameter_group" "mysql" {
 }
 
 ################################################################################
-# Network: a subnet group (unless the environment shares one) and a security group that
-# admits only the given CIDR blocks and security groups, on the cluster port only
+# Network: a security group that admits only the given CIDR blocks and security groups, on the
+# database port only. Its rules, the subnet group (unless the environment shares one) and the
+# enhanced-monitoring role are the same for every kind of database: modules/database-base
+# (moved.tf says where they were before). The group stays here, beside the database it is
+# attached to: checkov judges a group's attachment within one module (CKV2_AWS_5).
 ################################################################################
-
-resource "aws_db_subnet_group" "this" {
-  count = var.create_db_subnet_group ? 1 : 0
-
-  name_prefix = "${var.identifier}-"
-  description = "Subnets of ${var.identifier}"
-  subnet_ids  = var.subnet_ids
-
-  tags = var.tags
-}
 
 resource "aws_security_group" "this" {
   name_prefix = "${var.identifier}-"
@@ -173,63 +163,21 @@ resource "aws_security_group" "this" {
   }
 }
 
-resource "aws_vpc_security_group_ingress_rule" "cidr" {
-  for_each = toset(var.allowed_cidr_blocks)
+module "base" {
+  source = "../database-base"
 
-  security_group_id = aws_security_group.this.id
-  description       = "${var.engine} from ${each.value}"
-  ip_protocol       = "tcp"
-  from_port         = var.port
-  to_port           = var.port
-  cidr_ipv4         = each.value
-
-  tags = var.tags
-}
-
-resource "aws_vpc_security_group_ingress_rule" "security_group" {
-  for_each = toset(var.allowed_security_group_ids)
-
-  security_group_id            = aws_security_group.this.id
-  description                  = "${var.engine} from ${each.value}"
-  ip_protocol                  = "tcp"
-  from_port                    = var.port
-  to_port                      = var.port
-  referenced_security_group_id = each.value
-
-  tags = var.tags
-}
-
-################################################################################
-# Enhanced monitoring role (only when monitoring_interval > 0)
-################################################################################
-
-data "aws_caller_identity" "current" {}
-
-resource "aws_iam_role" "monitoring" {
-  count = local.create_monitoring_role ? 1 : 0
-
-  # A prefix keeps long identifiers inside the 64-character role name limit.
-  name_prefix = "${substr(var.identifier, 0, 31)}-mon-"
-  description = "Enhanced monitoring for the instances of Aurora cluster ${var.identifier}"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Action    = "sts:AssumeRole"
-      Principal = { Service = "monitoring.rds.amazonaws.com" }
-      # Only RDS acting for this account may assume the role (confused deputy protection).
-      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
-    }]
-  })
-
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "monitoring" {
-  count = local.create_monitoring_role ? 1 : 0
-
-  role       = aws_iam_role.monitoring[0].name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+  identifier                 = var.identifier
+  monitored                  = "the instances of Aurora cluster ${var.identifier}"
+  engine                     = var.engine
+  port                       = var.port
+  security_group_id          = aws_security_group.this.id
+  create_db_subnet_group     = var.create_db_subnet_group
+  db_subnet_group_name       = var.db_subnet_group_name
+  subnet_ids                 = var.subnet_ids
+  allowed_cidr_blocks        = var.allowed_cidr_blocks
+  allowed_security_group_ids = var.allowed_security_group_ids
+  monitoring_interval        = var.monitoring_interval
+  tags                       = var.tags
 }
 
 ################################################################################
@@ -318,7 +266,7 @@ resource "aws_rds_cluster_instance" "this" {
   performance_insights_kms_key_id       = var.performance_insights_enabled ? var.kms_key_id : null
   performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
   monitoring_interval                   = var.monitoring_interval
-  monitoring_role_arn                   = local.create_monitoring_role ? aws_iam_role.monitoring[0].arn : null
+  monitoring_role_arn                   = module.base.monitoring_role_arn
 
   tags = merge(var.tags, { Name = "${var.identifier}-${each.key}" })
 
@@ -327,8 +275,6 @@ resource "aws_rds_cluster_instance" "this" {
     # (a subnet added), moving a running instance would mean replacing it: leave it where it is.
     ignore_changes = [availability_zone]
   }
-
-  depends_on = [aws_iam_role_policy_attachment.monitoring]
 }
 
 ################################################################################

@@ -60,5 +60,5 @@ output "security_group_id" {
 
 output "monitoring_role_arn" {
   description = "Enhanced monitoring role (null when monitoring_interval is 0)."
-  value       = try(aws_iam_role.monitoring[0].arn, null)
+  value       = module.base.monitoring_role_arn
 }
