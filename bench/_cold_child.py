@@ -100,10 +100,11 @@ FIRST_REQUEST_TARGETS = {"slack-first": "bot.app"}
 
 
 def main(target: str, event_path: str | None = None) -> None:
+    init: Callable[[], None] | None
     if target in FIRST_REQUEST_TARGETS:
         module, init = FIRST_REQUEST_TARGETS[target], _first_request(event_path or "")
     else:
-        module, init = TARGETS[target][0], TARGETS[target][1]
+        module, init = TARGETS[target]
     started = time.perf_counter()
     importlib.import_module(module)
     imported = time.perf_counter()

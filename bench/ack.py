@@ -140,7 +140,7 @@ class AckTime:
             self.at = time.perf_counter()
             return original(ack, *args, **kwargs)
 
-        Ack.__call__ = timed_ack  # type: ignore[method-assign]
+        Ack.__call__ = timed_ack  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
