@@ -20,6 +20,7 @@ from backend.domain import (
     Source,
     ValidationFailed,
 )
+from backend.services.expiry import extended
 from bot import blocks
 from bot.services import services_of
 
@@ -73,8 +74,6 @@ def extend_ttl(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     """The reminder's "Keep it" button: the expiry moves (no PR) and the reminder says until when."""
-    from backend.services.expiry import extended  # the expiry service, only for its reminder's button
-
     ack()
     environment, name = blocks.parse_key(str(body["actions"][0].get("value", "")))
     user = body["user"]["id"]
