@@ -16,7 +16,10 @@ The same requests run twice, against two AWS stand-ins:
 
 Each sample also records how long it waited on AWS (botocore's HTTP sends, timed around
 ``URLLib3Session.send``): with moto out of process, the sample minus that wait is our code (Bolt,
-the intake, botocore building and parsing, the Slack call to the local stand-in).
+the intake, botocore building and parsing, the Slack call to the local stand-in). And it records
+how long the handler ran after the listener called ``ack()`` (timed from Bolt's ``Ack.__call__``):
+in Lambda (``process_before_response``) Slack gets the answer only when the listener returns, so
+that part (a submission's DM confirmation) delays the acknowledgement as much as the rest.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.report import Row, Summary
@@ -121,21 +124,53 @@ class AwsWait:
             URLLib3Session.send = original
 
 
-def _sample(
-    samples: int, call: Callable[[int], dict[str, Any]], waited: AwsWait
-) -> tuple[list[float], list[float]]:
-    """Each call's time and, of it, the time spent waiting on AWS (a non-200 answer stops the run)."""
-    timings: list[float] = []
-    aws: list[float] = []
+class AckTime:
+    """When a listener last called ``ack()`` (perf_counter), while installed."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[AckTime]:
+        from slack_bolt.context.ack.ack import Ack
+
+        original = Ack.__call__
+
+        def timed_ack(ack: Ack, *args: Any, **kwargs: Any) -> Any:
+            self.at = time.perf_counter()
+            return original(ack, *args, **kwargs)
+
+        Ack.__call__ = timed_ack  # type: ignore[method-assign,assignment]
+        try:
+            yield self
+        finally:
+            Ack.__call__ = original  # type: ignore[method-assign]
+
+
+@dataclass
+class Samples:
+    """Per request: its time, of it the wait on AWS, and the part after the listener's ``ack()``."""
+
+    timings: list[float] = field(default_factory=list)
+    aws: list[float] = field(default_factory=list)
+    after_ack: list[float] = field(default_factory=list)
+
+
+def _sample(samples: int, call: Callable[[int], dict[str, Any]], waited: AwsWait, acked: AckTime) -> Samples:
+    """Each call's figures (a non-200 answer stops the run)."""
+    taken = Samples()
     for i in range(samples):
         before = waited.total_ms
+        acked.at = None
         started = time.perf_counter()
         response = call(i)
-        timings.append((time.perf_counter() - started) * 1000)
-        aws.append(waited.total_ms - before)
+        ended = time.perf_counter()
+        taken.timings.append((ended - started) * 1000)
+        taken.aws.append(waited.total_ms - before)
+        taken.after_ack.append((ended - (acked.at or ended)) * 1000)
         if response["statusCode"] != 200:
             raise SystemExit(f"unexpected answer: {response}")
-    return timings, aws
+    return taken
 
 
 def measure(samples: int, aws_endpoint_url: str | None) -> dict[str, Any]:
@@ -143,7 +178,11 @@ def measure(samples: int, aws_endpoint_url: str | None) -> dict[str, Any]:
     from backend.runtime import frozen_after_first_invocation
     from tests.integration.slack.driver import SlackDriver, modal_state, slack_harness
 
-    with AwsWait().installed() as waited, slack_harness(aws_endpoint_url=aws_endpoint_url) as harness:
+    with (
+        AwsWait().installed() as waited,
+        AckTime().installed() as acked,
+        slack_harness(aws_endpoint_url=aws_endpoint_url) as harness,
+    ):
         # What the Lambda entry point does: the first invocation ends the init, then the freeze.
         drive = SlackDriver(frozen_after_first_invocation(harness.handler.handle))
         started = time.perf_counter()
@@ -154,13 +193,14 @@ def measure(samples: int, aws_endpoint_url: str | None) -> dict[str, Any]:
             drive.view_submission(
                 modal_state(database_name=f"warm_modal_{i}", database_engine="mysql", environment="dev")
             )
-        command = _sample(samples, lambda i: drive.command(f"cmd_{i} postgres dev"), waited)
+        command = _sample(samples, lambda i: drive.command(f"cmd_{i} postgres dev"), waited, acked)
         modal = _sample(
             samples,
             lambda i: drive.view_submission(
                 modal_state(database_name=f"modal_{i}", database_engine="mysql", environment="dev")
             ),
             waited,
+            acked,
         )
     return {"first_request_ms": first_ms, "slash command submit": command, "modal submission": modal}
 
@@ -178,14 +218,18 @@ def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
         section = f"slack ack, {mode}"
         details[mode] = {"first_request_ms": measured["first_request_ms"]}
         for name in ("slash command submit", "modal submission"):
-            timings, aws = measured[name]
-            ours = [total - waited for total, waited in zip(timings, aws, strict=True)]
+            taken: Samples = measured[name]
+            timings = taken.timings
+            ours = [total - waited for total, waited in zip(timings, taken.aws, strict=True)]
             summary, without_aws = Summary.of(timings), Summary.of(ours)
+            after_ack = Summary.of(taken.after_ack)
             details[mode][name] = {
                 **asdict(summary),
                 "timings_ms": [round(t, 3) for t in timings],
-                "aws_wait_ms": [round(t, 3) for t in aws],
+                "aws_wait_ms": [round(t, 3) for t in taken.aws],
+                "after_ack_ms": [round(t, 3) for t in taken.after_ack],
                 "without_aws_wait": asdict(without_aws),
+                "after_ack": asdict(after_ack),
             }
             for label, value in (("p50", summary.p50), ("p95", summary.p95), ("p99", summary.p99)):
                 rows.append(Row(section, f"{name} {label}", value, "ms", limit, f"n={summary.n}"))
@@ -200,6 +244,16 @@ def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
                         f"our code; p50 {without_aws.p50:.1f} ms",
                     )
                 )
+            rows.append(
+                Row(
+                    section,
+                    f"{name} p50 / p99 after the listener's ack()",
+                    after_ack.p50,
+                    "ms",
+                    "",
+                    f"p99 {after_ack.p99:.1f} ms; in Lambda still before Slack gets the answer",
+                )
+            )
         rows.append(
             Row(
                 section,

@@ -3,13 +3,24 @@
 Samples are interleaved round-robin across targets so drift (other load, CPU frequency) spreads
 evenly, and one discarded round first makes sure every ``.pyc`` exists. ``import boto3`` is
 measured the same way in the same run as the yardstick.
+
+The Slack function is also measured as Slack waits for it on a cold start: a fresh process
+imports ``bot.app`` and answers its first request through ``lambda_handler``, configured from the
+environment as deployed (the signing secret and bot token in Secrets Manager, the table and topic
+on a moto server in another process, Slack calls to the local stand-in). Two first requests: the
+bare command that opens the form, and a command that submits a request (the intake's DynamoDB
+transaction and SNS publish, then the DM confirmation).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +31,107 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 HANDLER_TARGETS = ("api", "slack", "worker")
 
 
-def sample(target: str) -> dict[str, float]:
+def sample(target: str, *arguments: str, env: Mapping[str, str] | None = None) -> dict[str, float]:
     completed = subprocess.run(
-        [sys.executable, "-m", "bench._cold_child", target],
+        [sys.executable, "-m", "bench._cold_child", target, *arguments],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
+        env=None if env is None else dict(env),
     )
     result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
 
 
+FIRST_REQUESTS = {"opens the form": "", "submits": "{name} postgres dev"}
+
+
+class FirstRequests:
+    """Signed first requests for fresh Slack functions configured as deployed (see the module)."""
+
+    def __init__(self, env: Mapping[str, str], directory: Path) -> None:
+        self.env = env
+        self.directory = directory
+        self.count = 0
+
+    def sample(self, kind: str) -> dict[str, float]:
+        from tests.integration.slack.driver import SlackDriver
+
+        self.count += 1
+        text = FIRST_REQUESTS[kind].format(name=f"cold_{self.count}")
+        events: list[dict[str, Any]] = []
+
+        def capture(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            events.append(event)
+            return {"statusCode": 200}
+
+        SlackDriver(capture).command(text)
+        path = self.directory / f"event-{self.count}.json"
+        path.write_text(json.dumps(events[0]), encoding="utf-8")
+        return sample("slack-first", str(path), env=self.env)
+
+
+@contextmanager
+def first_requests() -> Iterator[FirstRequests]:
+    import boto3
+
+    from bench.ack import fake_aws_credentials, moto_server
+    from local.resources import ensure_resources
+    from local.slack_api import SlackApiStandIn
+    from tests.integration.slack import driver
+
+    stand_in = SlackApiStandIn(
+        team_id=driver.TEAM_ID, bot_user_id=driver.BOT_USER_ID, bot_id=driver.BOT_ID, app_id=driver.APP_ID
+    )
+    with (
+        fake_aws_credentials(),
+        moto_server() as url,
+        stand_in as slack_api,
+        tempfile.TemporaryDirectory() as directory,
+    ):
+        resources = ensure_resources(region="us-east-1", endpoint_url=url)
+        secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=url)
+        secret_ids = {
+            name: secrets.create_secret(Name=f"rds-provisioner/{name}", SecretString=value)["ARN"]
+            for name, value in (("signing-secret", driver.SIGNING_SECRET), ("bot-token", driver.BOT_TOKEN))
+        }
+        env = {
+            "PATH": os.environ.get("PATH", ""),  # noqa: TID251 - the bench's own process
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": url,
+            "REQUESTS_TABLE_NAME": resources.table_name,
+            "REQUESTS_TOPIC_ARN": resources.topic_arn,
+            "SLACK_SIGNING_SECRET_SECRET_ID": secret_ids["signing-secret"],
+            "SLACK_BOT_TOKEN_SECRET_ID": secret_ids["bot-token"],
+            "SLACK_API_URL": slack_api.base_url,
+            "SLACK_BOT_USER_ID": driver.BOT_USER_ID,
+            "SLACK_BOT_ID": driver.BOT_ID,
+            "SLACK_TEAM_ID": driver.TEAM_ID,
+        }
+        yield FirstRequests(env, Path(directory))
+
+
 def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
-    for target in TARGETS:  # warm-up round: compile bytecode, fill the page cache
-        sample(target)
-    samples: dict[str, list[dict[str, float]]] = {target: [] for target in TARGETS}
-    for _ in range(runs):
-        for target in TARGETS:
-            samples[target].append(sample(target))
+    with first_requests() as first:
+        for target in TARGETS:  # warm-up round: compile bytecode, fill the page cache
+            sample(target)
+        for kind in FIRST_REQUESTS:
+            first.sample(kind)
+        samples: dict[str, list[dict[str, float]]] = {target: [] for target in TARGETS}
+        first_samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in FIRST_REQUESTS}
+        for _ in range(runs):
+            for target in TARGETS:
+                samples[target].append(sample(target))
+            for kind in FIRST_REQUESTS:
+                first_samples[kind].append(first.sample(kind))
     boto3_ms = median([s["import_ms"] for s in samples["boto3"]])
     rows = [Row("cold start", "import boto3 (yardstick)", boto3_ms, "ms", "", f"median of {runs}")]
-    details: dict[str, Any] = {"runs": runs, "boto3_import_ms": boto3_ms, "targets": {}}
+    details: dict[str, Any] = {"runs": runs, "boto3_import_ms": boto3_ms, "targets": {}, "first_request": {}}
     for target in HANDLER_TARGETS:
         module = TARGETS[target][0]
         import_ms = median([s["import_ms"] for s in samples[target]])
@@ -66,7 +155,31 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
         )
         rows.append(
             Row(
-                "cold start", f"  + init ({target})", total_ms, "ms", "", "app, clients, services; no network"
+                "cold start",
+                f"  + init ({target})",
+                total_ms,
+                "ms",
+                f"{total_ms / boto3_ms:.1f}x boto3",
+                "app, clients, services; no network",
+            )
+        )
+    for kind in FIRST_REQUESTS:
+        first_ms = median([s["init_ms"] for s in first_samples[kind]])
+        total_ms = median([s["import_ms"] + s["init_ms"] for s in first_samples[kind]])
+        details["first_request"][kind] = {
+            "first_request_ms": first_ms,
+            "import_plus_first_request_ms": total_ms,
+            "ratio_to_boto3": total_ms / boto3_ms,
+            "samples": first_samples[kind],
+        }
+        rows.append(
+            Row(
+                "cold start",
+                f"Slack import + first request that {kind}",
+                total_ms,
+                "ms",
+                f"{total_ms / boto3_ms:.1f}x boto3",
+                f"of it the request {first_ms:.0f} ms; secrets, moto server, Slack stand-in",
             )
         )
     return rows, details

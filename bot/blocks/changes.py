@@ -10,7 +10,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.adapters.slack_blocks import (
     Block,
@@ -29,7 +29,6 @@ from backend.domain import Action, DatabaseRecord, policy_for
 from backend.domain.naming import rds_identifier
 from backend.domain.policy import capacity_text
 from backend.domain.pricing import priced
-from backend.services.inventory import InventoryEntry
 from bot.blocks.ids import (
     ALLOCATED_STORAGE,
     COMMAND,
@@ -42,6 +41,9 @@ from bot.blocks.ids import (
     RESIZE_ACTION_ID,
     RESIZE_CALLBACK_ID,
 )
+
+if TYPE_CHECKING:  # only named in annotations: the inventory service loads when a list is asked for
+    from backend.services.inventory import InventoryEntry
 
 RESIZE_BLOCK_IDS = (INSTANCE_CLASS, ALLOCATED_STORAGE, MAX_CAPACITY)
 DECOMMISSION_BLOCK_IDS = (CONFIRM_NAME,)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.adapters.slack_blocks import (
     Block,
@@ -15,9 +15,11 @@ from backend.adapters.slack_blocks import (
     status_line,
 )
 from backend.domain import RequestRecord
-from backend.services.inventory import InventoryEntry
 from bot.blocks.changes import database_blocks
 from bot.blocks.ids import OPEN_MODAL_ACTION_ID
+
+if TYPE_CHECKING:  # only named in annotations: the inventory service loads when a list is asked for
+    from backend.services.inventory import InventoryEntry
 
 
 def home_view(records: Sequence[RequestRecord], databases: Sequence[InventoryEntry] = ()) -> dict[str, Any]:

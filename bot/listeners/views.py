@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from backend.adapters.slack_blocks import mentioning
 from backend.domain import Action, ChangedMeanwhile, NotAllowed, NotFound, Source, ValidationFailed
-from backend.services.intake import IntakeService, Submission
 from bot import blocks
 from bot.blocks.changes import CHANGE_FORMS, ChangeForm
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
 from bot.services import services_of
 
-Submit = Callable[[IntakeService, dict[str, Any], str], Submission]
+if TYPE_CHECKING:  # the intake itself comes from the container, on the first submission
+    from backend.services.intake import IntakeService, Submission
+
+    Submit = Callable[[IntakeService, dict[str, Any], str], Submission]
 
 
 def _submitted(
