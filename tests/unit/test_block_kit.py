@@ -196,7 +196,8 @@ def builders() -> list[Callable[..., Any]]:
 
 def calls_of(builder: Callable[..., Any]) -> Iterator[dict[str, Any]]:
     """Keyword arguments for ``builder``: each parameter through its samples, the others at their first."""
-    hints = typing.get_type_hints(builder)
+    # Builders name some types only for the type checker (cold start); this module imports them.
+    hints = typing.get_type_hints(builder, localns=globals())
     parameters = list(inspect.signature(builder).parameters)
     missing = [f"{name}: {hints.get(name)}" for name in parameters if hints.get(name) not in SAMPLES]
     assert not missing, f"{builder.__qualname__} takes {missing}: add samples to SAMPLES in {__name__}"
