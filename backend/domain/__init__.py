@@ -31,7 +31,14 @@ from backend.domain.requests import (
     parse_as,
     parse_request,
 )
-from backend.domain.statuses import ALLOWED_TRANSITIONS, RequestStatus, can_transition
+from backend.domain.statuses import (
+    ALLOWED_TRANSITIONS,
+    STATUSES,
+    PullRequestState,
+    RequestStatus,
+    StatusSpec,
+    can_transition,
+)
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -39,6 +46,7 @@ __all__ = [
     "ENVIRONMENT_POLICY",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "IDEMPOTENCY_KEY_PATTERN",
+    "STATUSES",
     "Action",
     "AlreadyRequested",
     "ChangedMeanwhile",
@@ -58,6 +66,7 @@ __all__ = [
     "PermanentError",
     "ProvisionRequest",
     "ProvisionerError",
+    "PullRequestState",
     "QueueUnavailable",
     "RequestFields",
     "RequestRecord",
@@ -66,6 +75,7 @@ __all__ = [
     "RetryableError",
     "Sizing",
     "Source",
+    "StatusSpec",
     "Step",
     "ValidationFailed",
     "can_transition",
