@@ -312,8 +312,7 @@ SUBMIT_RESPONSES: dict[int, OpenAPIResponse] = {
             ("database_name", "database_name must start with a lowercase letter (a-z)"),
             (
                 "database_engine",
-                "database_engine must be one of mysql, postgres, aurora-mysql, aurora-postgresql "
-                "(got 'oracle')",
+                f"database_engine must be one of {', '.join(Engine)} (got 'oracle')",
             ),
         ),
         idempotency_key=_refusal(

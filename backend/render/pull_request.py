@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from backend.domain import RequestRecord, Sizing, Step
 from backend.domain.actions import spec_of
-from backend.domain.kinds import ENGINE_LABELS, Engine, EngineFamily, Source
+from backend.domain.kinds import ENGINE_LABELS, EngineFamily, Source
 from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
 from backend.domain.pricing import change_text, source_note
 from backend.render.terraform import checkov_skips
@@ -115,7 +115,7 @@ def _family_rows(record: RequestRecord, policy: EnvironmentPolicy, sizing: Sizin
         ("Instances", _topology(policy, sizing)),
         ("Storage", "Aurora cluster storage, grows by itself; encrypted with the environment's KMS key"),
     ]
-    if record.database_engine is Engine.AURORA_MYSQL:
+    if engine_defaults(record.database_engine).backtrack:
         window = policy.aurora.backtrack_window
         rows.append(("Backtrack", f"{window // 3600} hours" if window else "off"))
     rows.append(("AWS Backup", "the environment's backup plan" if policy.aurora.aws_backup else "not joined"))
