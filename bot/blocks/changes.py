@@ -34,13 +34,11 @@ from bot.blocks.ids import (
     ALLOCATED_STORAGE,
     COMMAND,
     CONFIRM_NAME,
-    DECOMMISSION_ACTION_ID,
-    DECOMMISSION_CALLBACK_ID,
     INPUT_ACTION_ID,
     INSTANCE_CLASS,
     MAX_CAPACITY,
-    RESIZE_ACTION_ID,
-    RESIZE_CALLBACK_ID,
+    change_button_id,
+    change_callback_id,
 )
 
 RESIZE_BLOCK_IDS = (INSTANCE_CLASS, ALLOCATED_STORAGE, MAX_CAPACITY)
@@ -198,7 +196,7 @@ def resize_modal(database: DatabaseRecord) -> dict[str, Any]:
             blocks.append(_select(field, label, options, hint))
     return {
         "type": "modal",
-        "callback_id": RESIZE_CALLBACK_ID,
+        "callback_id": change_callback_id(Action.RESIZE),
         "private_metadata": _metadata(database),
         "title": plain("Resize a database"),
         "submit": plain("Open the pull request"),
@@ -237,7 +235,7 @@ def decommission_modal(database: DatabaseRecord) -> dict[str, Any]:
     )
     return {
         "type": "modal",
-        "callback_id": DECOMMISSION_CALLBACK_ID,
+        "callback_id": change_callback_id(Action.DECOMMISSION),
         "private_metadata": _metadata(database),
         "title": plain("Decommission"),
         "submit": plain("Decommission"),
@@ -308,16 +306,16 @@ class ChangeForm:
 CHANGE_FORMS: Mapping[Action, ChangeForm] = {
     Action.RESIZE: ChangeForm(
         button="Resize",
-        open_action_id=RESIZE_ACTION_ID,
-        callback_id=RESIZE_CALLBACK_ID,
+        open_action_id=change_button_id(Action.RESIZE),
+        callback_id=change_callback_id(Action.RESIZE),
         modal=resize_modal,
         values=resize_values,
         block_ids=resize_block_ids,
     ),
     Action.DECOMMISSION: ChangeForm(
         button="Decommission",
-        open_action_id=DECOMMISSION_ACTION_ID,
-        callback_id=DECOMMISSION_CALLBACK_ID,
+        open_action_id=change_button_id(Action.DECOMMISSION),
+        callback_id=change_callback_id(Action.DECOMMISSION),
         modal=decommission_modal,
         values=decommission_values,
         block_ids=lambda _view: DECOMMISSION_BLOCK_IDS,

@@ -14,13 +14,21 @@ import pytest
 
 from backend.adapters.slack_notices import OFFERS, RENDERERS
 from backend.domain import Action, DatabaseEffect, RequestStatus, Step
-from backend.domain.actions import ACTIONS, ASKED_BY_PEOPLE, STEPS, Asker, spec_of, step_spec
+from backend.domain.actions import (
+    ACTIONS,
+    ASKED_BY_PEOPLE,
+    DATABASE_CHANGES,
+    STEPS,
+    Asker,
+    spec_of,
+    step_spec,
+)
 from backend.domain.notices import STATUS_NOTICES, Happening, Offer
 from backend.handlers.routes import ROUTES
 from backend.render.pull_request import TEXTS
 from backend.services.intake import CHANGES
 from bot.blocks.changes import CHANGE_FORMS
-from bot.blocks.ids import COMMAND_WORDS
+from bot.blocks.ids import COMMAND, COMMAND_WORDS, USAGE
 from local import cli
 
 
@@ -73,6 +81,10 @@ def test_what_people_ask_for_has_one_api_route_and_what_the_tool_does_none(actio
 CHANGES_ASKED = set(ASKED_BY_PEOPLE) - {Action.CREATE}
 
 
+def test_the_changes_people_ask_for_are_all_they_ask_for_but_a_new_database() -> None:
+    assert set(DATABASE_CHANGES) == CHANGES_ASKED
+
+
 def test_every_change_people_ask_for_has_its_intake_submit_slack_form_and_rdsctl_command() -> None:
     assert set(CHANGES) == CHANGES_ASKED
     assert set(CHANGE_FORMS) == CHANGES_ASKED
@@ -83,6 +95,7 @@ def test_every_change_people_ask_for_has_its_intake_submit_slack_form_and_rdsctl
     assert len({form.callback_id for form in forms}) == len(forms)
     # ``/provision-rds <action> <name> <env>`` opens it; a mistyped word is matched against these.
     assert {action.value for action in CHANGE_FORMS} <= set(COMMAND_WORDS)
+    assert all(f"{COMMAND} {action.value} <database_name> <env>" in USAGE for action in CHANGE_FORMS)
 
 
 def test_every_notice_kind_is_rendered_and_every_offer_is_a_button() -> None:

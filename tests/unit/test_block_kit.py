@@ -64,6 +64,8 @@ HOSTILE = "<!channel> *bold* & <https://evil.example|click> `code` " + "x" * 400
 NOT_PAYLOADS = {
     "modal_values",
     "with_labels",
+    "change_callback_id",
+    "change_button_id",
     "modal_errors",
     "deny_reason",
     "resize_values",
