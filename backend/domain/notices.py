@@ -38,6 +38,10 @@ class Happening(StrEnum):
     DECOMMISSIONED = "decommissioned"
     REPROTECTED = "reprotected"
     ENDED = "ended"  # failed or rejected
+    # A step's pull request opened, or applied, where the step has no wording of its own: told
+    # in its action's words (``ActionSpec.asked_as``), so a new action is heard from its first day.
+    CHANGE_OPENED = "change_opened"
+    CHANGE_APPLIED = "change_applied"
     # Prod approvals (the approvers' conversation).
     APPROVAL_ASKED = "approval_asked"
     APPROVAL_DECIDED = "approval_decided"
@@ -97,7 +101,8 @@ class Notice:
     drifts: tuple[Drift, ...] = ()
 
 
-# What the requester hears when their request reaches a status, at a step (None: at any step).
+# What the requester hears when their request reaches a status, at a step (None: at any step
+# without a row of its own).
 # ``accepted`` is said only when an approver approved or a second step began: the frontend that
 # took the request has answered its acceptance.
 STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
@@ -106,6 +111,7 @@ STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
     (RequestStatus.PR_OPENED, Step.UNPROTECT): Happening.DECOMMISSION_OPENED,
     (RequestStatus.PR_OPENED, Step.DECOMMISSION): Happening.DECOMMISSION_OPENED,
     (RequestStatus.PR_OPENED, Step.REPROTECT): Happening.REPROTECT_OPENED,
+    (RequestStatus.PR_OPENED, None): Happening.CHANGE_OPENED,
     # Approved (a prod request's first step), or a prod decommission's second step begun.
     (RequestStatus.ACCEPTED, Step.CREATE): Happening.APPROVED,
     (RequestStatus.ACCEPTED, Step.RESIZE): Happening.APPROVED,
@@ -116,6 +122,7 @@ STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
     (RequestStatus.APPLIED, Step.RESIZE): Happening.RESIZED,
     (RequestStatus.APPLIED, Step.DECOMMISSION): Happening.DECOMMISSIONED,
     (RequestStatus.APPLIED, Step.REPROTECT): Happening.REPROTECTED,
+    (RequestStatus.APPLIED, None): Happening.CHANGE_APPLIED,
     (RequestStatus.FAILED, None): Happening.ENDED,
     (RequestStatus.REJECTED, None): Happening.ENDED,
 }
