@@ -32,6 +32,7 @@ from backend.adapters.slack_blocks import (
     reason,
     requester,
     section,
+    status_line,
 )
 from backend.domain import DatabaseRecord, RequestRecord, RequestStatus, Step, policy_for
 from backend.domain.actions import spec_of
@@ -414,6 +415,15 @@ def _change_applied(notice: Notice) -> Message:
     )
 
 
+def _status_reached(notice: Notice) -> Message:
+    record = _request(notice)
+    said = f"{_asked_as(record)[0].upper()}{_asked_as(record)[1:]} is {record.status.value}"
+    return message(
+        f"{said}: {record.status.spec.meaning}.",
+        [section(f"{STATUS_EMOJI[record.status]} {said}."), context(status_line(record))],
+    )
+
+
 def _approved(notice: Notice) -> Message:
     record = _request(notice)
     who = mention(record.approved_by) if record.approved_by else "an approver"
@@ -577,6 +587,7 @@ RENDERERS: Mapping[Happening, Callable[[Notice], Message]] = {
     Happening.REPROTECTED: _reprotected,
     Happening.CHANGE_OPENED: _change_opened,
     Happening.CHANGE_APPLIED: _change_applied,
+    Happening.STATUS_REACHED: _status_reached,
     Happening.ENDED: _ended,
     Happening.APPROVAL_ASKED: _approval_asked,
     Happening.APPROVAL_DECIDED: _approval_decided,

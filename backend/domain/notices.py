@@ -42,6 +42,9 @@ class Happening(StrEnum):
     # in its action's words (``ActionSpec.asked_as``), so a new action is heard from its first day.
     CHANGE_OPENED = "change_opened"
     CHANGE_APPLIED = "change_applied"
+    # A status with no words but its row's (``StatusSpec.meaning``): a new status's notice is its
+    # row here.
+    STATUS_REACHED = "status_reached"
     # Prod approvals (the approvers' conversation).
     APPROVAL_ASKED = "approval_asked"
     APPROVAL_DECIDED = "approval_decided"

@@ -244,6 +244,12 @@ def test_every_notification_is_valid_block_kit(key: tuple[RequestStatus, Step | 
         assert_valid_message(render(notice))
 
 
+@pytest.mark.parametrize("status", list(RequestStatus))
+def test_any_status_told_in_its_rows_words_is_valid_block_kit(status: RequestStatus):
+    for record in _records(status):
+        assert_valid_message(render(Notice(Happening.STATUS_REACHED, request=record)))
+
+
 @pytest.mark.parametrize("record", _records(RequestStatus.AWAITING_APPROVAL))
 def test_every_approval_message_is_valid_block_kit(record: RequestRecord):
     asked = Notice(Happening.APPROVAL_ASKED, request=record, offers=(Offer.APPROVE, Offer.DENY))

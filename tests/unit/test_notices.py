@@ -135,3 +135,12 @@ def test_a_step_without_words_of_its_own_is_told_in_its_actions_words():
     applied = record.model_copy(update={"status": RequestStatus.APPLIED})
     done = render(Notice(STATUS_NOTICES[(RequestStatus.APPLIED, None)], request=applied))
     assert done["text"] == "The resize of `ledger` (postgres, prod) is applied."
+
+
+def test_a_status_without_words_of_its_own_is_told_in_its_rows():
+    record = _record(status=RequestStatus.MERGED, pr_url="https://github.example/acme/infra/pull/7")
+    told = render(Notice(Happening.STATUS_REACHED, request=record))
+    assert told["text"] == (
+        "The request for `ledger` (postgres, prod) is merged: merged; CircleCI is applying the Terraform."
+    )
+    assert ":twisted_rightwards_arrows:" in json.dumps(told["blocks"])
