@@ -12,7 +12,7 @@ import pytest
 from backend.domain.kinds import ENGINE_LABELS, Engine, EngineFamily
 from backend.domain.policy import ENGINE_DEFAULTS
 from backend.domain.reserved import RESERVED_BY_ENGINE
-from backend.render.terraform import MODULE_SOURCES
+from backend.render.terraform import DELETION_PROTECTION_CHECKS, DEV_ONLY_CHECKS, MODULE_SOURCES, SHAPES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,16 @@ def _engines(family: EngineFamily) -> set[str]:
 def test_every_engine_has_a_row(table: object) -> None:
     assert isinstance(table, dict)
     assert set(table) == set(Engine)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [MODULE_SOURCES, SHAPES, DELETION_PROTECTION_CHECKS, DEV_ONLY_CHECKS],
+    ids=["MODULE_SOURCES", "SHAPES", "DELETION_PROTECTION_CHECKS", "DEV_ONLY_CHECKS"],
+)
+def test_every_engine_family_has_a_row(table: object) -> None:
+    assert isinstance(table, dict)
+    assert set(table) == set(EngineFamily)
 
 
 @pytest.mark.parametrize("engine", list(Engine))
