@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from backend.domain.actions import Step
+from backend.domain.actions import ACTIONS, Asker, Step
 from backend.domain.conversation import Conversation, ConversationKind
 from backend.domain.drift import Drift
 from backend.domain.expiry import ExpiryPolicy
@@ -115,10 +115,13 @@ STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
     (RequestStatus.PR_OPENED, Step.DECOMMISSION): Happening.DECOMMISSION_OPENED,
     (RequestStatus.PR_OPENED, Step.REPROTECT): Happening.REPROTECT_OPENED,
     (RequestStatus.PR_OPENED, None): Happening.CHANGE_OPENED,
-    # Approved (a prod request's first step), or a prod decommission's second step begun.
-    (RequestStatus.ACCEPTED, Step.CREATE): Happening.APPROVED,
-    (RequestStatus.ACCEPTED, Step.RESIZE): Happening.APPROVED,
-    (RequestStatus.ACCEPTED, Step.UNPROTECT): Happening.APPROVED,
+    # Approved: what people ask for, at its first step (a request waits for its approver there).
+    **{
+        (RequestStatus.ACCEPTED, spec.steps[0].step): Happening.APPROVED
+        for spec in ACTIONS.values()
+        if spec.asked_by is Asker.PEOPLE
+    },
+    # A prod decommission's second step begun.
     (RequestStatus.ACCEPTED, Step.DECOMMISSION): Happening.UNPROTECTED,
     (RequestStatus.MERGED, None): Happening.MERGED,
     (RequestStatus.APPLIED, Step.CREATE): Happening.READY,
