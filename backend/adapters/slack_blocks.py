@@ -11,31 +11,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from backend.domain import DatabaseRecord, ProvisionerError, RequestRecord, RequestStatus, Source
+from backend.domain import STATUSES, DatabaseRecord, ProvisionerError, RequestRecord, RequestStatus, Source
 
 Block = dict[str, Any]
 Message = dict[str, Any]
 
 COMMAND = "/provision-rds"
 
-STATUS_EMOJI: Mapping[RequestStatus, str] = {
-    RequestStatus.AWAITING_APPROVAL: ":raised_hand:",
-    RequestStatus.ACCEPTED: ":hourglass_flowing_sand:",
-    RequestStatus.PR_OPENED: ":mag:",
-    RequestStatus.MERGED: ":twisted_rightwards_arrows:",
-    RequestStatus.APPLIED: ":white_check_mark:",
-    RequestStatus.FAILED: ":x:",
-    RequestStatus.REJECTED: ":no_entry:",
-}
-_STATUS_HINT: Mapping[RequestStatus, str] = {
-    RequestStatus.AWAITING_APPROVAL: "waiting for a prod approver",
-    RequestStatus.ACCEPTED: "queued; the pull request is being prepared",
-    RequestStatus.PR_OPENED: "pull request open, waiting for review",
-    RequestStatus.MERGED: "merged; CircleCI is applying the Terraform",
-    RequestStatus.APPLIED: "the database exists",
-    RequestStatus.FAILED: "failed",
-    RequestStatus.REJECTED: "rejected",
-}
+# Each status's emoji, from the status table.
+STATUS_EMOJI: Mapping[RequestStatus, str] = {status: f":{spec.emoji}:" for status, spec in STATUSES.items()}
 # Slack caps a section's text at 3000 characters.
 SECTION_TEXT_LIMIT = 3000
 
@@ -128,7 +112,7 @@ def requester(record: RequestRecord) -> str:
 
 
 def status_line(record: RequestRecord) -> str:
-    line = f"{STATUS_EMOJI[record.status]} *{record.status.value}*: {_STATUS_HINT[record.status]}"
+    line = f"{STATUS_EMOJI[record.status]} *{record.status.value}*: {record.status.spec.meaning}"
     if record.status is RequestStatus.ACCEPTED and record.last_error:
         # Why the last attempt did not finish, e.g. waiting for GitHub's rate limit until when.
         line += f" ({escape(truncate(record.last_error, 300))})"

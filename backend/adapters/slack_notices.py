@@ -32,8 +32,10 @@ from backend.adapters.slack_blocks import (
     reason,
     requester,
     section,
+    status_line,
 )
 from backend.domain import DatabaseRecord, RequestRecord, RequestStatus, Step, policy_for
+from backend.domain.actions import spec_of
 from backend.domain.conversation import Conversation, ConversationKind
 from backend.domain.expiry import ExpiryPolicy
 from backend.domain.kinds import EngineFamily
@@ -385,6 +387,43 @@ def _reprotected(notice: Notice) -> Message:
     )
 
 
+def _asked_as(record: RequestRecord) -> str:
+    """``the resize of `orders` (dev)``: the request, in its action's words."""
+    return f"the {spec_of(record.action).asked_as} {describe(record)}"
+
+
+def _change_opened(notice: Notice) -> Message:
+    record = _request(notice)
+    return message(
+        f"Pull request opened for {_asked_as(record)}" + (f": {record.pr_url}" if record.pr_url else ""),
+        [
+            section(f":mag: The {pull_request_link(record)} for {_asked_as(record)} is open."),
+            context(f"Request `{record.request_id}` · once it is reviewed and merged, CircleCI applies it."),
+        ],
+    )
+
+
+def _change_applied(notice: Notice) -> Message:
+    record = _request(notice)
+    done = f"{_asked_as(record)[0].upper()}{_asked_as(record)[1:]} is applied."
+    return message(
+        done,
+        [
+            section(f"{STATUS_EMOJI[RequestStatus.APPLIED]} {done}"),
+            context(f"Request `{record.request_id}` · applied by CircleCI"),
+        ],
+    )
+
+
+def _status_reached(notice: Notice) -> Message:
+    record = _request(notice)
+    said = f"{_asked_as(record)[0].upper()}{_asked_as(record)[1:]} is {record.status.value}"
+    return message(
+        f"{said}: {record.status.spec.meaning}.",
+        [section(f"{STATUS_EMOJI[record.status]} {said}."), context(status_line(record))],
+    )
+
+
 def _approved(notice: Notice) -> Message:
     record = _request(notice)
     who = mention(record.approved_by) if record.approved_by else "an approver"
@@ -546,6 +585,9 @@ RENDERERS: Mapping[Happening, Callable[[Notice], Message]] = {
     Happening.RESIZED: _resized,
     Happening.DECOMMISSIONED: _decommissioned,
     Happening.REPROTECTED: _reprotected,
+    Happening.CHANGE_OPENED: _change_opened,
+    Happening.CHANGE_APPLIED: _change_applied,
+    Happening.STATUS_REACHED: _status_reached,
     Happening.ENDED: _ended,
     Happening.APPROVAL_ASKED: _approval_asked,
     Happening.APPROVAL_DECIDED: _approval_decided,

@@ -41,13 +41,21 @@ from backend.domain.requests import (
     parse_as,
     parse_request,
 )
-from backend.domain.statuses import ALLOWED_TRANSITIONS, RequestStatus, can_transition
+from backend.domain.statuses import (
+    ALLOWED_TRANSITIONS,
+    STATUSES,
+    PullRequestState,
+    RequestStatus,
+    StatusSpec,
+    can_transition,
+)
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "ENGINE_DEFAULTS",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "IDEMPOTENCY_KEY_PATTERN",
+    "STATUSES",
     "Action",
     "AlreadyRequested",
     "ChangedMeanwhile",
@@ -68,6 +76,7 @@ __all__ = [
     "PermanentError",
     "ProvisionRequest",
     "ProvisionerError",
+    "PullRequestState",
     "QueueUnavailable",
     "RequestFields",
     "RequestRecord",
@@ -76,6 +85,7 @@ __all__ = [
     "RetryableError",
     "Sizing",
     "Source",
+    "StatusSpec",
     "Step",
     "UnknownEnvironment",
     "ValidationFailed",

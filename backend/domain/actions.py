@@ -169,6 +169,11 @@ ACTIONS: Mapping[Action, ActionSpec] = {
 }
 # The actions people ask for (each has its route, Slack modal and rdsctl command).
 ASKED_BY_PEOPLE = tuple(action for action, spec in ACTIONS.items() if spec.asked_by is Asker.PEOPLE)
+# The changes of an existing database people ask for: all they ask for but a new database. Each
+# has its intake, Slack form, ``/provision-rds <action>`` word and rdsctl command, from its row.
+DATABASE_CHANGES = tuple(
+    action for action in ASKED_BY_PEOPLE if ACTIONS[action].steps[0].file_change is not FileChange.ADD
+)
 # What a request's status does to its database's record, by (what was asked, the status reached).
 DATABASE_EFFECTS: Mapping[tuple[Action, RequestStatus], tuple[DatabaseEffect, ...]] = {
     (action, status): effects for action, spec in ACTIONS.items() for status, effects in spec.effects.items()

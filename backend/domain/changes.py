@@ -11,10 +11,6 @@ from backend.domain.errors import AlreadyRequested, FieldError, ValidationFailed
 from backend.domain.kinds import Engine
 from backend.domain.policy import SERVERLESS_INSTANCE_CLASS, EnvironmentPolicy, Sizing, capacity_text
 from backend.domain.requests import DatabaseRecord, DecommissionRequest, RequestRecord, ResizeRequest
-from backend.domain.statuses import RequestStatus
-
-# A change edits the file on main, so the file must be there: its create is merged.
-CHANGEABLE = frozenset({RequestStatus.MERGED, RequestStatus.APPLIED})
 
 
 def check_changeable(database: DatabaseRecord, create: RequestRecord | None) -> None:
@@ -27,7 +23,8 @@ def check_changeable(database: DatabaseRecord, create: RequestRecord | None) -> 
         )
     # No create record: it was applied and has since aged out of the store (REQUEST_RETENTION_DAYS);
     # a failed or rejected create removes the database's record with it.
-    if create is not None and create.status not in CHANGEABLE:
+    # A change edits the file on main, so the file must be there: its create is merged.
+    if create is not None and not create.status.merged:
         raise AlreadyRequested(
             f"The {where} is not created yet (its request is {create.status.value}); change it once its pull "
             "request is merged",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from backend.domain.actions import Step
+from backend.domain.actions import ACTIONS, Asker, Step
 from backend.domain.conversation import Conversation, ConversationKind
 from backend.domain.drift import Drift
 from backend.domain.expiry import ExpiryPolicy
@@ -38,6 +38,13 @@ class Happening(StrEnum):
     DECOMMISSIONED = "decommissioned"
     REPROTECTED = "reprotected"
     ENDED = "ended"  # failed or rejected
+    # A step's pull request opened, or applied, where the step has no wording of its own: told
+    # in its action's words (``ActionSpec.asked_as``), so a new action is heard from its first day.
+    CHANGE_OPENED = "change_opened"
+    CHANGE_APPLIED = "change_applied"
+    # A status with no words but its row's (``StatusSpec.meaning``): a new status's notice is its
+    # row here.
+    STATUS_REACHED = "status_reached"
     # Prod approvals (the approvers' conversation).
     APPROVAL_ASKED = "approval_asked"
     APPROVAL_DECIDED = "approval_decided"
@@ -97,7 +104,8 @@ class Notice:
     drifts: tuple[Drift, ...] = ()
 
 
-# What the requester hears when their request reaches a status, at a step (None: at any step).
+# What the requester hears when their request reaches a status, at a step (None: at any step
+# without a row of its own).
 # ``accepted`` is said only when an approver approved or a second step began: the frontend that
 # took the request has answered its acceptance.
 STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
@@ -106,16 +114,21 @@ STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
     (RequestStatus.PR_OPENED, Step.UNPROTECT): Happening.DECOMMISSION_OPENED,
     (RequestStatus.PR_OPENED, Step.DECOMMISSION): Happening.DECOMMISSION_OPENED,
     (RequestStatus.PR_OPENED, Step.REPROTECT): Happening.REPROTECT_OPENED,
-    # Approved (a prod request's first step), or a prod decommission's second step begun.
-    (RequestStatus.ACCEPTED, Step.CREATE): Happening.APPROVED,
-    (RequestStatus.ACCEPTED, Step.RESIZE): Happening.APPROVED,
-    (RequestStatus.ACCEPTED, Step.UNPROTECT): Happening.APPROVED,
+    (RequestStatus.PR_OPENED, None): Happening.CHANGE_OPENED,
+    # Approved: what people ask for, at its first step (a request waits for its approver there).
+    **{
+        (RequestStatus.ACCEPTED, spec.steps[0].step): Happening.APPROVED
+        for spec in ACTIONS.values()
+        if spec.asked_by is Asker.PEOPLE
+    },
+    # A prod decommission's second step begun.
     (RequestStatus.ACCEPTED, Step.DECOMMISSION): Happening.UNPROTECTED,
     (RequestStatus.MERGED, None): Happening.MERGED,
     (RequestStatus.APPLIED, Step.CREATE): Happening.READY,
     (RequestStatus.APPLIED, Step.RESIZE): Happening.RESIZED,
     (RequestStatus.APPLIED, Step.DECOMMISSION): Happening.DECOMMISSIONED,
     (RequestStatus.APPLIED, Step.REPROTECT): Happening.REPROTECTED,
+    (RequestStatus.APPLIED, None): Happening.CHANGE_APPLIED,
     (RequestStatus.FAILED, None): Happening.ENDED,
     (RequestStatus.REJECTED, None): Happening.ENDED,
 }

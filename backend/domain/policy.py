@@ -173,6 +173,8 @@ class EngineDefaults:
     major_engine_version: str
     port: int
     enabled_cloudwatch_logs_exports: tuple[str, ...]
+    # Backtrack (rewinding an Aurora cluster in place): only aurora-mysql has it.
+    backtrack: bool = False
 
 
 ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
@@ -204,6 +206,7 @@ ENGINE_DEFAULTS: Mapping[Engine, EngineDefaults] = {
         port=3306,
         # The audit log is Advanced Auditing, which the module's cluster parameter group turns on.
         enabled_cloudwatch_logs_exports=("audit", "error", "slowquery"),
+        backtrack=True,
     ),
     Engine.AURORA_POSTGRESQL: EngineDefaults(
         engine="aurora-postgresql",

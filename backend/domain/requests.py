@@ -33,7 +33,7 @@ from backend.domain.actions import Action, Step, next_step, protection_after, st
 from backend.domain.conversation import Conversation, upgrade_legacy_conversations
 from backend.domain.errors import FieldError, ValidationFailed
 from backend.domain.expiry import DEFAULT_POLICY
-from backend.domain.kinds import Engine, Source
+from backend.domain.kinds import Engine, EngineFamily, Source
 from backend.domain.policy import (
     Environment,
     EnvironmentPolicy,
@@ -67,6 +67,12 @@ _TAG_CHARACTERS_IN_WORDS = "letters, digits, spaces and _ . : / = + - @"
 _TRIMMING_IN_WORDS = "Spaces, tabs and line breaks around it are trimmed; blank means none."
 
 _ENGINE_CHOICES = ", ".join(e.value for e in Engine)
+
+
+def _engines_of(family: EngineFamily) -> str:
+    """``mysql or postgres``: the engines of ``family``, as a sentence names them."""
+    names = [engine.value for engine in Engine if engine.family is family]
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def tag_value_pattern(max_length: int) -> str:
@@ -111,8 +117,9 @@ class RequestFields(BaseModel):
         examples=["orders"],
     )
     database_engine: Engine = Field(
-        description="mysql or postgres (an RDS DB instance), aurora-mysql or aurora-postgresql (an Aurora "
-        "cluster: Serverless v2 in dev, a writer and a reader in prod)",
+        description=f"{_engines_of(EngineFamily.INSTANCE)} (an RDS DB instance), "
+        f"{_engines_of(EngineFamily.AURORA)} (an Aurora cluster: Serverless v2 in dev, a writer and a "
+        "reader in prod)",
         examples=["postgres"],
     )
     environment: Environment = Field(description=ENVIRONMENT_DESCRIPTION, examples=["dev"])

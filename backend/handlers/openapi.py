@@ -318,8 +318,7 @@ SUBMIT_RESPONSES: dict[int, OpenAPIResponse] = {
             ("database_name", "database_name must start with a lowercase letter (a-z)"),
             (
                 "database_engine",
-                "database_engine must be one of mysql, postgres, aurora-mysql, aurora-postgresql "
-                "(got 'oracle')",
+                f"database_engine must be one of {', '.join(Engine)} (got 'oracle')",
             ),
         ),
         idempotency_key=_refusal(
@@ -404,10 +403,13 @@ CHANGE_404 = _error(
 )
 
 
-def _change_responses(
-    description_400: str, sizing: Sizing, **examples_400: dict[str, Any]
+def change_responses(
+    description_400: str = "Invalid input; nothing was changed",
+    sizing: Sizing = _NEW_DEV,
+    **examples_400: dict[str, Any],
 ) -> dict[int, OpenAPIResponse]:
-    """The answers of a change of an existing database (resize, decommission) to ``sizing``."""
+    """The answers of a change of an existing database (resize, decommission) to ``sizing``: a new
+    change's route takes these as they are, or with its own 400 examples."""
     accepted = _ACCEPTED.model_copy(update={"estimated_monthly_usd": _example_estimate(sizing)})
     return {
         202: _answer(
@@ -434,7 +436,7 @@ def _change_responses(
     }
 
 
-RESIZE_RESPONSES = _change_responses(
+RESIZE_RESPONSES = change_responses(
     "Invalid input, outside the environment policy or no change; nothing was changed",
     dataclasses.replace(_NEW_DEV, allocated_storage=50),
     outside_policy=_refusal(
@@ -447,7 +449,7 @@ RESIZE_RESPONSES = _change_responses(
     ),
 )
 
-DECOMMISSION_RESPONSES = _change_responses(
+DECOMMISSION_RESPONSES = change_responses(
     "Invalid input, or the confirmation is not the database's name; nothing was changed",
     _NEW_DEV,
     wrong_confirmation=_refusal(

@@ -6,17 +6,18 @@ from collections.abc import Callable, Mapping
 
 from backend.domain import RequestRecord, Sizing, Step
 from backend.domain.actions import spec_of
-from backend.domain.kinds import ENGINE_LABELS, Engine, EngineFamily, Source
+from backend.domain.kinds import ENGINE_LABELS, EngineFamily, Source
 from backend.domain.policy import EnvironmentPolicy, engine_defaults, policy_for
 from backend.domain.pricing import change_text, source_note
-from backend.render.terraform import checkov_skips
+from backend.render.terraform import MODULE_SOURCES, checkov_skips
 
 # What the PR calls the database's identifier, and the module its file calls.
 _IDENTIFIER_LABELS = {
     EngineFamily.INSTANCE: "RDS identifier",
     EngineFamily.AURORA: "Aurora cluster identifier",
 }
-_MODULES = {EngineFamily.INSTANCE: "terraform/modules/rds", EngineFamily.AURORA: "terraform/modules/aurora"}
+# Each family's module, from the repository's root (the renderer's sources are from an environment's).
+_MODULES = {family: source.replace("../../", "terraform/", 1) for family, source in MODULE_SOURCES.items()}
 _SOURCE_NAMES = {Source.SLACK: "Slack", Source.API: "the HTTP API", Source.SCHEDULE: "the expiry sweep"}
 _FOOTER = "_Opened by rds-provisioner._"
 
@@ -115,7 +116,7 @@ def _family_rows(record: RequestRecord, policy: EnvironmentPolicy, sizing: Sizin
         ("Instances", _topology(policy, sizing)),
         ("Storage", "Aurora cluster storage, grows by itself; encrypted with the environment's KMS key"),
     ]
-    if record.database_engine is Engine.AURORA_MYSQL:
+    if engine_defaults(record.database_engine).backtrack:
         window = policy.aurora.backtrack_window
         rows.append(("Backtrack", f"{window // 3600} hours" if window else "off"))
     rows.append(("AWS Backup", "the environment's backup plan" if policy.aurora.aws_backup else "not joined"))

@@ -203,7 +203,7 @@ def _cluster_sizing(policy: EnvironmentPolicy, engine: Engine, size: Sizing) -> 
 
 def _cluster_resilience(policy: EnvironmentPolicy, engine: Engine, deletion_protection: bool) -> Pairs:
     pairs: Pairs = [("backup_retention_period", policy.backup_retention_period)]
-    if engine is Engine.AURORA_MYSQL:  # aurora-postgresql refuses any Backtrack window but 0
+    if engine_defaults(engine).backtrack:  # aurora-postgresql refuses any Backtrack window but 0
         pairs.append(("backtrack_window", policy.aurora.backtrack_window))
     pairs.append(("deletion_protection", deletion_protection))
     if policy.aurora.aws_backup:

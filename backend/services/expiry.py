@@ -25,7 +25,6 @@ from backend.domain import (
     NotFound,
     ProvisionerError,
     RequestRecord,
-    RequestStatus,
     RetryableError,
     Source,
     ValidationFailed,
@@ -140,10 +139,7 @@ class ExpiryService:
         change = self._store.get(database.change_request_id) if database.change_request_id else None
         if change is None or change.action is not Action.DECOMMISSION:
             return None
-        if change.requested_by != EXPIRY_REQUESTER or change.status in {
-            RequestStatus.MERGED,
-            RequestStatus.APPLIED,
-        }:
+        if change.requested_by != EXPIRY_REQUESTER or change.status.merged:
             where = f"the {database.environment.value} database {database.database_name}"
             raise AlreadyRequested(
                 f"A decommission of {where} is {change.status.value} (request {change.request_id}); "

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.domain import DatabaseRecord, Environment, RequestRecord, RequestStatus, environment_policies
+from backend.domain import DatabaseRecord, Environment, RequestRecord, environment_policies
 from backend.services.ports import RecordReader
-
-# A database shows from the moment its pull request is open (a reviewer can see it coming).
-_LISTED = frozenset({RequestStatus.PR_OPENED, RequestStatus.MERGED, RequestStatus.APPLIED})
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,8 @@ class InventoryService:
             create = requests.get(database.request_id)
             # A create whose record is gone was applied: a failed or rejected one takes the
             # database's record with it, and one still in flight has no expiry yet.
-            if create is not None and create.status not in _LISTED:
+            # A database shows from the moment its pull request is open (a reviewer can see it coming).
+            if create is not None and create.status.spec.pull_request is None:
                 continue
             entries.append(InventoryEntry(database, create, requests.get(_last_id(database), create)))
         return entries

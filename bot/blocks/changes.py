@@ -33,13 +33,11 @@ from bot.blocks.ids import (
     ALLOCATED_STORAGE,
     COMMAND,
     CONFIRM_NAME,
-    DECOMMISSION_ACTION_ID,
-    DECOMMISSION_CALLBACK_ID,
     INPUT_ACTION_ID,
     INSTANCE_CLASS,
     MAX_CAPACITY,
-    RESIZE_ACTION_ID,
-    RESIZE_CALLBACK_ID,
+    change_button_id,
+    change_callback_id,
 )
 
 if TYPE_CHECKING:  # only named in annotations: the inventory service loads when a list is asked for
@@ -200,7 +198,7 @@ def resize_modal(database: DatabaseRecord) -> dict[str, Any]:
             blocks.append(_select(field, label, options, hint))
     return {
         "type": "modal",
-        "callback_id": RESIZE_CALLBACK_ID,
+        "callback_id": change_callback_id(Action.RESIZE),
         "private_metadata": _metadata(database),
         "title": plain("Resize a database"),
         "submit": plain("Open the pull request"),
@@ -239,7 +237,7 @@ def decommission_modal(database: DatabaseRecord) -> dict[str, Any]:
     )
     return {
         "type": "modal",
-        "callback_id": DECOMMISSION_CALLBACK_ID,
+        "callback_id": change_callback_id(Action.DECOMMISSION),
         "private_metadata": _metadata(database),
         "title": plain("Decommission"),
         "submit": plain("Decommission"),
@@ -310,16 +308,16 @@ class ChangeForm:
 CHANGE_FORMS: Mapping[Action, ChangeForm] = {
     Action.RESIZE: ChangeForm(
         button="Resize",
-        open_action_id=RESIZE_ACTION_ID,
-        callback_id=RESIZE_CALLBACK_ID,
+        open_action_id=change_button_id(Action.RESIZE),
+        callback_id=change_callback_id(Action.RESIZE),
         modal=resize_modal,
         values=resize_values,
         block_ids=resize_block_ids,
     ),
     Action.DECOMMISSION: ChangeForm(
         button="Decommission",
-        open_action_id=DECOMMISSION_ACTION_ID,
-        callback_id=DECOMMISSION_CALLBACK_ID,
+        open_action_id=change_button_id(Action.DECOMMISSION),
+        callback_id=change_callback_id(Action.DECOMMISSION),
         modal=decommission_modal,
         values=decommission_values,
         block_ids=lambda _view: DECOMMISSION_BLOCK_IDS,

@@ -12,7 +12,8 @@ from backend.adapters.slack_notices import (
     DENY_ACTION_ID,
     EXTEND_TTL_ACTION_ID,
 )
-from backend.domain import Engine, environment_policies
+from backend.domain import Action, Engine, environment_policies
+from backend.domain.actions import DATABASE_CHANGES
 
 __all__ = [
     "APPROVE_ACTION_ID",
@@ -45,14 +46,21 @@ INPUT_ACTION_ID = "value"
 
 # Day 2 (docs/day-2.md): the change modals, their blocks, and App Home's buttons (whose
 # value is "<environment>/<database_name>").
-RESIZE_CALLBACK_ID = "resize_rds"
-DECOMMISSION_CALLBACK_ID = "decommission_rds"
 INSTANCE_CLASS = "instance_class"
 ALLOCATED_STORAGE = "allocated_storage"
 MAX_CAPACITY = "max_capacity"
 CONFIRM_NAME = "confirm_name"
-RESIZE_ACTION_ID = "resize_database"
-DECOMMISSION_ACTION_ID = "decommission_database"
+
+
+def change_callback_id(action: Action) -> str:
+    """The callback id of ``action``'s modal (``resize_rds``)."""
+    return f"{action.value}_rds"
+
+
+def change_button_id(action: Action) -> str:
+    """The action id of App Home's button that opens ``action``'s modal (``resize_database``)."""
+    return f"{action.value}_database"
+
 
 # Prod approvals (docs/lifecycle.md): the approval message's buttons (value: the request id;
 # the message is the approval service's) and the modal that asks a denier why.
@@ -60,7 +68,7 @@ DENY_CALLBACK_ID = "deny_request"
 REASON = "reason"
 
 # The words ``/provision-rds`` takes as a command rather than a database name.
-COMMAND_WORDS = ("help", "status", "list", "resize", "decommission")
+COMMAND_WORDS = ("help", "status", "list", *(action.value for action in DATABASE_CHANGES))
 
 # What the forms call each field: Slack names a field by its label, never by its id.
 FIELD_LABELS: Mapping[str, str] = {
@@ -90,6 +98,7 @@ def usage() -> str:
     """The slash command's usage line (with the configured environments)."""
     return (
         f"Usage: `{COMMAND} <database_name> <{ENGINE_CHOICES}> <{environment_choices()}>`, "
-        f"`{COMMAND}` alone for a form, `{COMMAND} list`, `{COMMAND} resize <database_name> <env>`, "
-        f"`{COMMAND} decommission <database_name> <env>`, `{COMMAND} status <request_id>`, `{COMMAND} help`."
+        f"`{COMMAND}` alone for a form, `{COMMAND} list`, "
+        + "".join(f"`{COMMAND} {action.value} <database_name> <env>`, " for action in DATABASE_CHANGES)
+        + f"`{COMMAND} status <request_id>`, `{COMMAND} help`."
     )

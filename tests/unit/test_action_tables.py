@@ -14,13 +14,21 @@ import pytest
 
 from backend.adapters.slack_notices import OFFERS, RENDERERS
 from backend.domain import Action, DatabaseEffect, RequestStatus, Step
-from backend.domain.actions import ACTIONS, ASKED_BY_PEOPLE, STEPS, Asker, spec_of, step_spec
+from backend.domain.actions import (
+    ACTIONS,
+    ASKED_BY_PEOPLE,
+    DATABASE_CHANGES,
+    STEPS,
+    Asker,
+    spec_of,
+    step_spec,
+)
 from backend.domain.notices import STATUS_NOTICES, Happening, Offer
 from backend.handlers.routes import ROUTES
 from backend.render.pull_request import TEXTS
 from backend.services.intake import CHANGES
 from bot.blocks.changes import CHANGE_FORMS
-from bot.blocks.ids import COMMAND_WORDS
+from bot.blocks.ids import COMMAND, COMMAND_WORDS, usage
 from local import cli
 
 
@@ -46,7 +54,8 @@ def test_every_step_has_its_commit_subject_pr_text_and_notice(step: Step) -> Non
     subject = step_spec(step).commit_subject.format(engine="postgres", name="orders", env="dev")
     assert "orders (dev)" in subject
     assert step in TEXTS
-    assert (RequestStatus.PR_OPENED, step) in STATUS_NOTICES
+    # Its own words when its pull request opens, else its action's (the row at any step).
+    assert {(RequestStatus.PR_OPENED, step), (RequestStatus.PR_OPENED, None)} & set(STATUS_NOTICES)
 
 
 def test_an_action_or_step_without_a_row_fails_by_name() -> None:
@@ -64,6 +73,8 @@ def test_what_people_ask_for_has_one_api_route_and_what_the_tool_does_none(actio
         (route,) = routes
         assert route.method == "POST"
         assert route.body is not None
+        # A prod request waits for its approver at its first step; the approval is told there.
+        assert STATUS_NOTICES[(RequestStatus.ACCEPTED, spec_of(action).steps[0].step)] is Happening.APPROVED
     else:
         assert routes == []
     assert set(ASKED_BY_PEOPLE) == {Action.CREATE, Action.RESIZE, Action.DECOMMISSION}
@@ -71,6 +82,10 @@ def test_what_people_ask_for_has_one_api_route_and_what_the_tool_does_none(actio
 
 # The changes of an existing database: everything people ask for but a new database.
 CHANGES_ASKED = set(ASKED_BY_PEOPLE) - {Action.CREATE}
+
+
+def test_the_changes_people_ask_for_are_all_they_ask_for_but_a_new_database() -> None:
+    assert set(DATABASE_CHANGES) == CHANGES_ASKED
 
 
 def test_every_change_people_ask_for_has_its_intake_submit_slack_form_and_rdsctl_command() -> None:
@@ -83,6 +98,7 @@ def test_every_change_people_ask_for_has_its_intake_submit_slack_form_and_rdsctl
     assert len({form.callback_id for form in forms}) == len(forms)
     # ``/provision-rds <action> <name> <env>`` opens it; a mistyped word is matched against these.
     assert {action.value for action in CHANGE_FORMS} <= set(COMMAND_WORDS)
+    assert all(f"{COMMAND} {action.value} <database_name> <env>" in usage() for action in CHANGE_FORMS)
 
 
 def test_every_notice_kind_is_rendered_and_every_offer_is_a_button() -> None:

@@ -10,6 +10,7 @@ import pytest
 from backend.adapters.slack_blocks import mentioning
 from backend.adapters.slack_notices import render
 from backend.domain import (
+    Action,
     DatabaseRecord,
     Engine,
     Environment,
@@ -17,9 +18,10 @@ from backend.domain import (
     RequestRecord,
     RequestStatus,
     Source,
+    Step,
 )
 from backend.domain.access import check_may_change
-from backend.domain.notices import Happening, Notice, Offer, status_notice
+from backend.domain.notices import STATUS_NOTICES, Happening, Notice, Offer, status_notice
 from backend.handlers.http import answer_for
 from backend.services.approvals import decided
 from bot.blocks import home_view, status_message
@@ -115,3 +117,30 @@ def test_offers_become_the_buttons_the_slack_app_listens_to():
         Notice(Happening.APPROVAL_DECIDED, request=record.model_copy(update={"approved_by": "U0A"}))
     )
     assert not [block for block in decided_message["blocks"] if block["type"] == "actions"]
+
+
+def test_a_step_without_words_of_its_own_is_told_in_its_actions_words():
+    # Every step has its own words today; a new one falls back to these (STATUS_NOTICES' rows at
+    # any step), so what they say is checked on a resize standing in for it.
+    record = _record(
+        status=RequestStatus.PR_OPENED,
+        action=Action.RESIZE,
+        step=Step.RESIZE,
+        pr_url="https://github.example/acme/infra/pull/7",
+    )
+    opened = render(Notice(STATUS_NOTICES[(RequestStatus.PR_OPENED, None)], request=record))
+    assert opened["text"] == (
+        "Pull request opened for the resize of `ledger` (postgres, prod): https://github.example/acme/infra/pull/7"
+    )
+    applied = record.model_copy(update={"status": RequestStatus.APPLIED})
+    done = render(Notice(STATUS_NOTICES[(RequestStatus.APPLIED, None)], request=applied))
+    assert done["text"] == "The resize of `ledger` (postgres, prod) is applied."
+
+
+def test_a_status_without_words_of_its_own_is_told_in_its_rows():
+    record = _record(status=RequestStatus.MERGED, pr_url="https://github.example/acme/infra/pull/7")
+    told = render(Notice(Happening.STATUS_REACHED, request=record))
+    assert told["text"] == (
+        "The request for `ledger` (postgres, prod) is merged: merged; CircleCI is applying the Terraform."
+    )
+    assert ":twisted_rightwards_arrows:" in json.dumps(told["blocks"])
