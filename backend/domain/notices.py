@@ -115,13 +115,8 @@ STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
     (RequestStatus.PR_OPENED, Step.DECOMMISSION): Happening.DECOMMISSION_OPENED,
     (RequestStatus.PR_OPENED, Step.REPROTECT): Happening.REPROTECT_OPENED,
     (RequestStatus.PR_OPENED, None): Happening.CHANGE_OPENED,
-    # Approved: what people ask for, at its first step (a request waits for its approver there).
-    **{
-        (RequestStatus.ACCEPTED, spec.steps[0].step): Happening.APPROVED
-        for spec in ACTIONS.values()
-        if spec.asked_by is Asker.PEOPLE
-    },
-    # A prod decommission's second step begun.
+    # A later step begun: a prod decommission's second. (Accepted at a request's first step is
+    # ``FIRST_STEP_NOTICES``: which step is first depends on the environment.)
     (RequestStatus.ACCEPTED, Step.DECOMMISSION): Happening.UNPROTECTED,
     (RequestStatus.MERGED, None): Happening.MERGED,
     (RequestStatus.APPLIED, Step.CREATE): Happening.READY,
@@ -134,12 +129,22 @@ STATUS_NOTICES: Mapping[tuple[RequestStatus, Step | None], Happening] = {
 }
 
 
+# What the requester of what people ask for hears at its first step, before the rows above:
+# accepted there means an approver approved it (a request waits for its approver at its first step).
+FIRST_STEP_NOTICES: Mapping[RequestStatus, Happening] = {RequestStatus.ACCEPTED: Happening.APPROVED}
+
+
 def status_notice(record: RequestRecord, outputs: Mapping[str, str] | None = None) -> Notice | None:
     """What ``record``'s requester hears about its status now; None when there is nothing to say.
 
     ``outputs``: its environment's ``terraform output`` values, where the caller knows them.
     """
-    happening = STATUS_NOTICES.get((record.status, record.step)) or STATUS_NOTICES.get((record.status, None))
+    first = record.step == next(iter(record.steps), None) and ACTIONS[record.action].asked_by is Asker.PEOPLE
+    happening = (
+        (FIRST_STEP_NOTICES.get(record.status) if first else None)
+        or STATUS_NOTICES.get((record.status, record.step))
+        or STATUS_NOTICES.get((record.status, None))
+    )
     if happening is None:
         return None
     return Notice(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from backend.adapters.environments import load_environments
 from backend.adapters.slack_blocks import mentioning
 from backend.adapters.slack_notices import render
 from backend.domain import (
@@ -19,11 +21,14 @@ from backend.domain import (
     RequestStatus,
     Source,
     Step,
+    configure_environments,
+    policy_for,
 )
 from backend.domain.access import check_may_change
 from backend.domain.notices import STATUS_NOTICES, Happening, Notice, Offer, status_notice
 from backend.handlers.http import answer_for
 from backend.services.approvals import decided
+from backend.settings import DEFAULT_ENVIRONMENTS_FILE
 from bot.blocks import home_view, status_message
 from tests.support.block_kit import message_for
 
@@ -144,3 +149,34 @@ def test_a_status_without_words_of_its_own_is_told_in_its_rows():
         "The request for `ledger` (postgres, prod) is merged: merged; CircleCI is applying the Terraform."
     )
     assert ":twisted_rightwards_arrows:" in json.dumps(told["blocks"])
+
+
+def test_an_approval_is_told_at_the_first_step_whichever_step_that_is(tmp_path: Path) -> None:
+    """In prod a decommission's first step turns deletion protection off; in an environment with
+    approvals and no deletion protection its first step deletes, and there too the requester hears
+    the approval, not "deletion protection is off"."""
+    shipped = DEFAULT_ENVIRONMENTS_FILE.read_text()
+    prod = shipped[shipped.index("[environments.prod]") :]
+    qa = prod.replace("[environments.prod", "[environments.qa").replace(
+        "deletion_protection = true", "deletion_protection = false"
+    )
+    assert qa.count("deletion_protection = false") == 1
+    path = tmp_path / "environments.toml"
+    path.write_text(shipped + qa)
+    configure_environments(load_environments(path))
+
+    def told(environment: str, step: Step) -> Happening | None:
+        record = _record(
+            status=RequestStatus.ACCEPTED,
+            action=Action.DECOMMISSION,
+            step=step,
+            environment=Environment(environment),
+            approved_by="U0APPROVER",
+        )
+        notice = status_notice(record)
+        return notice.happening if notice else None
+
+    assert policy_for(Environment("qa")).approvals.required
+    assert told("qa", Step.DECOMMISSION) is Happening.APPROVED
+    assert told("prod", Step.UNPROTECT) is Happening.APPROVED
+    assert told("prod", Step.DECOMMISSION) is Happening.UNPROTECTED
