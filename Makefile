@@ -96,7 +96,7 @@ run: $(STAMP)
 
 # docs/openapi.json: the document the API serves at /openapi.json, published (a test keeps them equal).
 openapi: $(STAMP)
-	$(BIN)/python -m local.openapi docs/openapi.json
+	$(BIN)/python -m local.publish_openapi docs/openapi.json
 
 bench: tools $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(BIN)/python -m bench

@@ -23,8 +23,8 @@ from backend.adapters.slack import build_web_client
 from backend.runtime import freeze_heap, frozen_after_first_invocation
 from backend.settings import Settings, get_settings
 from bot.aws_lambda import LambdaRequestHandler
+from bot.backend_access import BackendAccess
 from bot.listeners import register_listeners
-from bot.services import BotServices
 from bot.workspace import Workspace, workspace_guard
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def create_app(
     container's, resolved on first use. Over HTTP (Lambda) every listener finishes before the
     response goes back (``process_before_response``); over Socket Mode ``ack()`` answers at once.
     """
-    services = BotServices(settings, intake=intake, store=store)
+    services = BackendAccess(settings, intake=intake, store=store)
     signing_secret = services.signing_secret()
     if not signing_secret and not socket_mode:
         raise ValueError(

@@ -10,11 +10,11 @@ from backend.adapters.slack import SlackSender
 from backend.domain import RequestRecord
 from backend.domain.conversation import Conversation
 from bot import blocks
-from bot.services import BotServices
+from bot.backend_access import BackendAccess
 
 
 def confirm_in_dm(
-    client: WebClient, services: BotServices, record: RequestRecord, logger: logging.Logger
+    client: WebClient, services: BackendAccess, record: RequestRecord, logger: logging.Logger
 ) -> None:
     """Post the confirmation to the requester's DM with the app and remember where it went.
 

@@ -27,7 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from backend.handlers.routes import ROUTES
-from local.events import LambdaContext, apigw_proxy_event
+from local.lambda_events import LambdaContext, apigw_proxy_event
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 PageRenderer = Callable[..., "Page"]

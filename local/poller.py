@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.events import LambdaContext, QueueMessage, queue_messages, sqs_event
+from local.lambda_events import LambdaContext, QueueMessage, queue_messages, sqs_event
 
 WorkerHandler = Callable[[dict[str, Any], Any], Any]
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.adapters.dynamodb import PURGE_AT
 from backend.adapters.store import DATABASES_INDEX, EXPIRY_INDEX, REQUESTER_INDEX, STATUS_INDEX
 from backend.settings import Settings
 
 # Fourteen days: the longest SQS keeps a message, so nothing in the DLQ expires before someone looks.
 DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
-TTL_ATTRIBUTE = "expires_at"
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
     if ttl.get("TimeToLiveStatus") not in {"ENABLED", "ENABLING"}:
         dynamodb.update_time_to_live(
             TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": PURGE_AT},
         )
     return name
 

@@ -31,6 +31,9 @@ _TRANSIENT_CODES = frozenset(
 _TRANSACTION_ATTEMPTS = 3
 BATCH_GET_LIMIT = 100
 CONDITION_FAILED = "ConditionalCheckFailed"
+# The table's TTL attribute: when DynamoDB may delete an item (epoch seconds). Not a database's
+# expiry (``expires_on``, a date the sweeper acts on): the name is kept for the items already written.
+PURGE_AT = "expires_at"
 
 
 class StoreUnavailable(RetryableError):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from backend.adapters.dynamodb import Table, plain
+from backend.adapters.dynamodb import PURGE_AT, Table, plain
 from backend.domain.idempotency import IDEMPOTENCY_TTL, IdempotencyEntry
 
 
@@ -22,7 +22,7 @@ class IdempotencyKeys:
 
     def get(self, key: str) -> IdempotencyEntry | None:
         item = self._table.get_item(idempotency_key(key))
-        if item is None or int(plain(item.get("expires_at", 0))) < int(self._clock().timestamp()):
+        if item is None or int(plain(item.get(PURGE_AT, 0))) < int(self._clock().timestamp()):
             return None
         return IdempotencyEntry(
             key=key,
@@ -49,10 +49,10 @@ class IdempotencyKeys:
                 "pk": idempotency_key(entry.key),
                 "request_id": entry.request_id,
                 "fingerprint": entry.fingerprint,
-                "expires_at": int((now + IDEMPOTENCY_TTL).timestamp()),
+                PURGE_AT: int((now + IDEMPOTENCY_TTL).timestamp()),
             },
             # An expired key that TTL has not swept yet is free again.
-            condition="attribute_not_exists(pk) OR expires_at < :now",
+            condition=f"attribute_not_exists(pk) OR {PURGE_AT} < :now",
             values={":now": int(self._clock().timestamp())},
         )
 

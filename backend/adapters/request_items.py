@@ -2,7 +2,7 @@
 
 Only these items carry ``requested_by``/``created_at``, so the ``by_requester`` index is sparse:
 it holds requests only; every request is in the ``by_status`` index (status, age). A request gets
-the TTL attribute ``expires_at`` (its retention) only once it is final.
+the TTL attribute ``PURGE_AT`` (its retention) only once it is final.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from backend.adapters.dynamodb import Table, plain, timestamp
+from backend.adapters.dynamodb import PURGE_AT, Table, plain, timestamp
 from backend.domain import NotFound, RequestRecord, RequestStatus, Step
 from backend.domain.conversation import Conversation
 
@@ -41,7 +41,7 @@ class RequestItems:
         data["updated_at"] = timestamp(record.updated_at)
         data["pk"] = request_key(record.request_id)
         if record.status.is_final:
-            data["expires_at"] = int((record.updated_at + self._retention).timestamp())
+            data[PURGE_AT] = int((record.updated_at + self._retention).timestamp())
         return data
 
     # --- reading -----------------------------------------------------------------------------
@@ -194,7 +194,7 @@ class RequestItems:
         now = self._clock()
         to_set: dict[str, Any] = {"status": status.value, "updated_at": timestamp(now), **fields}
         if status.is_final:
-            to_set["expires_at"] = int((now + self._retention).timestamp())
+            to_set[PURGE_AT] = int((now + self._retention).timestamp())
         to_remove = list(remove)
         names = {f"#f{i}": name for i, name in enumerate([*to_set, *to_remove])}
         values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(to_set.values())}

@@ -181,7 +181,7 @@ def _invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @frozen_after_first_invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The entry point; ``context`` is Lambda's context (or ``local.events.LambdaContext``)."""
+    """The entry point; ``context`` is Lambda's context (or ``local.lambda_events.LambdaContext``)."""
     with _one_invocation_at_a_time:
         response: dict[str, Any] = _invoke(event, context)
     return response

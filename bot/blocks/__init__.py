@@ -22,7 +22,7 @@ from bot.blocks.answers import (
     usage_error,
 )
 from bot.blocks.approvals import decision_refused, deny_modal, deny_reason
-from bot.blocks.changes import (
+from bot.blocks.change_forms import (
     change_refused,
     decommission_modal,
     decommission_values,

@@ -15,7 +15,7 @@ from backend.adapters.slack_blocks import (
     status_line,
 )
 from backend.domain import RequestRecord
-from bot.blocks.changes import database_blocks
+from bot.blocks.change_forms import database_blocks
 from bot.blocks.ids import OPEN_MODAL_ACTION_ID
 
 if TYPE_CHECKING:  # only named in annotations: the inventory service loads when a list is asked for

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners import actions, commands, events, views
-from bot.services import CONTEXT_KEY, BotServices
+from bot.backend_access import CONTEXT_KEY, BackendAccess
+from bot.listeners import block_actions, commands, events, views
 
 
-def register_listeners(app: App, services: BotServices) -> None:
+def register_listeners(app: App, services: BackendAccess) -> None:
     def provide_services(context: BoltContext, next: Callable[[], None]) -> None:
         context[CONTEXT_KEY] = services
         next()
@@ -20,4 +20,4 @@ def register_listeners(app: App, services: BotServices) -> None:
     commands.register(app)
     views.register(app)
     events.register(app)
-    actions.register(app)
+    block_actions.register(app)

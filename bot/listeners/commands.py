@@ -15,11 +15,11 @@ from slack_sdk.errors import SlackApiError
 from backend.adapters.slack_blocks import mentioning
 from backend.domain import DatabaseRecord, FieldError, NotAllowed, Source
 from bot import blocks
-from bot.blocks.changes import CHANGE_FORMS
+from bot.backend_access import BackendAccess, backend_of
+from bot.blocks.change_forms import CHANGE_FORMS
 from bot.blocks.ids import ENGINE_CHOICES
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
-from bot.services import BotServices, services_of
 
 POSITIONAL_FIELDS = (blocks.DATABASE_NAME, blocks.DATABASE_ENGINE, blocks.ENVIRONMENT)
 # ``/provision-rds resize|decommission <database_name> <environment>``: the modal each opens.
@@ -47,15 +47,15 @@ def provision_rds(
     elif subcommand == "help":
         ack(**blocks.help_message())
     elif subcommand == "status":
-        show_status(ack, services_of(context), command["user_id"], words[1:])
+        show_status(ack, backend_of(context), command["user_id"], words[1:])
     elif subcommand == "list":
-        ack(**blocks.list_message(services_of(context).inventory.databases(requested_by=command["user_id"])))
+        ack(**blocks.list_message(backend_of(context).inventory.databases(requested_by=command["user_id"])))
     elif subcommand in CHANGE_MODALS:
-        open_change_modal(ack, client, services_of(context), command, words=words, logger=logger)
+        open_change_modal(ack, client, backend_of(context), command, words=words, logger=logger)
     elif meant := meant_command(words):
         ack(**blocks.unknown_command(words[0], meant))
     else:
-        submit(ack, client, services_of(context), command, words=words, logger=logger)
+        submit(ack, client, backend_of(context), command, words=words, logger=logger)
 
 
 def register(app: App) -> None:
@@ -79,7 +79,7 @@ def open_modal(
 def open_change_modal(
     ack: Ack,
     client: WebClient,
-    services: BotServices,
+    services: BackendAccess,
     command: dict[str, Any],
     *,
     words: list[str],
@@ -100,7 +100,7 @@ def open_change_modal(
     open_modal(ack, client, command["trigger_id"], logger, CHANGE_MODALS[words[0].lower()](database))
 
 
-def show_status(ack: Ack, services: BotServices, user_id: str, arguments: list[str]) -> None:
+def show_status(ack: Ack, services: BackendAccess, user_id: str, arguments: list[str]) -> None:
     if len(arguments) != 1:
         ack(**blocks.usage_error("`status` takes exactly one request id."))
         return
@@ -111,7 +111,7 @@ def show_status(ack: Ack, services: BotServices, user_id: str, arguments: list[s
 def submit(
     ack: Ack,
     client: WebClient,
-    services: BotServices,
+    services: BackendAccess,
     command: dict[str, Any],
     *,
     words: list[str],

@@ -8,7 +8,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot import blocks
-from bot.services import services_of
+from bot.backend_access import backend_of
 
 RECENT_REQUESTS = 10
 
@@ -17,7 +17,7 @@ def app_home_opened(event: dict[str, Any], client: WebClient, context: BoltConte
     if event.get("tab", "home") != "home":
         return
     user_id: str = event["user"]
-    services = services_of(context)
+    services = backend_of(context)
     records = services.store.list_by_requester(user_id, limit=RECENT_REQUESTS)
     databases = services.inventory.databases(requested_by=user_id)
     client.views_publish(user_id=user_id, view=blocks.home_view(records, databases))

@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from backend.adapters.slack_blocks import mentioning
 from backend.domain import Action, ChangedMeanwhile, NotAllowed, NotFound, Source, ValidationFailed
 from bot import blocks
-from bot.blocks.changes import CHANGE_FORMS, ChangeForm
+from bot.backend_access import backend_of
+from bot.blocks.change_forms import CHANGE_FORMS, ChangeForm
 from bot.confirmations import confirm_in_dm
 from bot.intake_answers import REFUSALS, answer_for
-from bot.services import services_of
 
 if TYPE_CHECKING:  # the intake itself comes from the container, on the first submission
     from backend.services.intake import IntakeService, Submission
@@ -35,7 +35,7 @@ def _submitted(
     block_ids: Sequence[str] | Callable[[dict[str, Any]], Sequence[str]],
     fields: Mapping[str, str] | None = None,
 ) -> None:
-    services = services_of(context)
+    services = backend_of(context)
     try:
         submission = submit(services.intake, body["view"], body["user"]["id"])
     except REFUSALS as refused:
@@ -83,7 +83,7 @@ def deny_submitted(
 ) -> None:
     reason = blocks.deny_reason(view.get("state", {}).get("values", {}))
     try:
-        services_of(context).approvals.deny(str(view.get("private_metadata", "")), body["user"]["id"], reason)
+        backend_of(context).approvals.deny(str(view.get("private_metadata", "")), body["user"]["id"], reason)
     except (NotAllowed, NotFound, ValidationFailed, ChangedMeanwhile) as refused:
         # Someone approved (or it timed out) after this form opened: the form says who, nothing changes.
         logger.info("denial refused: %s", refused.message)

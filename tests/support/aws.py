@@ -31,7 +31,7 @@ from backend.domain import ProvisionRequest, RequestRecord, RequestStatus, Sizin
 from backend.services.notifications import Notifier
 from backend.services.provisioner import Provisioner, Renderer
 from backend.settings import Settings
-from local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
+from local.lambda_events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
 from local.resources import AwsResources, ensure_resources
 
 REGION = "us-east-1"

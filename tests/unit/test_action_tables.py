@@ -27,7 +27,7 @@ from backend.domain.notices import STATUS_NOTICES, Happening, Offer
 from backend.handlers.routes import ROUTES
 from backend.render.pull_request import TEXTS
 from backend.services.intake import CHANGES
-from bot.blocks.changes import CHANGE_FORMS
+from bot.blocks.change_forms import CHANGE_FORMS
 from bot.blocks.ids import COMMAND, COMMAND_WORDS, usage
 from local import cli
 

@@ -222,6 +222,15 @@ def test_every_builder_gives_valid_block_kit(builder: Callable[..., Any]):
         assert_valid_payload(builder(**arguments))
 
 
+@pytest.mark.parametrize("status", list(FIRST_STEP_NOTICES))
+def test_every_first_step_notification_is_valid_block_kit(status: RequestStatus):
+    for record in _records(status):
+        notice = status_notice(record.model_copy(update={"step": record.steps[0]}))
+        assert notice is not None
+        assert notice.happening is FIRST_STEP_NOTICES[status]
+        assert_valid_message(render(notice))
+
+
 @pytest.mark.parametrize("key", list(STATUS_NOTICES), ids=lambda key: f"{key[0].value}-{key[1] or 'any'}")
 def test_every_notification_is_valid_block_kit(key: tuple[RequestStatus, Step | None]):
     status, step = key

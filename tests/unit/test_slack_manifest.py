@@ -41,7 +41,7 @@ def test_the_scan_finds_the_calls_known_to_exist():
     assert {
         ("chat.postMessage", "backend/adapters/slack.py"),
         ("views.open", "bot/listeners/commands.py"),
-        ("views.open", "bot/listeners/actions.py"),
+        ("views.open", "bot/listeners/block_actions.py"),
         ("views.publish", "bot/listeners/events.py"),
     } <= uses
 

@@ -24,7 +24,7 @@ from moto import mock_aws
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from backend.handlers.github_webhook import signature_of
-from local.events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
+from local.lambda_events import LambdaContext, QueueMessage, apigw_proxy_event, queue_messages, sqs_event
 from local.resources import ensure_resources
 from local.slack_api import SlackApiStandIn
 from tests.integration.iam.deployment import (

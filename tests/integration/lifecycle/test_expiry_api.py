@@ -12,7 +12,7 @@ import pytest
 from backend.domain import ValidationFailed
 from backend.domain.expiry import EXPIRY_REQUESTER
 from backend.handlers import sweeper as sweeper_function
-from local.events import LambdaContext
+from local.lambda_events import LambdaContext
 from tests.integration.lifecycle.test_day2 import change, created, databases
 from tests.support.aws import Pipeline
 

@@ -12,7 +12,7 @@ import pytest
 from backend.domain.naming import pull_request_marker
 from backend.handlers import github_webhook
 from backend.handlers.github_webhook import signature_of
-from local.events import LambdaContext, apigw_proxy_event
+from local.lambda_events import LambdaContext, apigw_proxy_event
 from tests.integration.lifecycle.conftest import REPOSITORY, WEBHOOK_SECRET, WEBHOOK_SECRET_ID
 from tests.support.aws import Pipeline
 

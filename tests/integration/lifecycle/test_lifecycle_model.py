@@ -55,7 +55,7 @@ from backend.domain import (
     Step,
     policy_for,
 )
-from local.events import LambdaContext, QueueMessage, sqs_event
+from local.lambda_events import LambdaContext, QueueMessage, sqs_event
 from local.resources import AwsResources, ensure_resources
 from tests.support.aws import REGION, Pipeline, RecordingNotifier, make_container
 

@@ -18,7 +18,7 @@ from backend.container import set_container
 from backend.domain import NotAllowed
 from backend.handlers import api
 from backend.settings import Settings, SettingsError
-from local.events import LambdaContext, apigw_proxy_event
+from local.lambda_events import LambdaContext, apigw_proxy_event
 from local.resources import AwsResources
 from local.slack_api import SlackApiStandIn
 from tests.support import aws as support

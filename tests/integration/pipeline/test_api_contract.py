@@ -24,8 +24,8 @@ from backend.domain.reserved import RESERVED_NAMES
 from backend.handlers import api
 from backend.handlers.openapi import EXAMPLE_REQUEST_ID
 from backend.handlers.routes import ROUTES, Function, Route
-from local.events import LambdaContext, apigw_proxy_event
-from local.openapi import PUBLISHED
+from local.lambda_events import LambdaContext, apigw_proxy_event
+from local.publish_openapi import PUBLISHED
 from tests.integration.lifecycle.test_day2 import created, databases
 from tests.support.aws import ApiAnswer, Pipeline, call_api, make_container
 

@@ -20,7 +20,7 @@ from backend.adapters.gitops.local_git import LocalGitPublisher
 from backend.container import set_container
 from backend.domain import PermanentError, RetryableError
 from backend.settings import Settings
-from local.events import QueueMessage
+from local.lambda_events import QueueMessage
 from tests.support.aws import (
     Pipeline,
     RecordingNotifier,

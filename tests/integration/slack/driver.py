@@ -23,7 +23,7 @@ from backend.container import Container
 from backend.settings import Settings
 from bot.app import create_app
 from bot.aws_lambda import LambdaRequestHandler
-from local.events import LambdaContext, apigw_proxy_event
+from local.lambda_events import LambdaContext, apigw_proxy_event
 from local.resources import AwsResources, ensure_resources
 from local.slack_api import SlackApiStandIn
 from tests.support.slack_web_api import assert_app_calls_conform

@@ -17,7 +17,7 @@ from backend.domain import Action, RequestStatus, Source
 from backend.domain.expiry import EXPIRY_REQUESTER
 from backend.handlers.sweeper import SweepFailed, lambda_handler
 from backend.services.expiry import Outcome
-from local.events import LambdaContext
+from local.lambda_events import LambdaContext
 from local.slack_api import dm_channel_for
 from tests.integration.slack.driver import USER, SlackHarness, slack_harness
 

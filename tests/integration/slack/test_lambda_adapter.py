@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from local.events import LambdaContext, apigw_proxy_event
+from local.lambda_events import LambdaContext, apigw_proxy_event
 from tests.integration.slack.driver import SlackHarness
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -82,7 +82,7 @@ def test_the_first_invocation_freezes_what_it_built_and_later_ones_do_not():
         """
         import gc, json
         from backend.handlers import api
-        from local.events import LambdaContext, apigw_proxy_event
+        from local.lambda_events import LambdaContext, apigw_proxy_event
         counts = [gc.get_freeze_count()]
         for _ in range(2):
             answer = api.lambda_handler(apigw_proxy_event("GET", "/openapi.json"), LambdaContext("api"))

@@ -1,6 +1,6 @@
 """Write the HTTP API's OpenAPI document to a file.
 
-``make openapi`` runs ``python -m local.openapi`` to refresh ``docs/openapi.json``, the
+``make openapi`` runs ``python -m local.publish_openapi`` to refresh ``docs/openapi.json``, the
 published copy clients read or generate from without running anything. A test keeps it equal to
 the document the API serves at ``/openapi.json``.
 """
@@ -16,7 +16,7 @@ PUBLISHED = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.openapi", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local.publish_openapi", description=__doc__)
     parser.add_argument("target", nargs="?", type=Path, default=PUBLISHED, help="default: docs/openapi.json")
     args = parser.parse_args(argv)
 

@@ -25,8 +25,8 @@ from backend.domain import (
 )
 from backend.domain.notices import Happening, Notice
 from bot import blocks
-from bot.blocks.changes import CHANGE_FORMS
-from bot.services import services_of
+from bot.backend_access import backend_of
+from bot.blocks.change_forms import CHANGE_FORMS
 
 
 def _open(client: WebClient, trigger_id: str, view: dict[str, Any], logger: logging.Logger) -> None:
@@ -50,7 +50,7 @@ def _open_change(
 ) -> None:
     environment, name = blocks.parse_key(str(body["actions"][0].get("value", "")))
     try:
-        database = services_of(context).changeable(environment, name, body["user"]["id"])
+        database = backend_of(context).changeable(environment, name, body["user"]["id"])
     except NotAllowed as refused:
         _refuse(client, body, mentioning(refused))
         return
@@ -80,7 +80,7 @@ def extend_ttl(
     environment, name = blocks.parse_key(str(body["actions"][0].get("value", "")))
     user = body["user"]["id"]
     try:
-        database = services_of(context).expiry.extend(
+        database = backend_of(context).expiry.extend(
             environment, name, requested_by=user, source=Source.SLACK
         )
     except (NotAllowed, NotFound, ValidationFailed, AlreadyRequested) as refused:
@@ -115,7 +115,7 @@ def approve_request(
     ack()
     request_id = str(body["actions"][0].get("value", ""))
     try:
-        services_of(context).approvals.approve(request_id, body["user"]["id"])
+        backend_of(context).approvals.approve(request_id, body["user"]["id"])
     except (NotAllowed, NotFound, QueueUnavailable, ChangedMeanwhile) as refused:
         logger.info("approval of %s refused: %s", request_id, refused.message)
         _refuse(client, body, mentioning(refused))
@@ -126,7 +126,7 @@ def open_deny_modal(
 ) -> None:
     request_id = str(body["actions"][0].get("value", ""))
     try:
-        services_of(context).approvals.check_decider(request_id, body["user"]["id"])
+        backend_of(context).approvals.check_decider(request_id, body["user"]["id"])
     except (NotAllowed, NotFound) as refused:
         ack()
         _refuse(client, body, mentioning(refused))

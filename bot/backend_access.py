@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from backend.services.lookup import RequestLookup
 
 
-class BotServices:
+class BackendAccess:
     """The intake, store and lookup the listeners call, plus the Slack secrets.
 
     Anything not handed in comes from the process container (``get_container()``) when it was
@@ -101,8 +101,8 @@ class BotServices:
 CONTEXT_KEY = "rds_provisioner_services"
 
 
-def services_of(context: BoltContext) -> BotServices:
+def backend_of(context: BoltContext) -> BackendAccess:
     """The services of the app handling this request (listeners get them through ``context``)."""
     services = context[CONTEXT_KEY]
-    assert isinstance(services, BotServices)
+    assert isinstance(services, BackendAccess)
     return services
