@@ -51,8 +51,8 @@ def create_app(
     container's, resolved on first use. Over HTTP (Lambda) every listener finishes before the
     response goes back (``process_before_response``); over Socket Mode ``ack()`` answers at once.
     """
-    services = BackendAccess(settings, intake=intake, store=store)
-    signing_secret = services.signing_secret()
+    backend = BackendAccess(settings, intake=intake, store=store)
+    signing_secret = backend.signing_secret()
     if not signing_secret and not socket_mode:
         raise ValueError(
             "the Slack signing secret is not configured: set SLACK_SIGNING_SECRET or "
@@ -73,7 +73,7 @@ def create_app(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult | None:
         try:
-            token = given_token or services.bot_token()
+            token = given_token or backend.bot_token()
         except SecretMisconfigured as error:
             logger.error(error.message)
             return None
@@ -103,7 +103,7 @@ def create_app(
         # Socket Mode traffic is authenticated by the app-level token instead of a signature.
         request_verification_enabled=not socket_mode,
     )
-    register_listeners(app, services)
+    register_listeners(app, backend)
     return app
 
 

@@ -97,12 +97,12 @@ class BackendAccess:
         return self.container.slack_bot_token
 
 
-# The key under which ``register_listeners`` puts the services into every request's Bolt context.
-CONTEXT_KEY = "rds_provisioner_services"
+# The key under which ``register_listeners`` puts the backend access into every request's Bolt context.
+CONTEXT_KEY = "rds_provisioner_backend"
 
 
 def backend_of(context: BoltContext) -> BackendAccess:
-    """The services of the app handling this request (listeners get them through ``context``)."""
-    services = context[CONTEXT_KEY]
-    assert isinstance(services, BackendAccess)
-    return services
+    """The backend access of the app handling this request (listeners get it through ``context``)."""
+    backend = context[CONTEXT_KEY]
+    assert isinstance(backend, BackendAccess)
+    return backend

@@ -14,7 +14,7 @@ from bot.backend_access import BackendAccess
 
 
 def confirm_in_dm(
-    client: WebClient, services: BackendAccess, record: RequestRecord, logger: logging.Logger
+    client: WebClient, backend: BackendAccess, record: RequestRecord, logger: logging.Logger
 ) -> None:
     """Post the confirmation to the requester's DM with the app and remember where it went.
 
@@ -25,6 +25,6 @@ def confirm_in_dm(
         posted = SlackSender(client).post(record.requested_by, blocks.dm_confirmation(record))
         if posted is not None:
             begun = Conversation(channel=posted.channel, thread_ts=posted.ts, user_id=record.requested_by)
-            services.store.set_conversation(record.request_id, begun)
+            backend.store.set_conversation(record.request_id, begun)
     except Exception:
         logger.exception("could not post or record the DM confirmation for %s", record.request_id)

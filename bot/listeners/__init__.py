@@ -1,5 +1,5 @@
 """Slack listeners, one module per kind (Bolt's starter-template layout): top-level callbacks, each
-module's ``register`` wires its own. The services reach them through Bolt's ``context``."""
+module's ``register`` wires its own. They reach the backend through Bolt's ``context``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from bot.backend_access import CONTEXT_KEY, BackendAccess
 from bot.listeners import block_actions, commands, events, views
 
 
-def register_listeners(app: App, services: BackendAccess) -> None:
+def register_listeners(app: App, backend: BackendAccess) -> None:
     def provide_services(context: BoltContext, next: Callable[[], None]) -> None:
-        context[CONTEXT_KEY] = services
+        context[CONTEXT_KEY] = backend
         next()
 
     app.middleware(provide_services)

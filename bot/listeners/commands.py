@@ -79,7 +79,7 @@ def open_modal(
 def open_change_modal(
     ack: Ack,
     client: WebClient,
-    services: BackendAccess,
+    backend: BackendAccess,
     command: dict[str, Any],
     *,
     words: list[str],
@@ -90,7 +90,7 @@ def open_change_modal(
         return
     name, environment = words[1], words[2]
     try:
-        database = services.changeable(environment, name, command["user_id"])
+        database = backend.changeable(environment, name, command["user_id"])
     except NotAllowed as refused:
         ack(**blocks.change_refused(mentioning(refused)))
         return
@@ -100,18 +100,18 @@ def open_change_modal(
     open_modal(ack, client, command["trigger_id"], logger, CHANGE_MODALS[words[0].lower()](database))
 
 
-def show_status(ack: Ack, services: BackendAccess, user_id: str, arguments: list[str]) -> None:
+def show_status(ack: Ack, backend: BackendAccess, user_id: str, arguments: list[str]) -> None:
     if len(arguments) != 1:
         ack(**blocks.usage_error("`status` takes exactly one request id."))
         return
-    record = services.lookup.visible_to(arguments[0], user_id)
+    record = backend.lookup.visible_to(arguments[0], user_id)
     ack(**(blocks.status_message(record) if record else blocks.request_not_visible(arguments[0])))
 
 
 def submit(
     ack: Ack,
     client: WebClient,
-    services: BackendAccess,
+    backend: BackendAccess,
     command: dict[str, Any],
     *,
     words: list[str],
@@ -125,7 +125,7 @@ def submit(
         return
     data = dict(zip(POSITIONAL_FIELDS, words, strict=False))
     try:
-        submission = services.intake.submit(data, requested_by=command["user_id"], source=Source.SLACK)
+        submission = backend.intake.submit(data, requested_by=command["user_id"], source=Source.SLACK)
     except REFUSALS as refused:
         answer = answer_for(refused)
         if answer.ours:
@@ -133,4 +133,4 @@ def submit(
         ack(**answer.command(refused, typed))
         return
     ack(**blocks.submitted(submission.record))
-    confirm_in_dm(client, services, submission.record, logger)
+    confirm_in_dm(client, backend, submission.record, logger)

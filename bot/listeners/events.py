@@ -17,9 +17,9 @@ def app_home_opened(event: dict[str, Any], client: WebClient, context: BoltConte
     if event.get("tab", "home") != "home":
         return
     user_id: str = event["user"]
-    services = backend_of(context)
-    records = services.store.list_by_requester(user_id, limit=RECENT_REQUESTS)
-    databases = services.inventory.databases(requested_by=user_id)
+    backend = backend_of(context)
+    records = backend.store.list_by_requester(user_id, limit=RECENT_REQUESTS)
+    databases = backend.inventory.databases(requested_by=user_id)
     client.views_publish(user_id=user_id, view=blocks.home_view(records, databases))
 
 

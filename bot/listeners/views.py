@@ -35,9 +35,9 @@ def _submitted(
     block_ids: Sequence[str] | Callable[[dict[str, Any]], Sequence[str]],
     fields: Mapping[str, str] | None = None,
 ) -> None:
-    services = backend_of(context)
+    backend = backend_of(context)
     try:
-        submission = submit(services.intake, body["view"], body["user"]["id"])
+        submission = submit(backend.intake, body["view"], body["user"]["id"])
     except REFUSALS as refused:
         answer = answer_for(refused)
         if answer.ours:
@@ -46,7 +46,7 @@ def _submitted(
         ack(response_action="errors", errors=blocks.modal_errors(answer.fields(refused), shown, fields))
         return
     ack()  # closes the modal; the confirmation goes to the DM below
-    confirm_in_dm(client, services, submission.record, logger)
+    confirm_in_dm(client, backend, submission.record, logger)
 
 
 def _create(intake: IntakeService, view: dict[str, Any], user: str) -> Submission:
