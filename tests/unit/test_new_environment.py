@@ -109,6 +109,10 @@ def test_the_committed_circleci_files_are_what_new_environment_writes(tmp_path: 
         assert cli.main(["new-environment", environment, "--terraform-dir", str(terraform)]) == 0
     for name in CIRCLECI_FILES:
         assert (tmp_path / ".circleci" / name).read_text() == (CIRCLECI_DIR / name).read_text(), name
+    # Every template fills exactly one section.
+    sections = "".join((CIRCLECI_DIR / name).read_text() for name in CIRCLECI_FILES)
+    for template in (CIRCLECI_DIR / "templates").iterdir():
+        assert sections.count(f"# BEGIN rdsctl new-environment: .circleci/templates/{template.name} ") == 1
 
 
 def _continue_config(tmp_path: Path) -> dict[str, Any]:
@@ -180,4 +184,20 @@ def test_a_circleci_dir_without_templates_is_refused_before_anything_is_written(
     shutil.rmtree(tmp_path / ".circleci" / "templates")
     assert cli.main(["new-environment", "dev", "--terraform-dir", str(terraform)]) == 1
     assert "holds no templates/" in capsys.readouterr().err
+    assert not (terraform / "envs" / "dev").exists()
+
+
+def test_a_section_without_its_end_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terraform = _copy_root(tmp_path)
+    config = tmp_path / ".circleci" / "continue_config.yml"
+    config.write_text(
+        config.read_text().replace("# END rdsctl new-environment: .circleci/templates/workflows", "#")
+    )
+    assert cli.main(["new-environment", "dev", "--terraform-dir", str(terraform)]) == 1
+    assert (
+        "continue_config.yml: a '# BEGIN rdsctl new-environment' line without its END"
+        in capsys.readouterr().err
+    )
     assert not (terraform / "envs" / "dev").exists()
