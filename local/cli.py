@@ -10,7 +10,7 @@
     rdsctl drift dev
     rdsctl slack "/provision-rds billing mysql dev"
     rdsctl slack-manifest --request-url https://.../v1/slack/events
-    rdsctl new-environment staging  (its Terraform root, once deploy/environments.toml has it)
+    rdsctl new-environment staging  (its Terraform root and CI wiring, once deploy/environments.toml has it)
 
 rdsctl finds the stack ``make run`` started from ``.local/stack.json`` (in the current directory,
 else in this repository); ``RDSCTL_URL``, ``PORT`` or ``--url`` point it elsewhere.
@@ -19,7 +19,7 @@ Every command but ``slack-manifest`` and ``new-environment`` goes through the st
 endpoints (standard library only); ``slack`` signs its request with the signing secret exactly as
 Slack does, so the Slack path can be tried without a workspace. ``slack-manifest`` prints the Slack
 app's manifest filled in, to paste into "Create an app -> From a manifest". ``new-environment``
-writes an environment's Terraform root from the shared one (docs/environments.md).
+writes an environment's Terraform root and CircleCI wiring from the shared ones (docs/environments.md).
 """
 
 from __future__ import annotations
@@ -767,7 +767,13 @@ def cmd_new_environment(args: argparse.Namespace, settings: Settings) -> int:
 
     terraform_dir = args.terraform_dir or TERRAFORM_DIR
     try:
-        written = write_environment(args.environment, settings, terraform_dir=terraform_dir, force=args.force)
+        written = write_environment(
+            args.environment,
+            settings,
+            terraform_dir=terraform_dir,
+            circleci_dir=args.circleci_dir,
+            force=args.force,
+        )
     except NewEnvironmentRefused as exc:
         raise CliError(str(exc)) from None
     for path in written:
@@ -779,11 +785,15 @@ def _environment_commands(commands: Commands) -> None:
     new = commands.add_parser(
         "new-environment",
         help="write terraform/envs/<name> from the shared root terraform/root, for an environment of "
-        "the environments file (ENVIRONMENTS_FILE, default deploy/environments.toml)",
+        "the environments file (ENVIRONMENTS_FILE, default deploy/environments.toml), and the CircleCI "
+        "wiring of every environment with a root from .circleci/templates",
     )
     new.add_argument("environment")
     new.add_argument(
         "--terraform-dir", type=Path, metavar="DIR", help="default: this repository's terraform/"
+    )
+    new.add_argument(
+        "--circleci-dir", type=Path, metavar="DIR", help="default: the .circleci/ beside the terraform dir"
     )
     new.add_argument("--force", action="store_true", help="rewrite the shared files of an existing one")
 

@@ -1,11 +1,12 @@
 """A new environment is a table and a command: ``staging``, copied from dev, walked end to end.
 
 Its table is dev's, copied under a new name into a temporary ENVIRONMENTS_FILE; ``rdsctl
-new-environment staging`` writes its Terraform root into a copy of terraform/. Then a request for
-it goes through the real API handler (signed with the API key), the Slack app (its form offers
-staging, its slash command is accepted), the worker's renderer (the file lands in
-terraform/envs/staging on a pull request) and a ``terraform plan`` of the merged root (the mocked
-provider of the plan tests, one run). A name the file does not hold is a 400 naming the ones it does.
+new-environment staging`` writes its Terraform root into a copy of terraform/ and its CircleCI
+wiring into a copy of .circleci/ (its path filter, workflow and drift job). Then a request for it
+goes through the real API handler (signed with the API key), the Slack app (its form offers staging,
+its slash command is accepted), the worker's renderer (the file lands in terraform/envs/staging on a
+pull request) and a ``terraform plan`` of the merged root (the mocked provider of the plan tests,
+one run). A name the file does not hold is a 400 naming the ones it does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from moto import mock_aws
 
 from backend.adapters.gitops.local_git import LocalGitPublisher
@@ -50,11 +52,15 @@ def environments_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def terraform_copy(tmp_path: Path, environments_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """A copy of terraform/ to which ``rdsctl new-environment staging`` added envs/staging."""
+    """A copy of terraform/ to which ``rdsctl new-environment staging`` added envs/staging, and of
+    .circleci/ beside it, to which it added staging's wiring."""
     copy = tmp_path / "terraform"
     shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "tests"))
+    shutil.copytree(TERRAFORM_DIR.parent / ".circleci", tmp_path / ".circleci")
     assert cli.main(["new-environment", "staging", "--terraform-dir", str(copy)]) == 0
-    assert "envs/staging/backend.tf" in capsys.readouterr().out
+    written = capsys.readouterr().out
+    assert "envs/staging/backend.tf" in written
+    assert ".circleci/continue_config.yml" in written
     return copy
 
 
@@ -102,6 +108,27 @@ def test_staging_copied_from_dev_is_offered_accepted_rendered_and_planned(
     terraform: Terraform,
     work_directory: Path,
 ) -> None:
+    # CircleCI: a change to its root runs its workflow (plan on branches, apply on main, no approval
+    # as dev), and its drift is planned nightly.
+    circleci = terraform_copy.parent / ".circleci"
+    mapping = yaml.safe_load((circleci / "config.yml").read_text())["workflows"]["select-workflows"]["jobs"][
+        0
+    ]["path-filtering/filter"]["mapping"]
+    assert "terraform/envs/staging/.* terraform-staging true" in mapping.splitlines()
+    config = yaml.safe_load((circleci / "continue_config.yml").read_text())
+    assert config["parameters"]["terraform-staging"] == {"type": "boolean", "default": False}
+    workflow = config["workflows"]["terraform-staging"]
+    assert workflow["when"] == "<< pipeline.parameters.terraform-staging >>"
+    jobs = [next(iter(job.values()))["name"] for job in workflow["jobs"]]
+    assert jobs == [
+        "terraform-fmt-staging",
+        "terraform-plan-staging",
+        "terraform-apply-staging",
+        "record-applied-staging",
+    ]
+    drift = [next(iter(job.values()))["name"] for job in config["workflows"]["drift"]["jobs"]]
+    assert drift == ["terraform-drift-dev", "terraform-drift-prod", "terraform-drift-staging"]
+
     # The API: the OpenAPI document offers it, a signed request for it is accepted.
     from backend.handlers.api import openapi_json
 
