@@ -6,7 +6,8 @@ JSON. The value comes from Secrets Manager itself (moto, in process or a moto se
 whatever credentials the process holds, as the extension calls it with the function's role. A
 request without the right token is refused (401), an unknown path is 404, and Secrets Manager's
 refusal (no such secret, access denied) is passed on as a 400 carrying its error, as the extension
-does. ``requests`` lists the secret ids asked for.
+does. Like the extension on a cold start it caches no value: every request is one GetSecretValue.
+``requests`` lists the secret ids asked for.
 
     with SecretsExtensionStandIn(session_token=lambda: "token", region="us-east-1") as extension:
         settings = Settings(secrets_extension_port=extension.port, aws_session_token="token", ...)
@@ -39,6 +40,8 @@ class SecretsExtensionStandIn:
         self.requests: list[str] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._clients: dict[str | None, Any] = {}
 
     @property
     def port(self) -> int:
@@ -56,18 +59,28 @@ class SecretsExtensionStandIn:
             return 404, {"message": f"no such route: {parts.path}"}
         secret_id = secret_ids[0]
         self.requests.append(secret_id)
-        import boto3
         from botocore.exceptions import ClientError
 
-        # A new session reads the credentials the process holds now (the default one caches them).
-        session = boto3.session.Session(region_name=self.region)
-        client = session.client("secretsmanager", endpoint_url=self.endpoint_url)
         try:
-            answer = client.get_secret_value(SecretId=secret_id)
+            answer = self._client(expected).get_secret_value(SecretId=secret_id)
         except ClientError as error:
             return 400, {"message": str(error)}
         keys = ("ARN", "Name", "VersionId", "SecretString", "VersionStages")
         return 200, {key: answer[key] for key in keys if key in answer}
+
+    def _client(self, session_token: str | None) -> Any:
+        """The extension's Secrets Manager client: built once per function (its session token),
+        as the extension builds it in its own process, so a request costs one GetSecretValue."""
+        with self._lock:
+            if session_token not in self._clients:
+                import boto3
+
+                # A new session reads the credentials the process holds now (the function's role).
+                session = boto3.session.Session(region_name=self.region)
+                self._clients[session_token] = session.client(
+                    "secretsmanager", endpoint_url=self.endpoint_url
+                )
+            return self._clients[session_token]
 
     def __enter__(self) -> SecretsExtensionStandIn:
         stand_in = self
