@@ -73,7 +73,7 @@ class SecretsExtension:
                 break
             except HTTPError as error:
                 detail = error.read().decode(errors="replace").strip()[:300]
-                if "not ready" in detail and time.monotonic() < deadline:
+                if "not ready" in detail.lower() and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
                 raise SecretMisconfigured(
