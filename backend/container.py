@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from backend.adapters.chat import ChatSender
     from backend.adapters.gitops.base import PullRequestPublisher
     from backend.adapters.queue import RequestTopic
+    from backend.adapters.secrets import SecretsExtension
     from backend.adapters.store import RequestStore
     from backend.adapters.write_budget import WriteBudget
     from backend.domain.expiry import ExpiryPolicy
@@ -87,7 +88,21 @@ class Container:
     def secret(self, value: str | None, secret_id: str | None) -> str | None:
         from backend.adapters.secrets import resolve_secret
 
-        return resolve_secret(value, secret_id, self.secretsmanager if secret_id else None)
+        if value or not secret_id:
+            return resolve_secret(value, secret_id)
+        if self.secrets_extension is not None:
+            return resolve_secret(value, secret_id, source=self.secrets_extension)
+        return resolve_secret(value, secret_id, self.secretsmanager)
+
+    @cached_property
+    def secrets_extension(self) -> SecretsExtension | None:
+        """The Parameters and Secrets Lambda Extension, when SECRETS_EXTENSION_PORT names its port."""
+        port = self.settings.secrets_extension_port
+        if port is None:
+            return None
+        from backend.adapters.secrets import SecretsExtension
+
+        return SecretsExtension(port, self.settings.aws_session_token)
 
     # --- adapters ----------------------------------------------------------------------------
     @cached_property

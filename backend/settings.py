@@ -83,6 +83,12 @@ class Settings(BaseModel):
     aws_region: str = _env("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION", "aws_region")
     # Endpoint for every AWS client (the moto server locally); None means the real AWS endpoints.
     aws_endpoint_url: str | None = None
+    # Port of the AWS Parameters and Secrets Lambda Extension (its layer; 2773 unless its
+    # PARAMETERS_SECRETS_EXTENSION_HTTP_PORT says otherwise): when set, the *_secret_id secrets are
+    # read through it, with no boto3; unset, through a boto3 Secrets Manager client.
+    secrets_extension_port: int | None = Field(default=None, ge=1, le=65535)
+    # The function's session token (Lambda sets it): the extension accepts only requests carrying it.
+    aws_session_token: str | None = Field(default=None, repr=False)
 
     # The environments databases can be asked for and each one's policy (a TOML file,
     # backend.adapters.environments reads it); deploy/environments.toml unless set.

@@ -9,7 +9,10 @@ imports ``bot.app`` and answers its first request through ``lambda_handler``, co
 environment as deployed (the signing secret and bot token in Secrets Manager, the table and topic
 on a moto server in another process, Slack calls to the local stand-in). Two first requests: the
 bare command that opens the form, and a command that submits a request (the intake's DynamoDB
-transaction and SNS publish, then the DM confirmation).
+transaction and SNS publish, then the DM confirmation). Each is measured twice: the secrets read
+with boto3 (the default), and through the AWS Parameters and Secrets Lambda Extension
+(``SECRETS_EXTENSION_PORT``; here its stand-in, ``tests.support.secrets_extension``, answering
+from the same moto server), as the template deploys the Slack function.
 """
 
 from __future__ import annotations
@@ -46,17 +49,27 @@ def sample(target: str, *arguments: str, env: Mapping[str, str] | None = None) -
 
 
 FIRST_REQUESTS = {"opens the form": "", "submits": "{name} postgres dev"}
+# How the first request reads its two secrets: each first request is measured both ways.
+SECRET_PATHS = {"": False, " (secrets through the extension)": True}
+# What the extension stand-in expects and the Slack function sends (Lambda's AWS_SESSION_TOKEN).
+SESSION_TOKEN = "bench-session-token"
 
 
 class FirstRequests:
     """Signed first requests for fresh Slack functions configured as deployed (see the module)."""
 
-    def __init__(self, env: Mapping[str, str], directory: Path) -> None:
+    def __init__(self, env: Mapping[str, str], directory: Path, extension_port: int) -> None:
         self.env = env
         self.directory = directory
         self.count = 0
+        self.extension_env = {
+            **env,
+            "SECRETS_EXTENSION_PORT": str(extension_port),
+            "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        }
 
-    def sample(self, kind: str) -> dict[str, float]:
+    def event(self, kind: str) -> Path:
+        """A file holding a new signed first request of ``kind`` (each names a new database)."""
         from tests.integration.slack.driver import SlackDriver
 
         self.count += 1
@@ -70,7 +83,10 @@ class FirstRequests:
         SlackDriver(capture).command(text)
         path = self.directory / f"event-{self.count}.json"
         path.write_text(json.dumps(events[0]), encoding="utf-8")
-        return sample("slack-first", str(path), env=self.env)
+        return path
+
+    def sample(self, kind: str, *, extension: bool = False) -> dict[str, float]:
+        return sample("slack-first", str(self.event(kind)), env=self.extension_env if extension else self.env)
 
 
 @contextmanager
@@ -81,6 +97,7 @@ def first_requests() -> Iterator[FirstRequests]:
     from local.resources import ensure_resources
     from local.slack_api import SlackApiStandIn
     from tests.integration.slack import driver
+    from tests.support.secrets_extension import SecretsExtensionStandIn
 
     stand_in = SlackApiStandIn(
         team_id=driver.TEAM_ID, bot_user_id=driver.BOT_USER_ID, bot_id=driver.BOT_ID, app_id=driver.APP_ID
@@ -90,6 +107,9 @@ def first_requests() -> Iterator[FirstRequests]:
         moto_server() as url,
         stand_in as slack_api,
         tempfile.TemporaryDirectory() as directory,
+        SecretsExtensionStandIn(
+            session_token=lambda: SESSION_TOKEN, region="us-east-1", endpoint_url=url
+        ) as extension,
     ):
         resources = ensure_resources(region="us-east-1", endpoint_url=url)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=url)
@@ -113,22 +133,23 @@ def first_requests() -> Iterator[FirstRequests]:
             "SLACK_BOT_ID": driver.BOT_ID,
             "SLACK_TEAM_ID": driver.TEAM_ID,
         }
-        yield FirstRequests(env, Path(directory))
+        yield FirstRequests(env, Path(directory), extension.port)
 
 
 def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
     with first_requests() as first:
         for target in TARGETS:  # warm-up round: compile bytecode, fill the page cache
             sample(target)
-        for kind in FIRST_REQUESTS:
-            first.sample(kind)
+        first_kinds = [(kind, path) for kind in FIRST_REQUESTS for path in SECRET_PATHS]
+        for kind, path in first_kinds:
+            first.sample(kind, extension=SECRET_PATHS[path])
         samples: dict[str, list[dict[str, float]]] = {target: [] for target in TARGETS}
-        first_samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in FIRST_REQUESTS}
+        first_samples: dict[str, list[dict[str, float]]] = {kind + path: [] for kind, path in first_kinds}
         for _ in range(runs):
             for target in TARGETS:
                 samples[target].append(sample(target))
-            for kind in FIRST_REQUESTS:
-                first_samples[kind].append(first.sample(kind))
+            for kind, path in first_kinds:
+                first_samples[kind + path].append(first.sample(kind, extension=SECRET_PATHS[path]))
     boto3_ms = median([s["import_ms"] for s in samples["boto3"]])
     rows = [Row("cold start", "import boto3 (yardstick)", boto3_ms, "ms", "", f"median of {runs}")]
     details: dict[str, Any] = {"runs": runs, "boto3_import_ms": boto3_ms, "targets": {}, "first_request": {}}
@@ -163,14 +184,14 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 "app, clients, services; no network",
             )
         )
-    for kind in FIRST_REQUESTS:
-        first_ms = median([s["init_ms"] for s in first_samples[kind]])
-        total_ms = median([s["import_ms"] + s["init_ms"] for s in first_samples[kind]])
+    for kind, kind_samples in first_samples.items():
+        first_ms = median([s["init_ms"] for s in kind_samples])
+        total_ms = median([s["import_ms"] + s["init_ms"] for s in kind_samples])
         details["first_request"][kind] = {
             "first_request_ms": first_ms,
             "import_plus_first_request_ms": total_ms,
             "ratio_to_boto3": total_ms / boto3_ms,
-            "samples": first_samples[kind],
+            "samples": kind_samples,
         }
         rows.append(
             Row(

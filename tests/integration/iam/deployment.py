@@ -188,7 +188,9 @@ class Deployment:
             "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
             "AWS_SESSION_TOKEN": credentials["SessionToken"],
         }
-        settings = Settings.from_env({"AWS_REGION": REGION, **environment}).with_overrides(**overrides)
+        # Lambda's environment holds the session token too (the secrets extension wants it).
+        variables = {"AWS_REGION": REGION, "AWS_SESSION_TOKEN": credentials["SessionToken"], **environment}
+        settings = Settings.from_env(variables).with_overrides(**overrides)
         container = Container(settings)
         with pytest.MonkeyPatch.context() as patch:
             for name, value in given.items():

@@ -40,6 +40,7 @@ from tests.integration.iam.policy import REGION
 from tests.integration.slack.driver import SlackDriver, modal_state
 from tests.support.aws import ApiAnswer, call_api
 from tests.support.github_stub import GitHubStub
+from tests.support.secrets_extension import SecretsExtensionStandIn
 
 # The CI roles whose real calls the story makes.
 RECORD_APPLIED_ROLE = "RecordAppliedRole"
@@ -53,6 +54,8 @@ class Story:
     github: GitHubStub
     slack_api: SlackApiStandIn
     workdir: Path
+    # The Parameters and Secrets extension of the functions whose layer it is (SECRETS_EXTENSION_PORT).
+    secrets_extension: SecretsExtensionStandIn
 
     # --- acting as each function ----------------------------------------------------------------
     @contextmanager
@@ -63,6 +66,8 @@ class Story:
             "github_api_url": self.github.base_url,
             **overrides,
         }
+        if "SECRETS_EXTENSION_PORT" in environment:
+            overrides["secrets_extension_port"] = self.secrets_extension.port
         with self.deployment.acting_as(f"{function}Role", environment, **overrides):
             yield
 
@@ -382,9 +387,16 @@ def told_story(tmp_path: Path) -> Iterator[Enforcer]:
             SlackApiStandIn(team_id="T0TEAM", bot_user_id="U0BOT", bot_id="B0BOT", app_id="A0APP")
         )
         deployment = Deployment.create(enforcer, ci_roles=CI_ROLES)
+        # It calls GetSecretValue with the Slack function's role, as the extension in its layer does.
+        secrets_extension = stack.enter_context(
+            SecretsExtensionStandIn(
+                session_token=lambda: deployment.credentials("SlackFunctionRole")["SessionToken"],
+                region=REGION,
+            )
+        )
         install(enforcer, monkeypatch)
         try:
-            run_story(Story(deployment, github, slack_api, tmp_path))
+            run_story(Story(deployment, github, slack_api, tmp_path, secrets_extension))
         except Exception as error:
             # A refused call usually breaks the story further on (a request never moves): name it.
             refused = {role: calls for role, calls in enforcer.denied.items() if calls}
