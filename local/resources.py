@@ -19,6 +19,13 @@ from backend.settings import Settings
 
 # Fourteen days: the longest SQS keeps a message, so nothing in the DLQ expires before someone looks.
 DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
+# The table's indexes (as sam/template.yaml declares them): partition and sort key, all strings.
+INDEXES: dict[str, tuple[str, str]] = {
+    REQUESTER_INDEX: ("requested_by", "created_at"),
+    STATUS_INDEX: ("status", "created_at"),
+    DATABASES_INDEX: ("db_environment", "db_database_name"),
+    EXPIRY_INDEX: ("db_environment", "db_expires_on"),
+}
 
 
 @dataclass(frozen=True)
@@ -90,48 +97,20 @@ def _ensure_table(dynamodb: Any, name: str) -> str:
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "requested_by", "AttributeType": "S"},
-                {"AttributeName": "created_at", "AttributeType": "S"},
-                {"AttributeName": "status", "AttributeType": "S"},
-                {"AttributeName": "db_environment", "AttributeType": "S"},
-                {"AttributeName": "db_database_name", "AttributeType": "S"},
-                {"AttributeName": "db_expires_on", "AttributeType": "S"},
+                {"AttributeName": attribute, "AttributeType": "S"}
+                for attribute in dict.fromkeys(["pk", *(key for keys in INDEXES.values() for key in keys)])
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
                 {
-                    "IndexName": REQUESTER_INDEX,
+                    "IndexName": index,
                     "KeySchema": [
-                        {"AttributeName": "requested_by", "KeyType": "HASH"},
-                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                        {"AttributeName": partition, "KeyType": "HASH"},
+                        {"AttributeName": sort, "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
-                },
-                {
-                    "IndexName": STATUS_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "status", "KeyType": "HASH"},
-                        {"AttributeName": "created_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-                {
-                    "IndexName": DATABASES_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "db_environment", "KeyType": "HASH"},
-                        {"AttributeName": "db_database_name", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-                {
-                    "IndexName": EXPIRY_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "db_environment", "KeyType": "HASH"},
-                        {"AttributeName": "db_expires_on", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
+                }
+                for index, (partition, sort) in INDEXES.items()
             ],
         )
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
