@@ -1,8 +1,8 @@
 """One cold-start sample, run in a FRESH interpreter: ``python -m bench._cold_child TARGET [EVENT]``.
 
 Prints one JSON object: ``import_ms`` (perf_counter around importing the handler module) and
-``init_ms`` (building what its first invocation builds: the app, the container's clients and
-services; importing and building make no network call).
+``init_ms`` (building what its first invocation builds before any request's own work, as
+``INIT_BUILDS`` says per target; importing and building make no network call).
 
 This module imports nothing of the project (nor pydantic) at its top: what the timed import
 loads is measured from a bare interpreter, as Lambda's init phase starts.
@@ -52,12 +52,13 @@ def _init_api() -> None:
 
 
 def _init_slack() -> None:
-    from backend.container import Container
+    # What ``bot.app.lambda_handler`` builds before its first listener runs: the app, whose
+    # backend (the intake, the store and their AWS clients) a listener builds when it first needs
+    # it. The first-request targets measure those, per kind of first request.
     from bot.app import create_app
+    from bot.aws_lambda import LambdaRequestHandler
 
-    settings = _settings()
-    container = Container(settings)
-    create_app(settings, intake=container.intake, store=container.store)
+    LambdaRequestHandler(create_app(_settings()))
 
 
 def _init_worker() -> None:
@@ -94,6 +95,12 @@ TARGETS: dict[str, tuple[str, Callable[[], None] | None]] = {
     "api": ("backend.handlers.api", _init_api),
     "slack": ("bot.app", _init_slack),
     "worker": ("backend.handlers.worker", _init_worker),
+}
+# What each target's init builds (the bench's table says it beside the figure).
+INIT_BUILDS = {
+    "api": "the intake with its DynamoDB and SNS clients (every API request needs them); no network",
+    "slack": "the Bolt app, as lambda_handler builds it (clients on a listener's first use); no network",
+    "worker": "the provisioner, its clients, PyGithub, jinja2 and the templates; no network",
 }
 # Targets whose init is one request through the handler (the event file is the second argument).
 FIRST_REQUEST_TARGETS = {"slack-first": "bot.app"}

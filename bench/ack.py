@@ -13,6 +13,13 @@ The same requests run twice, against two AWS stand-ins:
 - ``moto server``: moto in another process (``python -m moto.server``), reached over HTTP like
   AWS. This process's heap is then what the Lambda's is (the app, boto3 clients, our models), so
   its tail is ours; moto's CPU time still shares the machine's two cores.
+- ``moto server, its collector off``: the same, with Python's cyclic garbage collector disabled
+  in moto's process only. moto keeps every item of every table in its heap and deep-copies the
+  table on each ``TransactWriteItems``, so its generation-2 collections (a stop of moto's world
+  that grows with its heap, landing every few dozen requests) are the whole tail of the run
+  above. DynamoDB has no such pause; this run removes the stand-in's, not ours (this process's
+  collector runs as in Lambda), and what remains of moto is its per-call work, which still grows
+  with its table.
 
 Each sample also records how long it waited on AWS (botocore's HTTP sends, timed around
 ``URLLib3Session.send``): with moto out of process, the sample minus that wait is our code (Bolt,
@@ -39,7 +46,11 @@ from bench.report import Row, Summary
 
 SLACK_DEADLINE_MS = 3000.0
 WARMUP = 10
-MODES = ("moto in process", "moto server")
+MODES = ("moto in process", "moto server", "moto server, its collector off")
+# moto's own server, started with its process's cyclic garbage collector disabled.
+_MOTO_SERVER_WITHOUT_COLLECTOR = (
+    "import gc, sys; gc.disable(); from moto.server import main; main(sys.argv[1:])"
+)
 
 
 def _free_port() -> int:
@@ -50,12 +61,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in its own process; its endpoint URL."""
+def moto_server(*, collector: bool = True) -> Iterator[str]:
+    """A moto server in its own process (``collector=False``: its garbage collector off); its URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    launch = ["-m", "moto.server"] if collector else ["-c", _MOTO_SERVER_WITHOUT_COLLECTOR]
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, *launch, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -212,6 +224,7 @@ def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
     runs: dict[str, Callable[[], dict[str, Any]]] = {
         "moto in process": lambda: measure(samples, None),
         "moto server": lambda: _over_moto_server(samples),
+        "moto server, its collector off": lambda: _over_moto_server(samples, collector=False),
     }
     for mode in MODES:
         measured = runs[mode]()
@@ -233,7 +246,7 @@ def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
             }
             for label, value in (("p50", summary.p50), ("p95", summary.p95), ("p99", summary.p99)):
                 rows.append(Row(section, f"{name} {label}", value, "ms", limit, f"n={summary.n}"))
-            if mode == "moto server":  # in process, moto's work is not only in the HTTP sends
+            if mode != "moto in process":  # in process, moto's work is not only in the HTTP sends
                 rows.append(
                     Row(
                         section,
@@ -267,6 +280,6 @@ def run(samples: int) -> tuple[list[Row], dict[str, Any]]:
     return rows, details
 
 
-def _over_moto_server(samples: int) -> dict[str, Any]:
-    with fake_aws_credentials(), moto_server() as url:
+def _over_moto_server(samples: int, *, collector: bool = True) -> dict[str, Any]:
+    with fake_aws_credentials(), moto_server(collector=collector) as url:
         return measure(samples, url)

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench._cold_child import TARGETS
+from bench._cold_child import INIT_BUILDS, TARGETS
 from bench.report import Row, median
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 total_ms,
                 "ms",
                 f"{total_ms / boto3_ms:.1f}x boto3",
-                "app, clients, services; no network",
+                INIT_BUILDS[target],
             )
         )
     for kind, kind_samples in first_samples.items():
