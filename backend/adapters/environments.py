@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from backend.domain.naming import ENVIRONMENT_NAME_PATTERN
 from backend.domain.policy import EnvironmentPolicy
@@ -25,12 +25,11 @@ EnvironmentName = Annotated[str, StringConstraints(pattern=ENVIRONMENT_NAME_PATT
 class EnvironmentsFile(BaseModel):
     """The file: at least one environment, each a complete policy (unknown keys are refused)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on the first load, not at import: a process reads its environments once, when it first
+    # needs a policy.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     environments: dict[EnvironmentName, EnvironmentPolicy] = Field(min_length=1)
-
-
-_FILE = TypeAdapter(EnvironmentsFile)
 
 
 class EnvironmentsFileError(SettingsError):
@@ -47,7 +46,7 @@ def load_environments(path: Path) -> Mapping[str, EnvironmentPolicy]:
     except tomllib.TOMLDecodeError as error:
         raise EnvironmentsFileError(f"ENVIRONMENTS_FILE {path}: not TOML ({error})") from None
     try:
-        return _FILE.validate_python(document).environments
+        return EnvironmentsFile.model_validate(document).environments
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"

@@ -19,7 +19,7 @@ class Conversation(BaseModel):
     """A conversation: its channel id, the message it hangs from (later messages reply to it, or
     replace it), and the person it is with, for direct ones."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     channel: str
     thread_ts: str | None = None

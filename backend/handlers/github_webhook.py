@@ -43,24 +43,24 @@ DELIVERY_HEADER = "X-GitHub-Delivery"
 
 
 class _Repository(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     full_name: str
 
 
 class _Account(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     login: str
 
 
 class _Ref(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     ref: str
     # None when the fork a PR came from was deleted.
     repo: _Repository | None = None
 
 
 class _PullRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     number: int
     html_url: str | None = None
     body: str | None = None
@@ -73,7 +73,7 @@ class _PullRequest(BaseModel):
 class PullRequestEvent(BaseModel):
     """The fields of GitHub's ``pull_request`` webhook payload this handler reads."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     action: str
     number: int
     pull_request: _PullRequest

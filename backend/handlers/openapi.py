@@ -51,12 +51,14 @@ SECURITY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 
 
 class FieldProblem(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str = Field(description="The input field (or header, or 'body') that is wrong.")
     message: str = Field(description="What is wrong with it, as a sentence a person can act on.")
 
 
 class ErrorResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     message: str
     errors: list[FieldProblem] = Field(default_factory=list)
@@ -79,7 +81,7 @@ ESTIMATE = (
 
 
 class AcceptedResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     message: str = Field(examples=["Request accepted"])
     request_id: str
@@ -102,7 +104,7 @@ def _amount(estimate: Estimate | None) -> float | None:
 class RequestView(RequestFields):
     """``GET /requests/{id}``: the request's own fields, then how far it has got."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     request_id: str
     action: Action = Field(description="What was asked: create, resize or decommission.")
@@ -146,13 +148,13 @@ class RequestView(RequestFields):
 
 
 class RequestList(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     requests: list[RequestView]
 
 
 class LastRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     request_id: str
     action: Action
@@ -163,7 +165,7 @@ class LastRequest(BaseModel):
 class DatabaseView(BaseModel):
     """``GET /databases``: a database whose create reached its pull request, until decommissioned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     database_name: str
     database_engine: str
@@ -210,7 +212,7 @@ class DatabaseView(BaseModel):
 class ExpiryView(BaseModel):
     """``POST /databases/{environment}/{database_name}/extend``: the database's new expiry."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     database_name: str
     environment: Environment
@@ -218,7 +220,7 @@ class ExpiryView(BaseModel):
 
 
 class DatabaseList(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     databases: list[DatabaseView]
 

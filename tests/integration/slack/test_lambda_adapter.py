@@ -52,17 +52,48 @@ def test_the_slack_function_imports_no_boto3_and_builds_no_model_before_its_firs
     assert seen == {"imported": [], "built": []}
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "bot.app",
-        "backend.handlers.api",
-        "backend.handlers.worker",
-        "backend.handlers.github_webhook",
-        "backend.handlers.dead_letters",
-        "backend.handlers.sweeper",
-    ],
-)
+FUNCTION_MODULES = [
+    "bot.app",
+    "backend.handlers.api",
+    "backend.handlers.worker",
+    "backend.handlers.github_webhook",
+    "backend.handlers.dead_letters",
+    "backend.handlers.sweeper",
+]
+
+
+# The API declares its routes with OpenAPI examples, priced from the environments file and made with
+# its answer model: what its first request (a create) builds anyway.
+API_EXAMPLES = ["backend.adapters.environments.EnvironmentsFile", "backend.handlers.openapi.AcceptedResponse"]
+
+
+@pytest.mark.parametrize("module", FUNCTION_MODULES)
+def test_each_function_builds_no_model_but_its_settings_at_import(module: str):
+    # A model's validator is built when it first validates (defer_build), so a cold start pays only
+    # for the models its first request uses; the settings are validated at import, to fail fast.
+    built = fresh_interpreter(
+        f"""
+        import json
+        from pydantic import BaseModel
+        import {module}
+
+        def models(cls):
+            for sub in cls.__subclasses__():
+                yield sub
+                yield from models(sub)
+
+        print(json.dumps(sorted(
+            f"{{model.__module__}}.{{model.__qualname__}}" for model in set(models(BaseModel))
+            if model.__module__.split(".")[0] in ("backend", "bot") and model.__pydantic_complete__
+        )))
+        """
+    )
+
+    examples = API_EXAMPLES if module == "backend.handlers.api" else []
+    assert built == sorted(["backend.settings.Settings", *examples])
+
+
+@pytest.mark.parametrize("module", FUNCTION_MODULES)
 def test_each_function_freezes_its_heap_once_its_module_is_imported(module: str):
     frozen = fresh_interpreter(
         f"""
