@@ -7,6 +7,9 @@ Prints one JSON object: ``import_ms`` (perf_counter around importing the handler
 This module imports nothing of the project (nor pydantic) at its top: what the timed import
 loads is measured from a bare interpreter, as Lambda's init phase starts.
 
+``--import-only MODULE`` imports that module and nothing else (``bench.cold`` runs it as a script,
+from a deployment package's directory, so the package's modules are the ones imported).
+
 ``slack-first`` is the Slack function's whole cold start as Slack waits for it: the import, then
 ``bot.app.lambda_handler`` handling one signed API Gateway event read from the file ``EVENT``,
 with its configuration taken from the environment as in Lambda (secrets from Secrets Manager, AWS
@@ -106,7 +109,18 @@ INIT_BUILDS = {
 FIRST_REQUEST_TARGETS = {"slack-first": "bot.app"}
 
 
+def import_only(module: str) -> None:
+    """Import ``module`` alone; print its time and the file it was imported from."""
+    started = time.perf_counter()
+    imported = importlib.import_module(module)
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"import_ms": elapsed * 1000, "init_ms": 0.0, "origin": imported.__file__}))
+
+
 def main(target: str, event_path: str | None = None) -> None:
+    if target == "--import-only":
+        import_only(event_path or "")
+        return
     init: Callable[[], None] | None
     if target in FIRST_REQUEST_TARGETS:
         module, init = FIRST_REQUEST_TARGETS[target], _first_request(event_path or "")

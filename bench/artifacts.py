@@ -1,8 +1,8 @@
 """Deployment artifact size per function, measured by ``local.build`` (``make build``).
 
-Without ``--skip-build`` this stages the runtime code and runs ``sam build`` (cached) first, as
-``make build`` does; with it, or when the SAM CLI is not installed, the sizes are those of the
-last build found in ``.aws-sam/build`` and the table says so.
+Without ``--skip-build`` this stages the runtime code and runs ``sam build`` (cached) first, then
+compiles the bytecode, as ``make build`` does; with it, or when the SAM CLI is not installed, the
+sizes are those of the last build found in ``.aws-sam/build`` and the table says so.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def run(*, skip_build: bool) -> tuple[list[Row], dict[str, Any]]:
     if not skip_build and _sam_available():
         started = time.perf_counter()
         build.stage()
-        build.sam_build()
+        build.build_functions()
         details |= {"built_now": True, "build_seconds": time.perf_counter() - started}
     if not (build_dir / "template.yaml").exists():
         reason = "sam build skipped" if skip_build else "SAM CLI not installed (make build)"

@@ -13,12 +13,18 @@ transaction and SNS publish, then the DM confirmation). Each is measured twice: 
 with boto3 (the default), and through the AWS Parameters and Secrets Lambda Extension
 (``SECRETS_EXTENSION_PORT``; here its stand-in, ``tests.support.secrets_extension``, answering
 from the same moto server), as the template deploys the Slack function.
+
+The imports above come from this checkout, whose bytecode caches exist. Lambda imports from the
+deployment package in its read-only /var/task instead, so each handler is also imported from its
+package (``local.build.local_twin``) with bytecode writing off: once as ``sam build`` leaves it,
+without bytecode, and once with the bytecode ``make build`` compiles into it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,8 +142,61 @@ def first_requests() -> Iterator[FirstRequests]:
         yield FirstRequests(env, Path(directory), extension.port)
 
 
+# How a package's modules are loaded, as Lambda loads them from its read-only /var/task.
+PACKAGE_BYTECODE = {"without bytecode (sam build alone)": False, "with bytecode (make build)": True}
+
+
+class Packages:
+    """Each handler's deployment package as this machine can run it (``local.build.local_twin``),
+    without and with the bytecode ``make build`` compiles; imports from them never write bytecode,
+    as Lambda's read-only /var/task cannot hold any."""
+
+    def __init__(self, directory: Path) -> None:
+        from local import build
+
+        self.roots: dict[tuple[str, bool], Path] = {}
+        for target in HANDLER_TARGETS:
+            plain = build.local_twin(target, directory / "plain" / target)
+            compiled = directory / "compiled" / target
+            shutil.copytree(plain, compiled)
+            build.compile_bytecode(compiled)
+            self.roots[target, False], self.roots[target, True] = plain, compiled
+
+    def sample(self, target: str, *, bytecode: bool) -> dict[str, float]:
+        root = self.roots[target, bytecode]
+        completed = subprocess.run(
+            [
+                sys.executable,
+                str(REPO_ROOT / "bench" / "_cold_child.py"),
+                "--import-only",
+                TARGETS[target][0],
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+            env={
+                "PATH": os.environ.get("PATH", ""),  # noqa: TID251 - the bench's own process
+                "PYTHONPATH": str(root),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
+        )
+        result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+        if not str(result["origin"]).startswith(str(root)):
+            raise SystemExit(f"{TARGETS[target][0]} was imported from {result['origin']}, not its package")
+        return {"import_ms": result["import_ms"]}
+
+
 def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
-    with first_requests() as first:
+    with first_requests() as first, tempfile.TemporaryDirectory() as directory:
+        packages = Packages(Path(directory))
+        package_kinds = [
+            (target, bytecode) for target in HANDLER_TARGETS for bytecode in PACKAGE_BYTECODE.values()
+        ]
+        for target, bytecode in package_kinds:
+            packages.sample(target, bytecode=bytecode)
+        package_samples: dict[tuple[str, bool], list[float]] = {kind: [] for kind in package_kinds}
         for target in TARGETS:  # warm-up round: compile bytecode, fill the page cache
             sample(target)
         first_kinds = [(kind, path) for kind in FIRST_REQUESTS for path in SECRET_PATHS]
@@ -150,6 +209,10 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 samples[target].append(sample(target))
             for kind, path in first_kinds:
                 first_samples[kind + path].append(first.sample(kind, extension=SECRET_PATHS[path]))
+            for target, bytecode in package_kinds:
+                package_samples[target, bytecode].append(
+                    packages.sample(target, bytecode=bytecode)["import_ms"]
+                )
     boto3_ms = median([s["import_ms"] for s in samples["boto3"]])
     rows = [Row("cold start", "import boto3 (yardstick)", boto3_ms, "ms", "", f"median of {runs}")]
     details: dict[str, Any] = {"runs": runs, "boto3_import_ms": boto3_ms, "targets": {}, "first_request": {}}
@@ -182,6 +245,21 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 "ms",
                 f"{total_ms / boto3_ms:.1f}x boto3",
                 INIT_BUILDS[target],
+            )
+        )
+    details["packages"] = {}
+    for (target, bytecode), imports in package_samples.items():
+        import_ms = median(imports)
+        how = next(name for name, compiled in PACKAGE_BYTECODE.items() if compiled is bytecode)
+        details["packages"][f"{target} {how}"] = {"import_ms": import_ms, "samples": imports}
+        rows.append(
+            Row(
+                "cold start",
+                f"import {TARGETS[target][0]} from its package, {how}",
+                import_ms,
+                "ms",
+                f"{import_ms / boto3_ms:.1f}x boto3",
+                "read-only, as Lambda's /var/task; this machine's builds of the requirements",
             )
         )
     for kind, kind_samples in first_samples.items():

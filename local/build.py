@@ -13,12 +13,23 @@ run:
 
 ``sam build`` then installs those requirements for python3.11/arm64 into each function's
 artifact, so tests, Terraform, the SAM template, dev tools and caches never reach Lambda.
+
+Last, every artifact gets its bytecode (``compile_bytecode``). ``sam build`` unpacks wheels
+without compiling them, Lambda's ``/var/task`` is read-only, and ``sam deploy`` zips every file
+with the zip format's default date (1980), so a function would compile every module it imports
+(Bolt, slack_sdk, pydantic, Powertools, ours) from source on every cold start: about 2.5x the
+import (``make bench``). The bytecode is hash-based and unchecked (PEP 552): Python uses it
+without comparing the source's date or hash, which the zip's dates would defeat, and an artifact
+is never edited after its build.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.metadata
 import io
+import py_compile
 import re
 import shutil
 import subprocess
@@ -85,6 +96,11 @@ FORBIDDEN_IN_ARTIFACT = (
     "local",
 )
 
+# The functions' runtime (the template's Globals): bytecode is only used by the Python that wrote it.
+RUNTIME = "python3.11"
+# Where Lambda unpacks a .zip package: the paths the bytecode records, for tracebacks.
+LAMBDA_TASK_ROOT = "/var/task"
+
 # Lambda quotas for a .zip deployment package.
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
@@ -144,6 +160,49 @@ def stage(root: Path = REPO_ROOT, destination: Path | None = None) -> Path:
     return destination
 
 
+def local_twin(name: str, destination: Path, root: Path = REPO_ROOT) -> Path:
+    """Artifact ``name`` as this machine can run it: staged, with its requirements installed from
+    this interpreter's distributions (this platform's builds, not arm64's), without bytecode.
+
+    What ``sam build`` would unpack, for measuring (``make bench``) and testing imports locally;
+    the runtime-provided SDK stays where this interpreter has it, as Lambda's runtime has it.
+    """
+    staged = stage(root, destination / "staged")
+    target = destination / name
+    shutil.move(staged / name, target)
+    shutil.rmtree(staged)
+    for distribution in _requirement_closure(ARTIFACTS[name].requirements):
+        for file in distribution.files or ():
+            if file.parts[0] == ".." or "__pycache__" in file.parts or file.suffix in (".pyc", ".pyo"):
+                continue  # scripts outside site-packages, and this machine's bytecode
+            copied = target / file
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(str(distribution.locate_file(file))), copied)
+    return target
+
+
+def _requirement_closure(names: Iterable[str]) -> list[importlib.metadata.Distribution]:
+    """The installed distributions ``names`` need, transitively, except what the runtime provides."""
+    from packaging.requirements import Requirement
+
+    provided = {_normalise(name) for name in RUNTIME_PROVIDED}
+    pending: list[tuple[str, frozenset[str]]] = [(_normalise(name), frozenset()) for name in names]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    found: dict[str, importlib.metadata.Distribution] = {}
+    while pending:
+        name, extras = wanted = pending.pop()
+        if wanted in seen or name in provided:
+            continue
+        seen.add(wanted)
+        distribution = found.setdefault(name, importlib.metadata.distribution(name))
+        for line in distribution.requires or ():
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
+                pending.append((_normalise(requirement.name), frozenset(requirement.extras)))
+    return list(found.values())
+
+
 def sam_executable(root: Path = REPO_ROOT) -> str:
     """The SAM CLI from ``make build``'s isolated venv, else one on PATH."""
     bundled = root / ".tools/sam/bin/sam"
@@ -169,6 +228,37 @@ def sam_build(root: Path = REPO_ROOT) -> None:
         "--parallel",
     ]
     subprocess.run(command, cwd=root, check=True)  # noqa: S603 - fixed argv, no shell
+
+
+def compile_bytecode(directory: Path) -> None:
+    """Write the bytecode of every module in ``directory`` (an artifact) beside it, for Lambda.
+
+    Raises SystemExit when this Python is not the functions' runtime (its bytecode would be
+    ignored there) or when a module does not compile.
+    """
+    running = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if running != RUNTIME:
+        raise SystemExit(
+            f"the artifacts' bytecode must be written by {RUNTIME} (the runtime); this is {running}"
+        )
+    compiled = compileall.compile_dir(
+        directory,
+        ddir=LAMBDA_TASK_ROOT,
+        quiet=1,
+        workers=0,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not compiled:
+        raise SystemExit(f"{directory}: a module does not compile (above)")
+
+
+def build_functions(root: Path = REPO_ROOT) -> dict[str, Path]:
+    """``sam build`` the staged artifacts and compile their bytecode; each function's artifact."""
+    sam_build(root)
+    functions = built_functions(root / BUILD_DIR)
+    for directory in sorted(set(functions.values())):
+        compile_bytecode(directory)
+    return functions
 
 
 def built_functions(build_dir: Path) -> dict[str, Path]:
@@ -225,10 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage_only:
         return 0
 
-    sam_build()
     sizes = []
     problems = []
-    for function, directory in sorted(built_functions(REPO_ROOT / BUILD_DIR).items()):
+    for function, directory in sorted(build_functions().items()):
         sizes.append(measure(function, directory))
         problems += [f"{function}: artifact contains {name}" for name in forbidden_entries(directory)]
         if not (directory / "backend").is_dir():

@@ -6,9 +6,12 @@ prints artifact sizes; it takes a minute, too long for every test run).
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,51 @@ def test_handlers_import_from_their_artifact_alone(staged, tmp_path, name):
 def test_the_api_carries_neither_bolt_nor_github_nor_jinja2():
     # slack_sdk stays: the API posts a prod request's approval message itself.
     assert build.ARTIFACTS["api"].left_out_imports() == ["github", "jinja2", "slack_bolt"]
+
+
+def test_the_build_compiles_for_the_templates_runtime():
+    assert load_template()["Globals"]["Function"]["Runtime"] == build.RUNTIME
+
+
+def test_a_compiled_package_imports_from_its_bytecode_whatever_its_sources_dates(tmp_path: Path):
+    # Lambda's /var/task is read-only and `sam deploy` zips every file dated 1980: the package's
+    # own bytecode must be used as it is, or every cold start compiles each module from source.
+    package = build.local_twin("slack", tmp_path)
+    build.compile_bytecode(package)
+    sam_zip_date = 315532800  # 1980-01-01, the zip format's default date
+    for path in package.rglob("*.py"):
+        os.utime(path, (sam_zip_date, sam_zip_date))
+    # Were the source compiled now, the import would stop here.
+    entry = package / "bot" / "app.py"
+    entry.write_text(entry.read_text() + '\nraise SystemExit("bot/app.py was compiled from source")\n')
+
+    code = """
+        import importlib.util, json, os, sys
+        import bot.app
+        root = os.getcwd()
+        files = {m.__name__: getattr(m, "__file__", None) or "" for m in list(sys.modules.values())}
+        ours = {name: file for name, file in files.items() if file.startswith(root)}
+        print(json.dumps({
+            "origin": bot.app.__file__,
+            "modules": len(ours),
+            "without_bytecode": sorted(
+                name for name, file in ours.items()
+                if file.endswith(".py") and not os.path.exists(importlib.util.cache_from_source(file))
+            ),
+        }))
+    """
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=package,
+        env={"PATH": os.defpath, "PYTHONPATH": str(package), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    seen = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert seen["origin"] == str(entry)
+    assert seen["modules"] > 300  # Bolt, slack_sdk, pydantic, Powertools and ours, from the package
+    assert seen["without_bytecode"] == []
