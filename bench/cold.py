@@ -2,7 +2,8 @@
 
 Samples are interleaved round-robin across targets so drift (other load, CPU frequency) spreads
 evenly, and one discarded round first makes sure every ``.pyc`` exists. ``import boto3`` is
-measured the same way in the same run as the yardstick.
+measured the same way in the same run as the yardstick. Every child gets the variables the
+template sets for every function as plain values (``template_variables``), as Lambda does.
 
 The Slack function is also measured as Slack waits for it on a cold start: a fresh process
 imports ``bot.app`` and answers its first request through ``lambda_handler``, configured from the
@@ -22,6 +23,7 @@ without bytecode, and once with the bytecode ``make build`` compiles into it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -40,6 +42,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 HANDLER_TARGETS = ("api", "slack", "worker")
 
 
+@functools.cache
+def template_variables() -> dict[str, str]:
+    """The variables the template gives every function as plain values (its Globals), as Lambda
+    sets them before the handler module is imported; those taken from parameters are left out."""
+    from cfnlint.decode import cfn_yaml
+
+    template = cfn_yaml.load(str(REPO_ROOT / "sam" / "template.yaml"))
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: value for name, value in variables.items() if isinstance(value, str)}
+
+
 def sample(target: str, *arguments: str, env: Mapping[str, str] | None = None) -> dict[str, float]:
     completed = subprocess.run(
         [sys.executable, "-m", "bench._cold_child", target, *arguments],
@@ -48,7 +61,7 @@ def sample(target: str, *arguments: str, env: Mapping[str, str] | None = None) -
         text=True,
         check=True,
         timeout=120,
-        env=None if env is None else dict(env),
+        env={**(os.environ if env is None else env), **template_variables()},  # noqa: TID251 - the bench's own
     )
     result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
@@ -180,6 +193,7 @@ class Packages:
                 "PATH": os.environ.get("PATH", ""),  # noqa: TID251 - the bench's own process
                 "PYTHONPATH": str(root),
                 "PYTHONDONTWRITEBYTECODE": "1",
+                **template_variables(),
             },
         )
         result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])

@@ -29,8 +29,12 @@ from tests.integration.deploy.conftest import (
     load_template,
 )
 
-# Read by Powertools itself rather than by Settings.
-POWERTOOLS_ONLY = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOGGER_LOG_EVENT"}
+# Read by Powertools and pydantic themselves rather than by Settings.
+READ_BY_LIBRARIES = {
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOGGER_LOG_EVENT",
+    "PYDANTIC_DISABLE_PLUGINS",
+}
 
 
 def _translate(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
@@ -91,7 +95,7 @@ def test_every_required_setting_is_set_by_the_template(template, function, role)
 
 
 def test_every_template_variable_is_one_the_code_reads(template):
-    known = Settings.environment_variables() | POWERTOOLS_ONLY
+    known = Settings.environment_variables() | READ_BY_LIBRARIES
     for function in FUNCTION_ROLES:
         unknown = set(environment(template, function)) - known
         assert not unknown, f"{function} sets variables nothing reads: {sorted(unknown)}"
