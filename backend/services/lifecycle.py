@@ -227,7 +227,8 @@ class LifecycleService:
 
         Only a request still ``accepted`` at the message's step ends here: one that got further
         (its PR is open and only the notification kept failing) keeps its status, and a message of
-        an earlier step changes nothing. A PR an attempt opened without recording it is closed.
+        an earlier step changes nothing. A PR an attempt opened without recording it is closed; one
+        a reviewer merged meanwhile is left to the merge's event, which records it.
         """
         record = self._store.get(request_id)
         if record is None:
@@ -244,6 +245,19 @@ class LifecycleService:
             reason = f"{GAVE_UP} (the last attempt: {cause}). Please ask again."
         try:
             return self.cancel(record, reason)
+        except AlreadyRequested:
+            # An attempt opened the PR and ended before recording it, and a reviewer merged it: too
+            # late to fail. The merge's event records the PR and the merge (``pull_request_closed``),
+            # then CI's apply ends the request as any merged one; failing here would only repeat.
+            logger.warning(
+                "its unrecorded pull request is merged already; left to the merge's event",
+                extra={"request_id": request_id},
+            )
+            return LifecycleResult(
+                LifecycleOutcome.UNCHANGED,
+                record,
+                detail=f"request {request_id}'s pull request is merged already; its event records it",
+            )
         except RetryableError as unreachable:
             # GitHub is what kept failing: an attempt that opened a PR without recording it is rare,
             # and the request must still end rather than wait in the dead-letter queue.

@@ -5,7 +5,8 @@ dead-letter handlers), with what must always hold checked after every move.
 The actors: requesters (create, resize, decommission in dev and prod; extend a dev database),
 approvers (approve; deny through a modal that may have been opened before someone else decided),
 the sweeper (at any moment from now to weeks ahead), the queue (deliveries, duplicates, late
-redeliveries, retries running out), reviewers (merge, close), GitHub (webhook events delivered
+redeliveries, retries running out, a worker dying between opening a pull request and recording
+it), reviewers (merge, close), GitHub (webhook events delivered
 late, out of order, twice) and CI (record-applied after an apply of main).
 
 ``make test`` runs a bounded number of examples; ``make soak`` runs many more
@@ -92,6 +93,34 @@ class RecordingChat:
         self.updated.append((channel, ts, message))
 
 
+class WorkerDied(Exception):
+    """The worker's process ended between opening a pull request and recording it (a crash, a
+    timeout): whatever it would have done next is not done, and SQS hands the message out again."""
+
+
+class DyingAfterPublish:
+    """The GitOps publisher, whose next ``open_pull_request`` while ``armed`` opens the pull request
+    and then ends the worker before the request records it."""
+
+    def __init__(self, publisher: LocalGitPublisher) -> None:
+        self._publisher = publisher
+        self.armed = False
+
+    @property
+    def worst_call_seconds(self) -> float:
+        return self._publisher.worst_call_seconds
+
+    def open_pull_request(self, change: Any, *, resume: bool = False, deadline: float | None = None) -> Any:
+        opened = self._publisher.open_pull_request(change, resume=resume, deadline=deadline)
+        if self.armed:
+            self.armed = False
+            raise WorkerDied(f"the worker died after opening {opened.url}")
+        return opened
+
+    def withdraw(self, branch: str, request_id: str, reason: str) -> Any:
+        return self._publisher.withdraw(branch, request_id, reason)
+
+
 @dataclass(frozen=True)
 class PullRequestEvent:
     """What GitHub's ``pull_request`` ``closed`` webhook says about a PR the tool opened."""
@@ -127,11 +156,13 @@ class LifecycleModel(RuleBasedStateMachine):
             approvals_channel=APPROVALS_CHANNEL,
         )
         self.container.chat = self.chat
-        set_container(self.container)
-        self.pipeline = Pipeline(self.resources, self.container, self.notifier)
         publisher = self.container.publisher
         assert isinstance(publisher, LocalGitPublisher)
         self.git = publisher
+        self.dying = DyingAfterPublish(publisher)
+        self.container.publisher = self.dying
+        set_container(self.container)
+        self.pipeline = Pipeline(self.resources, self.container, self.notifier)
         self.now = datetime.now(UTC)
         # Webhook events GitHub has yet to deliver, and every one it delivered (to redeliver).
         self.pending_events: list[PullRequestEvent] = []
@@ -162,14 +193,19 @@ class LifecycleModel(RuleBasedStateMachine):
         return [pull for pull in self.git.list_pull_requests() if pull.state == "open"]
 
     def queued(self) -> list[ProvisionMessage]:
-        """What the queue holds now, read from moto's own queue: receiving would count as a receive
-        (and move a message to the dead-letter queue after ``maxReceiveCount`` looks)."""
+        """What the queue and its dead-letter queue hold now, read from moto's own queues: receiving
+        would count as a receive (and move a message to the dead-letter queue after
+        ``maxReceiveCount`` looks)."""
         from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.sqs.models import sqs_backends
 
-        name = self.resources.queue_url.rsplit("/", 1)[-1]
-        queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[name]
-        return [ProvisionMessage.from_sqs_body(message.body) for message in queue._messages]
+        queues = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues
+        # A message SQS moved to the dead-letter queue is on its way to the dead-letter function.
+        return [
+            ProvisionMessage.from_sqs_body(message.body)
+            for url in (self.resources.queue_url, self.resources.dlq_url)
+            for message in queues[url.rsplit("/", 1)[-1]]._messages
+        ]
 
     def table_items(self) -> list[dict[str, Any]]:
         """Every item of the requests table, read from moto's own table (a scan through the API
@@ -313,7 +349,8 @@ class LifecycleModel(RuleBasedStateMachine):
     # --- everything automated catching up ---------------------------------------------------------
     @rule()
     def settle(self) -> None:
-        """Time passes: the queue drains, GitHub delivers its events, CI applies both environments."""
+        """Time passes: the queue drains (SQS's dead letters too), GitHub delivers its events, CI
+        applies both environments."""
         for _ in range(5):
             messages = self.pipeline.receive()
             if not messages:
@@ -323,6 +360,7 @@ class LifecycleModel(RuleBasedStateMachine):
             assert not answer.get("batchItemFailures"), f"the worker failed: {answer}"
             self.pipeline.settle(answer, messages)
             self.delivered_messages += messages
+        self.dead_letters_arrive()
         while self.pending_events:
             event = self.pending_events.pop(0)
             self._send(event)
@@ -345,12 +383,34 @@ class LifecycleModel(RuleBasedStateMachine):
         self.pipeline.settle(answer, messages)
         self.delivered_messages += messages
 
+    @rule()
+    def worker_dies_after_opening_a_pull_request(self) -> None:
+        """The next delivery opens its pull request, then its worker dies before recording it; the
+        message goes back to the queue (a delivery that reaches no publish just succeeds)."""
+        messages = self.pipeline.receive(max_messages=1)
+        if not messages:
+            return
+        self.dying.armed = True
+        try:
+            answer = self.pipeline.deliver(messages)
+        finally:
+            died, self.dying.armed = not self.dying.armed, False
+        assert bool(answer.get("batchItemFailures")) == died, f"the worker's answer: {answer}"
+        self.pipeline.settle(answer, messages)
+        self.delivered_messages += messages
+
     @precondition(lambda self: bool(self.delivered_messages))
     @rule(data=st.data())
     def redeliver_message(self, data: st.DataObject) -> None:
         message = data.draw(st.sampled_from(self.delivered_messages))
         answer = self.pipeline.deliver([message])
         assert not answer.get("batchItemFailures"), f"the worker failed a redelivery: {answer}"
+
+    @rule()
+    def dead_letters_arrive(self) -> None:
+        """The dead-letter function runs on what SQS moved to the dead-letter queue by itself."""
+        for answer in self.pipeline.run_dead_letters():
+            assert not answer.get("batchItemFailures"), answer
 
     @rule()
     def retries_run_out(self) -> None:
@@ -479,8 +539,20 @@ def every_request_in_flight_has_its_pull_request_or_message(
 ) -> None:
     for record in world.requests.values():
         where = f"{record.action.value} {record.request_id} ({record.status.value}, {record.step.value})"
-        if record.status is RequestStatus.ACCEPTED:
-            assert (record.request_id, record.step) in world.queued, f"{where}: no queued message"
+        if record.status is RequestStatus.ACCEPTED and (record.request_id, record.step) not in world.queued:
+            # A worker opened its PR and died before recording it, a reviewer merged it and the
+            # retries ran out: the merge's event, on its way, records it.
+            merged = [
+                pull
+                for pull in world.pulls.values()
+                if pull.request_id == record.request_id
+                and pull.branch == record.branch_name
+                and pull.state == "merged"
+            ]
+            assert merged, f"{where}: no queued message"
+            assert any(e.number == pull.number for e in pending_events for pull in merged), (
+                f"{where}: no queued message, and the event of its merged PR was delivered"
+            )
         if record.status in {RequestStatus.PR_OPENED, RequestStatus.MERGED}:
             pull = world.pulls.get(record.pr_number or 0)
             assert pull is not None, f"{where}: no PR"
@@ -683,9 +755,21 @@ def _an_extension_while_the_expiry_decommission_is_open(story: Story) -> None:
     story.settle()
 
 
+def _a_pull_request_merged_before_its_worker_recorded_it(story: Story) -> None:
+    request_id = story.submit("orders", "dev")
+    story.then(story.model.worker_dies_after_opening_a_pull_request)
+    story.review(request_id, merged=True)
+    story.then(story.model.retries_run_out)  # before the merge's event arrives
+    story.settle()
+    record = story.model.container.store.get(request_id)
+    assert record is not None
+    assert record.status is RequestStatus.APPLIED
+
+
 @pytest.mark.parametrize(
     "replay",
     [
+        _a_pull_request_merged_before_its_worker_recorded_it,
         _deny_after_an_approval,
         _approval_against_the_timeout,
         _a_redelivered_first_step_event,
