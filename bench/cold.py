@@ -247,7 +247,7 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 f"import {module}",
                 import_ms,
                 "ms",
-                f"{import_ms / boto3_ms:.1f}x boto3",
+                f"{import_ms / boto3_ms:.2f}x boto3",
                 f"median of {runs}",
             )
         )
@@ -257,7 +257,7 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 f"  + init ({target})",
                 total_ms,
                 "ms",
-                f"{total_ms / boto3_ms:.1f}x boto3",
+                f"{total_ms / boto3_ms:.2f}x boto3",
                 INIT_BUILDS[target],
             )
         )
@@ -272,7 +272,7 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 f"import {TARGETS[target][0]} from its package, {how}",
                 import_ms,
                 "ms",
-                f"{import_ms / boto3_ms:.1f}x boto3",
+                f"{import_ms / boto3_ms:.2f}x boto3",
                 "read-only, as Lambda's /var/task; this machine's builds of the requirements",
             )
         )
@@ -291,7 +291,7 @@ def run(runs: int) -> tuple[list[Row], dict[str, Any]]:
                 f"Slack import + first request that {kind}",
                 total_ms,
                 "ms",
-                f"{total_ms / boto3_ms:.1f}x boto3",
+                f"{total_ms / boto3_ms:.2f}x boto3",
                 f"of it the request {first_ms:.0f} ms; secrets, moto server, Slack stand-in",
             )
         )
