@@ -93,7 +93,10 @@ def test_requests_are_planned_applied_and_drift_reported(stack: StackProcess) ->
     assert code == 200
     assert summary in page.decode()
     assert "module.rds_orders.aws_db_instance.this will be created" in page.decode()
-    assert any(summary in message["text"] for message in stack.posted_messages())
+    eventually(
+        lambda: any(summary in message["text"] for message in stack.posted_messages()),
+        what="the plan in the request's thread",
+    )
     assert _planned(stack, ledger_pr)["add"] >= 1
 
     # The merges are applied by themselves; the ready message names the endpoint terraform gave.
@@ -102,8 +105,13 @@ def test_requests_are_planned_applied_and_drift_reported(stack: StackProcess) ->
         assert merged.returncode == 0, merged.stderr
     for request_id in (orders, ledger):
         stack.wait_for_status(request_id, timeout=APPLY_SECONDS, status="applied")
-    ready = [m["text"] for m in stack.posted_messages() if m["text"].startswith("Your database is ready")]
-    assert len(ready) == 2
+
+    # The status is recorded before its message is posted: wait for both messages.
+    def both_ready() -> list[str] | None:
+        texts = [m["text"] for m in stack.posted_messages() if m["text"].startswith("Your database is ready")]
+        return texts if len(texts) == 2 else None
+
+    ready = eventually(both_ready, what="both ready messages")
     endpoint = next(
         (match.group(1) for text in ready if (match := re.search(r"`(orders-dev\.[^`]+:5432)`", text))), None
     )
