@@ -53,18 +53,25 @@ def template_variables() -> dict[str, str]:
     return {name: value for name, value in variables.items() if isinstance(value, str)}
 
 
-def sample(target: str, *arguments: str, env: Mapping[str, str] | None = None) -> dict[str, float]:
+def _child(arguments: list[str], *, cwd: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """What one fresh interpreter running ``bench/_cold_child.py`` printed (its last line, JSON),
+    with the template's plain variables added to ``env``."""
     completed = subprocess.run(
-        [sys.executable, "-m", "bench._cold_child", target, *arguments],
-        cwd=REPO_ROOT,
+        [sys.executable, *arguments],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
-        env={**(os.environ if env is None else env), **template_variables()},  # noqa: TID251 - the bench's own
+        env={**env, **template_variables()},
     )
-    result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
+
+
+def sample(target: str, *arguments: str, env: Mapping[str, str] | None = None) -> dict[str, float]:
+    environment = os.environ if env is None else env  # noqa: TID251 - the bench's own process
+    return _child(["-m", "bench._cold_child", target, *arguments], cwd=REPO_ROOT, env=environment)
 
 
 FIRST_REQUESTS = {"opens the form": "", "submits": "{name} postgres dev"}
@@ -177,26 +184,15 @@ class Packages:
 
     def sample(self, target: str, *, bytecode: bool) -> dict[str, float]:
         root = self.roots[target, bytecode]
-        completed = subprocess.run(
-            [
-                sys.executable,
-                str(REPO_ROOT / "bench" / "_cold_child.py"),
-                "--import-only",
-                TARGETS[target][0],
-            ],
+        result = _child(
+            [str(REPO_ROOT / "bench" / "_cold_child.py"), "--import-only", TARGETS[target][0]],
             cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
             env={
                 "PATH": os.environ.get("PATH", ""),  # noqa: TID251 - the bench's own process
                 "PYTHONPATH": str(root),
                 "PYTHONDONTWRITEBYTECODE": "1",
-                **template_variables(),
             },
         )
-        result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
         if not str(result["origin"]).startswith(str(root)):
             raise SystemExit(f"{TARGETS[target][0]} was imported from {result['origin']}, not its package")
         return {"import_ms": result["import_ms"]}

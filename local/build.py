@@ -146,18 +146,23 @@ def stage(root: Path = REPO_ROOT, destination: Path | None = None) -> Path:
     destination = destination or root / STAGING_DIR
     if destination.exists():
         shutil.rmtree(destination)
-    requirements = (root / "requirements.txt").read_text(encoding="utf-8")
-    for name, artifact in ARTIFACTS.items():
-        target = destination / name
-        target.mkdir(parents=True)
-        for package in artifact.packages:
-            shutil.copytree(root / package, target / package, ignore=shutil.ignore_patterns(*IGNORED_NAMES))
-        (target / "deploy").mkdir()
-        shutil.copy2(root / "deploy" / "environments.toml", target / "deploy" / "environments.toml")
-        (target / "requirements.txt").write_text(
-            runtime_requirements(requirements, artifact.requirements), encoding="utf-8"
-        )
+    for name in ARTIFACTS:
+        _stage_artifact(name, destination / name, root)
     return destination
+
+
+def _stage_artifact(name: str, target: Path, root: Path) -> None:
+    """Artifact ``name``'s runtime code, environments file and requirements, in ``target`` (new)."""
+    artifact = ARTIFACTS[name]
+    target.mkdir(parents=True)
+    for package in artifact.packages:
+        shutil.copytree(root / package, target / package, ignore=shutil.ignore_patterns(*IGNORED_NAMES))
+    (target / "deploy").mkdir()
+    shutil.copy2(root / "deploy" / "environments.toml", target / "deploy" / "environments.toml")
+    requirements = (root / "requirements.txt").read_text(encoding="utf-8")
+    (target / "requirements.txt").write_text(
+        runtime_requirements(requirements, artifact.requirements), encoding="utf-8"
+    )
 
 
 def local_twin(name: str, destination: Path, root: Path = REPO_ROOT) -> Path:
@@ -167,10 +172,8 @@ def local_twin(name: str, destination: Path, root: Path = REPO_ROOT) -> Path:
     What ``sam build`` would unpack, for measuring (``make bench``) and testing imports locally;
     the runtime-provided SDK stays where this interpreter has it, as Lambda's runtime has it.
     """
-    staged = stage(root, destination / "staged")
     target = destination / name
-    shutil.move(staged / name, target)
-    shutil.rmtree(staged)
+    _stage_artifact(name, target, root)
     for distribution in _requirement_closure(ARTIFACTS[name].requirements):
         for file in distribution.files or ():
             if file.parts[0] == ".." or "__pycache__" in file.parts or file.suffix in (".pyc", ".pyo"):
